@@ -1,0 +1,298 @@
+//! The JavaScript face of the playground: one `Vae` class over `vae-core`. No math lives here;
+//! every method checks its arguments through the core and returns `Result<_, JsError>`, so bad
+//! input rejects a promise with a message instead of panicking.
+
+mod options;
+mod panic;
+
+use std::cell::RefCell;
+
+use js_sys::{Float32Array, Object, Reflect};
+use vae_core::inference;
+use vae_core::loss::Likelihood;
+use vae_core::training::Trainer;
+use vae_core::weights::{Dtype, read_safetensors, write_safetensors};
+use vae_core::{VaeConfig, VaeError};
+use wasm_bindgen::prelude::*;
+
+pub use panic::{panic_message, panicked};
+
+use options::{CreateOptions, StepOptions};
+
+/// What a `Vae` holds. Never borrowed across an `.await`: methods copy out what they need first.
+struct State {
+    /// The weights inference uses (no gradient tracking). Replaced after each step or load.
+    model: vae_core::Vae,
+    /// Training state. `None` while a step is running, so a second concurrent step is refused.
+    trainer: Option<Trainer>,
+}
+
+/// A VAE on one backend. Create it with `await Vae.create({...})`.
+#[wasm_bindgen]
+pub struct Vae {
+    state: RefCell<State>,
+    backend: String,
+    likelihood: Likelihood,
+}
+
+fn js_error(e: VaeError) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn set(object: &Object, key: &str, value: &JsValue) -> Result<(), JsError> {
+    Reflect::set(object, &key.into(), value)
+        .map_err(|_| JsError::new("could not build the result object"))?;
+    Ok(())
+}
+
+#[wasm_bindgen]
+impl Vae {
+    /// Creates a freshly initialised model. Options (all optional): `latentDim` (20), `hidden`
+    /// (400), `kind` ("vae" | "autoencoder" | "conditional"), `likelihood` ("bernoulli" |
+    /// "gaussian"), `seed` (1), `backend` ("cpu"; "auto" uses the CPU in this build).
+    pub async fn create(
+        #[wasm_bindgen(unchecked_param_type = "VaeOptions | undefined")] options: JsValue,
+    ) -> Result<Vae, JsError> {
+        let options = CreateOptions::parse(&options)?;
+        let device = vae_core::backend::cpu_device();
+        device.seed(options.seed);
+        let model = options.config.init(&device);
+        Ok(Self::with_model(
+            model,
+            options.seed,
+            options.likelihood,
+            options.backend,
+        ))
+    }
+
+    /// Creates a model whose architecture is read from a safetensors file (a PyTorch
+    /// `vae/main.py` checkpoint, or one this class wrote). Options as for `create`; their sizes are
+    /// ignored in favour of the file's.
+    #[wasm_bindgen(js_name = fromSafetensors)]
+    pub async fn from_safetensors(
+        bytes: Vec<u8>,
+        #[wasm_bindgen(unchecked_param_type = "VaeOptions | undefined")] options: JsValue,
+    ) -> Result<Vae, JsError> {
+        let options = CreateOptions::parse(&options)?;
+        let file = read_safetensors(&bytes).map_err(js_error)?;
+        let model = file.to_model(&vae_core::backend::cpu_device());
+        let likelihood = file
+            .metadata
+            .get("likelihood")
+            .and_then(|l| Likelihood::parse(l))
+            .unwrap_or(options.likelihood);
+        Ok(Self::with_model(
+            model,
+            options.seed,
+            likelihood,
+            options.backend,
+        ))
+    }
+
+    fn with_model(model: vae_core::Vae, seed: u64, likelihood: Likelihood, backend: String) -> Vae {
+        let trainer = Trainer::new(model, seed);
+        let state = State {
+            model: trainer.model(),
+            trainer: Some(trainer),
+        };
+        Vae {
+            state: RefCell::new(state),
+            backend,
+            likelihood,
+        }
+    }
+
+    /// The backend that runs this model: "cpu".
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.backend.clone()
+    }
+
+    #[wasm_bindgen(getter, js_name = latentDim)]
+    pub fn latent_dim(&self) -> usize {
+        self.config().latent
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn hidden(&self) -> usize {
+        self.config().hidden
+    }
+
+    /// "vae", "autoencoder" or "conditional".
+    #[wasm_bindgen(getter)]
+    pub fn kind(&self) -> String {
+        self.config().kind.name().into()
+    }
+
+    /// "bernoulli" or "gaussian": the likelihood trainStep and negativeElbo use by default.
+    #[wasm_bindgen(getter)]
+    pub fn likelihood(&self) -> String {
+        format!("{:?}", self.likelihood).to_lowercase()
+    }
+
+    fn config(&self) -> VaeConfig {
+        self.state.borrow().model.config()
+    }
+
+    fn model(&self) -> vae_core::Vae {
+        self.state.borrow().model.clone()
+    }
+
+    /// Replaces the weights with a safetensors file of the same architecture. On any problem
+    /// it throws an Error naming it, and the model is unchanged.
+    #[wasm_bindgen(js_name = loadSafetensors)]
+    pub fn load_safetensors(&self, bytes: Vec<u8>) -> Result<(), JsError> {
+        let file = read_safetensors(&bytes).map_err(js_error)?;
+        let current = self.config();
+        if file.config != current {
+            return Err(JsError::new(&format!(
+                "cannot load weights: the file holds a {} with hidden {} and latent {}, but this model \
+                 is a {} with hidden {} and latent {} (use Vae.fromSafetensors to take the file's shape)",
+                file.config.kind.name(),
+                file.config.hidden,
+                file.config.latent,
+                current.kind.name(),
+                current.hidden,
+                current.latent
+            )));
+        }
+        let mut state = self.state.borrow_mut();
+        let trainer = state
+            .trainer
+            .as_mut()
+            .ok_or_else(|| JsError::new("a training step is running"))?;
+        let device = state.model.fc1.weight.device();
+        trainer.set_model(file.to_model(&device));
+        state.model = trainer.model();
+        Ok(())
+    }
+
+    /// The weights as a safetensors file (F32, PyTorch names and layout).
+    #[wasm_bindgen(js_name = toSafetensors)]
+    pub async fn to_safetensors(&self) -> Result<Vec<u8>, JsError> {
+        let model = self.model();
+        write_safetensors(&model, Dtype::F32, &[("likelihood", &self.likelihood())])
+            .await
+            .map_err(js_error)
+    }
+
+    /// q(z|x) of `n` digits (`pixels`: n×784 grey values in [0, 1]). Resolves to
+    /// `{ mu, logvar }`, each n×latentDim; `logvar` is null for the plain autoencoder.
+    /// `labels` (n digits 0–9) is used by conditional models.
+    #[wasm_bindgen(unchecked_return_type = "{ mu: Float32Array, logvar: Float32Array | null }")]
+    pub async fn encode(
+        &self,
+        pixels: Vec<f32>,
+        n: usize,
+        labels: Option<Vec<u8>>,
+    ) -> Result<JsValue, JsError> {
+        let model = self.model();
+        let encoded = inference::encode(&model, &pixels, n, labels.as_deref())
+            .await
+            .map_err(js_error)?;
+        let out = Object::new();
+        set(
+            &out,
+            "mu",
+            &Float32Array::from(encoded.mu.as_slice()).into(),
+        )?;
+        let logvar = encoded
+            .logvar
+            .map_or(JsValue::NULL, |l| Float32Array::from(l.as_slice()).into());
+        set(&out, "logvar", &logvar)?;
+        Ok(out.into())
+    }
+
+    /// The decoder's mean images of `n` latent points (`z`: n×latentDim): n×784 grey values.
+    pub async fn decode(
+        &self,
+        z: Vec<f32>,
+        n: usize,
+        labels: Option<Vec<u8>>,
+    ) -> Result<Vec<f32>, JsError> {
+        let model = self.model();
+        inference::decode(&model, &z, n, labels.as_deref())
+            .await
+            .map_err(js_error)
+    }
+
+    /// −ELBO of each digit in nats (z = μ, β = 1): the anomaly score.
+    #[wasm_bindgen(js_name = negativeElbo)]
+    pub async fn negative_elbo(
+        &self,
+        pixels: Vec<f32>,
+        n: usize,
+        labels: Option<Vec<u8>>,
+    ) -> Result<Vec<f32>, JsError> {
+        let model = self.model();
+        inference::negative_elbo(&model, &pixels, n, labels.as_deref(), self.likelihood)
+            .await
+            .map_err(js_error)
+    }
+
+    /// One Adam step on `n` digits. `options`: `{ lr = 1e-3, beta = 1, labels?, likelihood? }`.
+    /// Resolves to the per-digit means `{ loss, recon, kl }` in nats, measured before the update.
+    /// A non-finite loss rejects the promise and rolls the weights back to the last good step.
+    #[wasm_bindgen(js_name = trainStep, unchecked_return_type = "{ loss: number, recon: number, kl: number }")]
+    pub async fn train_step(
+        &self,
+        pixels: Vec<f32>,
+        n: usize,
+        #[wasm_bindgen(unchecked_param_type = "TrainStepOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let options = StepOptions::parse(&options, self.likelihood)?;
+        let mut trainer =
+            self.state.borrow_mut().trainer.take().ok_or_else(|| {
+                JsError::new("a training step is already running; await it first")
+            })?;
+        let result = trainer
+            .step(
+                &pixels,
+                n,
+                options.labels.as_deref(),
+                options.lr,
+                options.beta,
+                options.likelihood,
+            )
+            .await;
+        {
+            let mut state = self.state.borrow_mut();
+            state.model = trainer.model();
+            state.trainer = Some(trainer);
+        }
+        let stats = result.map_err(js_error)?;
+        let out = Object::new();
+        set(&out, "loss", &stats.loss.into())?;
+        set(&out, "recon", &stats.recon.into())?;
+        set(&out, "kl", &stats.kl.into())?;
+        Ok(out.into())
+    }
+
+    /// Training steps taken since creation or the last load.
+    #[wasm_bindgen(getter)]
+    pub fn steps(&self) -> f64 {
+        self.state
+            .borrow()
+            .trainer
+            .as_ref()
+            .map_or(0.0, |t| t.steps() as f64)
+    }
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+export interface VaeOptions {
+  latentDim?: number;
+  hidden?: number;
+  kind?: "vae" | "autoencoder" | "conditional";
+  likelihood?: "bernoulli" | "gaussian";
+  seed?: number;
+  backend?: "cpu" | "auto";
+}
+export interface TrainStepOptions {
+  lr?: number;
+  beta?: number;
+  labels?: Uint8Array;
+  likelihood?: "bernoulli" | "gaussian";
+}
+"#;

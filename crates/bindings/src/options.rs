@@ -1,0 +1,130 @@
+//! Reading the option objects JavaScript passes. Unknown keys are ignored; a known key with a
+//! value of the wrong type or range is an error that names it.
+
+use js_sys::{Reflect, Uint8Array};
+use vae_core::loss::Likelihood;
+use vae_core::{ModelKind, VaeConfig};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+fn field(options: &JsValue, key: &str) -> Option<JsValue> {
+    if !options.is_object() {
+        return None;
+    }
+    Reflect::get(options, &key.into())
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+fn number(options: &JsValue, key: &str) -> Result<Option<f64>, JsError> {
+    match field(options, key) {
+        None => Ok(None),
+        Some(v) => match v.as_f64() {
+            Some(x) if x.is_finite() => Ok(Some(x)),
+            _ => Err(JsError::new(&format!(
+                "option {key} must be a finite number"
+            ))),
+        },
+    }
+}
+
+fn whole(options: &JsValue, key: &str, min: f64, max: f64) -> Result<Option<f64>, JsError> {
+    match number(options, key)? {
+        Some(x) if x.fract() != 0.0 || x < min || x > max => Err(JsError::new(&format!(
+            "option {key} must be a whole number from {min} to {max}, got {x}"
+        ))),
+        other => Ok(other),
+    }
+}
+
+fn text(options: &JsValue, key: &str) -> Result<Option<String>, JsError> {
+    match field(options, key) {
+        None => Ok(None),
+        Some(v) => v
+            .as_string()
+            .map(Some)
+            .ok_or_else(|| JsError::new(&format!("option {key} must be a string"))),
+    }
+}
+
+fn likelihood(options: &JsValue, default: Likelihood) -> Result<Likelihood, JsError> {
+    match text(options, "likelihood")? {
+        None => Ok(default),
+        Some(name) => Likelihood::parse(&name).ok_or_else(|| {
+            JsError::new(&format!(
+                "option likelihood must be \"bernoulli\" or \"gaussian\", got \"{name}\""
+            ))
+        }),
+    }
+}
+
+pub struct CreateOptions {
+    pub config: VaeConfig,
+    pub seed: u64,
+    pub likelihood: Likelihood,
+    pub backend: String,
+}
+
+impl CreateOptions {
+    pub fn parse(options: &JsValue) -> Result<Self, JsError> {
+        let max = VaeConfig::MAX_WIDTH as f64;
+        let mut config = VaeConfig::new();
+        if let Some(latent) = whole(options, "latentDim", 1.0, max)? {
+            config.latent = latent as usize;
+        }
+        if let Some(hidden) = whole(options, "hidden", 1.0, max)? {
+            config.hidden = hidden as usize;
+        }
+        if let Some(kind) = text(options, "kind")? {
+            config.kind = ModelKind::parse(&kind).ok_or_else(|| {
+                JsError::new(&format!("option kind must be \"vae\", \"autoencoder\" or \"conditional\", got \"{kind}\""))
+            })?;
+        }
+        let seed = whole(options, "seed", 0.0, 9_007_199_254_740_991.0)?.unwrap_or(1.0) as u64;
+        let backend = match text(options, "backend")?.as_deref() {
+            None | Some("cpu") | Some("auto") => "cpu".to_string(),
+            Some("webgpu") => {
+                return Err(JsError::new(
+                    "the WebGPU backend is not in this build; use backend \"cpu\" or \"auto\"",
+                ));
+            }
+            Some(other) => {
+                return Err(JsError::new(&format!(
+                    "option backend must be \"auto\", \"webgpu\" or \"cpu\", got \"{other}\""
+                )));
+            }
+        };
+        Ok(Self {
+            config,
+            seed,
+            likelihood: likelihood(options, Likelihood::Bernoulli)?,
+            backend,
+        })
+    }
+}
+
+pub struct StepOptions {
+    pub lr: f64,
+    pub beta: f32,
+    pub labels: Option<Vec<u8>>,
+    pub likelihood: Likelihood,
+}
+
+impl StepOptions {
+    pub fn parse(options: &JsValue, default_likelihood: Likelihood) -> Result<Self, JsError> {
+        let labels = match field(options, "labels") {
+            None => None,
+            Some(v) => Some(
+                v.dyn_into::<Uint8Array>()
+                    .map_err(|_| JsError::new("option labels must be a Uint8Array"))?
+                    .to_vec(),
+            ),
+        };
+        Ok(Self {
+            lr: number(options, "lr")?.unwrap_or(1e-3),
+            beta: number(options, "beta")?.unwrap_or(1.0) as f32,
+            labels,
+            likelihood: likelihood(options, default_likelihood)?,
+        })
+    }
+}

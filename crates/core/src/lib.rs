@@ -1,0 +1,15 @@
+//! The VAE playground's core: model, loss, training step, inference, weights I/O and data.
+//! Generic Rust over burn; the backend is chosen at run time by the `Device` a caller passes.
+
+pub mod backend;
+pub mod data;
+pub mod error;
+pub mod inference;
+pub mod loss;
+pub mod model;
+pub mod rng;
+pub mod training;
+pub mod weights;
+
+pub use error::{Result, VaeError};
+pub use model::{ModelKind, Vae, VaeConfig};

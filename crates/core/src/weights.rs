@@ -1,0 +1,379 @@
+//! Weights as safetensors, with the names and layout of pytorch/examples `vae/main.py`:
+//! `fc1.weight [hidden, 784]`, `fc1.bias [hidden]`, `fc21.*` (μ head), `fc22.*` (log σ² head),
+//! `fc3.*`, `fc4.*`, PyTorch's `[out, in]` layout. A conditional model's `fc1` has 794 input
+//! columns (784 pixels, then the one-hot label) and its `fc3` has `latent + 10` (z, then the
+//! label). The plain autoencoder has no `fc22`.
+//!
+//! Reading checks the whole file (header, names, shapes, dtypes, offsets, finite values) before
+//! any model is built, so a failed load leaves the caller's model as it was.
+
+use std::collections::BTreeMap;
+
+use burn::module::Param;
+use burn::nn::Linear;
+use burn::prelude::*;
+use half::{bf16, f16};
+use serde_json::{Map, Value, json};
+
+use crate::error::{Result, VaeError};
+use crate::inference::read;
+use crate::model::{CLASSES, ModelKind, PIXELS, Vae, VaeConfig};
+
+/// The largest header accepted. Ours is under 1 KiB; the cap stops a hostile length field from
+/// asking for gigabytes.
+pub const MAX_HEADER: usize = 64 * 1024;
+
+/// Element types the loader accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dtype {
+    F32,
+    F16,
+    BF16,
+}
+
+impl Dtype {
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "F32" => Some(Dtype::F32),
+            "F16" => Some(Dtype::F16),
+            "BF16" => Some(Dtype::BF16),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Dtype::F32 => "F32",
+            Dtype::F16 => "F16",
+            Dtype::BF16 => "BF16",
+        }
+    }
+
+    fn size(self) -> usize {
+        if self == Dtype::F32 { 4 } else { 2 }
+    }
+
+    fn decode(self, bytes: &[u8]) -> Vec<f32> {
+        match self {
+            Dtype::F32 => bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            Dtype::F16 => bytes
+                .chunks_exact(2)
+                .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            Dtype::BF16 => bytes
+                .chunks_exact(2)
+                .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+        }
+    }
+
+    fn encode(self, values: &[f32], out: &mut Vec<u8>) {
+        for &v in values {
+            match self {
+                Dtype::F32 => out.extend_from_slice(&v.to_le_bytes()),
+                Dtype::F16 => out.extend_from_slice(&f16::from_f32(v).to_le_bytes()),
+                Dtype::BF16 => out.extend_from_slice(&bf16::from_f32(v).to_le_bytes()),
+            }
+        }
+    }
+}
+
+/// One named tensor of a weight file, decoded to `f32`, in PyTorch layout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedTensor {
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+/// A checked weight file: the architecture it describes and its tensors.
+#[derive(Debug, Clone)]
+pub struct WeightFile {
+    pub config: VaeConfig,
+    pub tensors: BTreeMap<String, NamedTensor>,
+    /// The file's `__metadata__` strings (ours records the model kind and the likelihood).
+    pub metadata: BTreeMap<String, String>,
+}
+
+fn bad(message: impl Into<String>) -> VaeError {
+    VaeError::Weights(message.into())
+}
+
+/// Parses and checks a safetensors file; infers the architecture from the shapes.
+pub fn read_safetensors(bytes: &[u8]) -> Result<WeightFile> {
+    if bytes.len() < 8 {
+        return Err(bad(format!(
+            "the file is {} bytes, too short for a safetensors header",
+            bytes.len()
+        )));
+    }
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+    if header_len > MAX_HEADER as u64 {
+        return Err(bad(format!(
+            "the header claims {header_len} bytes; at most {MAX_HEADER} are accepted (is this a safetensors file?)"
+        )));
+    }
+    let header_end = 8 + header_len as usize;
+    if bytes.len() < header_end {
+        return Err(bad(format!(
+            "the file is truncated: the header needs {header_len} bytes but only {} follow",
+            bytes.len() - 8
+        )));
+    }
+    let header: Map<String, Value> = serde_json::from_slice(&bytes[8..header_end])
+        .map_err(|e| bad(format!("the header is not valid JSON: {e}")))?;
+    let data = &bytes[header_end..];
+
+    let mut tensors = BTreeMap::new();
+    let mut metadata = BTreeMap::new();
+    let mut covered = 0usize;
+    for (name, entry) in &header {
+        if name == "__metadata__" {
+            if let Some(map) = entry.as_object() {
+                for (k, v) in map {
+                    metadata.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
+                }
+            }
+            continue;
+        }
+        let (tensor, bytes_used) = read_entry(name, entry, data)?;
+        covered += bytes_used;
+        tensors.insert(name.clone(), tensor);
+    }
+    if covered != data.len() {
+        return Err(bad(format!(
+            "the data section has {} bytes but the tensors cover {covered} (truncated or padded file)",
+            data.len()
+        )));
+    }
+    let config = infer_config(&tensors)?;
+    Ok(WeightFile {
+        config,
+        tensors,
+        metadata,
+    })
+}
+
+fn read_entry(name: &str, entry: &Value, data: &[u8]) -> Result<(NamedTensor, usize)> {
+    let dtype_name = entry
+        .get("dtype")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad(format!("{name}: no dtype")))?;
+    let dtype = Dtype::parse(dtype_name).ok_or_else(|| {
+        bad(format!(
+            "{name} has dtype {dtype_name}; only F32, F16 and BF16 are accepted"
+        ))
+    })?;
+    let shape: Vec<usize> = entry
+        .get("shape")
+        .and_then(Value::as_array)
+        .and_then(|dims| {
+            dims.iter()
+                .map(|d| d.as_u64().map(|d| d as usize))
+                .collect()
+        })
+        .ok_or_else(|| bad(format!("{name}: shape is missing or not a list of sizes")))?;
+    let offsets: Vec<usize> = entry
+        .get("data_offsets")
+        .and_then(Value::as_array)
+        .and_then(|o| o.iter().map(|d| d.as_u64().map(|d| d as usize)).collect())
+        .filter(|o: &Vec<usize>| o.len() == 2)
+        .ok_or_else(|| bad(format!("{name}: data_offsets must be [begin, end]")))?;
+    let (begin, end) = (offsets[0], offsets[1]);
+    let count = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    let expected = count.and_then(|c| c.checked_mul(dtype.size()));
+    if begin > end || Some(end - begin) != expected {
+        return Err(bad(format!(
+            "{name}: offsets [{begin}, {end}] do not hold a {dtype_name} tensor of shape {shape:?}"
+        )));
+    }
+    if end > data.len() {
+        return Err(bad(format!(
+            "the file is truncated: {name} ends at byte {end} of the data section, which has {} bytes",
+            data.len()
+        )));
+    }
+    let values = dtype.decode(&data[begin..end]);
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(bad(format!(
+            "{name}: element {i} is {} (weights must be finite)",
+            values[i]
+        )));
+    }
+    Ok((NamedTensor { shape, values }, end - begin))
+}
+
+fn shape_of<'a>(tensors: &'a BTreeMap<String, NamedTensor>, name: &str) -> Result<&'a [usize]> {
+    tensors
+        .get(name)
+        .map(|t| t.shape.as_slice())
+        .ok_or_else(|| bad(format!("the tensor {name} is missing")))
+}
+
+/// Reads hidden, latent and kind off the shapes, then checks every tensor against them.
+fn infer_config(tensors: &BTreeMap<String, NamedTensor>) -> Result<VaeConfig> {
+    let fc1 = shape_of(tensors, "fc1.weight")?;
+    let fc21 = shape_of(tensors, "fc21.weight")?;
+    if fc1.len() != 2 || fc21.len() != 2 {
+        return Err(bad("fc1.weight and fc21.weight must be matrices"));
+    }
+    let (hidden, latent) = (fc1[0], fc21[0]);
+    let kind = match (fc1[1], tensors.contains_key("fc22.weight")) {
+        (n, true) if n == PIXELS + CLASSES => ModelKind::Conditional,
+        (_, true) => ModelKind::Vae,
+        (_, false) => ModelKind::Autoencoder,
+    };
+    let config = VaeConfig {
+        hidden,
+        latent,
+        kind,
+    };
+    config.validate().map_err(|e| bad(e.to_string()))?;
+    let expected = expected_shapes(&config);
+    for (name, shape) in &expected {
+        let found = shape_of(tensors, name)?;
+        if found != shape.as_slice() {
+            return Err(bad(format!(
+                "{name} has shape {found:?}; a {} with hidden {hidden} and latent {latent} needs {shape:?}",
+                kind.name()
+            )));
+        }
+    }
+    if let Some(extra) = tensors
+        .keys()
+        .find(|k| !expected.iter().any(|(name, _)| name == *k))
+    {
+        return Err(bad(format!(
+            "unexpected tensor {extra} (expected only fc1, fc21, fc22, fc3, fc4)"
+        )));
+    }
+    Ok(config)
+}
+
+/// Every tensor a model of this architecture has, in PyTorch layout.
+pub fn expected_shapes(config: &VaeConfig) -> Vec<(String, Vec<usize>)> {
+    let (h, l, c) = (config.hidden, config.latent, config.kind.label_width());
+    let mut layers = vec![("fc1", h, PIXELS + c), ("fc21", l, h)];
+    if config.kind != ModelKind::Autoencoder {
+        layers.push(("fc22", l, h));
+    }
+    layers.extend([("fc3", h, l + c), ("fc4", PIXELS, h)]);
+    layers
+        .into_iter()
+        .flat_map(|(name, out, inp)| {
+            [
+                (format!("{name}.weight"), vec![out, inp]),
+                (format!("{name}.bias"), vec![out]),
+            ]
+        })
+        .collect()
+}
+
+impl WeightFile {
+    /// Builds a model on `device` from the file's tensors.
+    pub fn to_model(&self, device: &Device) -> Vae {
+        let linear = |name: &str| {
+            let w = &self.tensors[&format!("{name}.weight")];
+            let b = &self.tensors[&format!("{name}.bias")];
+            let (out, inp) = (w.shape[0], w.shape[1]);
+            // PyTorch stores [out, in]; burn's Linear holds [in, out].
+            let weight =
+                Tensor::<2>::from_data(TensorData::new(w.values.clone(), [out, inp]), device)
+                    .transpose();
+            let bias = Tensor::<1>::from_data(TensorData::new(b.values.clone(), [out]), device);
+            Linear {
+                weight: Param::from_tensor(weight),
+                bias: Some(Param::from_tensor(bias)),
+            }
+        };
+        Vae {
+            fc1: linear("fc1"),
+            fc21: linear("fc21"),
+            fc22: (self.config.kind != ModelKind::Autoencoder).then(|| linear("fc22")),
+            fc3: linear("fc3"),
+            fc4: linear("fc4"),
+            kind: self.config.kind,
+        }
+    }
+}
+
+async fn linear_tensors(
+    layer: &Linear,
+    name: &str,
+    out: &mut BTreeMap<String, NamedTensor>,
+) -> Result<()> {
+    let weight = layer.weight.val().transpose(); // [out, in]
+    let [rows, cols] = weight.shape().dims();
+    out.insert(
+        format!("{name}.weight"),
+        NamedTensor {
+            shape: vec![rows, cols],
+            values: read(weight).await?,
+        },
+    );
+    let bias = match &layer.bias {
+        Some(bias) => read(bias.val().reshape([1, rows])).await?,
+        None => vec![0.0; rows],
+    };
+    out.insert(
+        format!("{name}.bias"),
+        NamedTensor {
+            shape: vec![rows],
+            values: bias,
+        },
+    );
+    Ok(())
+}
+
+/// Serialises a model's weights. `metadata` adds strings to the header's `__metadata__`.
+pub async fn write_safetensors(
+    model: &Vae,
+    dtype: Dtype,
+    metadata: &[(&str, &str)],
+) -> Result<Vec<u8>> {
+    let mut tensors = BTreeMap::new();
+    linear_tensors(&model.fc1, "fc1", &mut tensors).await?;
+    linear_tensors(&model.fc21, "fc21", &mut tensors).await?;
+    if let Some(fc22) = &model.fc22 {
+        linear_tensors(fc22, "fc22", &mut tensors).await?;
+    }
+    linear_tensors(&model.fc3, "fc3", &mut tensors).await?;
+    linear_tensors(&model.fc4, "fc4", &mut tensors).await?;
+    let mut meta = Map::new();
+    meta.insert("format".into(), json!("pt"));
+    meta.insert("kind".into(), json!(model.kind.name()));
+    for (k, v) in metadata {
+        meta.insert((*k).into(), json!(v));
+    }
+    Ok(encode_safetensors(&tensors, dtype, meta))
+}
+
+/// Lays out a safetensors file: 8-byte header length, JSON header padded to 8 bytes, data.
+pub fn encode_safetensors(
+    tensors: &BTreeMap<String, NamedTensor>,
+    dtype: Dtype,
+    metadata: Map<String, Value>,
+) -> Vec<u8> {
+    let mut header = Map::new();
+    header.insert("__metadata__".into(), Value::Object(metadata));
+    let mut data = Vec::new();
+    for (name, tensor) in tensors {
+        let begin = data.len();
+        dtype.encode(&tensor.values, &mut data);
+        header.insert(
+            name.clone(),
+            json!({ "dtype": dtype.name(), "shape": tensor.shape, "data_offsets": [begin, data.len()] }),
+        );
+    }
+    let mut header = serde_json::to_vec(&Value::Object(header)).expect("a JSON map serialises");
+    while header.len() % 8 != 0 {
+        header.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + header.len() + data.len());
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&data);
+    out
+}

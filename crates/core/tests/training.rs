@@ -1,0 +1,137 @@
+//! The training step: it learns, it is reproducible, it refuses bad input, and a diverging run
+//! rolls back to the last good weights.
+
+mod common;
+
+use common::{block_on, device, repo_path};
+use vae_core::data::Digits;
+use vae_core::inference::encode;
+use vae_core::loss::Likelihood;
+use vae_core::training::Trainer;
+use vae_core::weights::{Dtype, write_safetensors};
+use vae_core::{ModelKind, VaeConfig, VaeError};
+
+fn digits() -> Digits {
+    Digits::read_gz(&repo_path("web/assets/digits.bin.gz")).unwrap()
+}
+
+fn trainer(kind: ModelKind, seed: u64) -> Trainer {
+    let device = device();
+    device.seed(seed);
+    Trainer::new(
+        VaeConfig::new()
+            .with_hidden(64)
+            .with_latent(4)
+            .with_kind(kind)
+            .init(&device),
+        seed,
+    )
+}
+
+#[test]
+fn loss_falls_for_every_kind_and_runs_repeat() {
+    let digits = digits();
+    let (pixels, labels) = digits.batch(&digits.train_indices()[..256]);
+    for kind in [
+        ModelKind::Vae,
+        ModelKind::Autoencoder,
+        ModelKind::Conditional,
+    ] {
+        let labels = (kind == ModelKind::Conditional).then_some(labels.as_slice());
+        let run = || {
+            let mut t = trainer(kind, 4);
+            (0..40)
+                .map(|_| {
+                    block_on(t.step(&pixels, 256, labels, 3e-3, 1.0, Likelihood::Bernoulli))
+                        .unwrap()
+                        .loss
+                })
+                .collect::<Vec<_>>()
+        };
+        let losses = run();
+        assert!(
+            losses[39] < 0.6 * losses[0],
+            "{kind:?}: {} → {}",
+            losses[0],
+            losses[39]
+        );
+        assert_eq!(
+            losses,
+            run(),
+            "{kind:?}: the same seed must give the same run"
+        );
+        if kind == ModelKind::Autoencoder {
+            let mut t = trainer(kind, 4);
+            assert_eq!(
+                block_on(t.step(&pixels, 256, None, 1e-3, 1.0, Likelihood::Bernoulli))
+                    .unwrap()
+                    .kl,
+                0.0
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_refused_and_changes_nothing() {
+    let mut t = trainer(ModelKind::Vae, 1);
+    let before = block_on(write_safetensors(&t.model(), Dtype::F32, &[])).unwrap();
+    let good = vec![0.5f32; 784];
+    let mut nan = good.clone();
+    nan[3] = f32::NAN;
+    let cases: Vec<(Vec<f32>, usize, f64, f32)> = vec![
+        (good.clone(), 0, 1e-3, 1.0),
+        (good[..700].to_vec(), 1, 1e-3, 1.0),
+        (nan, 1, 1e-3, 1.0),
+        (vec![2.0; 784], 1, 1e-3, 1.0),
+        (good.clone(), 1, f64::NAN, 1.0),
+        (good.clone(), 1, -1.0, 1.0),
+        (good.clone(), 1, 1e-3, f32::INFINITY),
+    ];
+    for (pixels, n, lr, beta) in cases {
+        let result = block_on(t.step(&pixels, n, None, lr, beta, Likelihood::Bernoulli));
+        assert!(
+            matches!(result, Err(VaeError::InvalidInput(_))),
+            "n={n} lr={lr} beta={beta}: {result:?}"
+        );
+    }
+    assert_eq!(t.steps(), 0);
+    assert_eq!(
+        block_on(write_safetensors(&t.model(), Dtype::F32, &[])).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn divergence_rolls_back_to_the_last_good_weights() {
+    let digits = digits();
+    let (pixels, _) = digits.batch(&digits.train_indices()[..64]);
+    let mut t = trainer(ModelKind::Vae, 2);
+    // The largest learning rate accepted, with a huge β, blows log σ² up within a few steps.
+    let mut last_good = None;
+    let mut diverged = None;
+    for _ in 0..200 {
+        let snapshot = block_on(write_safetensors(&t.model(), Dtype::F32, &[])).unwrap();
+        match block_on(t.step(&pixels, 64, None, 1.0, 1000.0, Likelihood::Gaussian)) {
+            Ok(_) => last_good = Some(snapshot),
+            Err(e) => {
+                diverged = Some((e, snapshot));
+                break;
+            }
+        }
+    }
+    let (error, at_failure) = diverged.expect("lr 1 with β 1000 should diverge");
+    assert!(
+        matches!(&error, VaeError::Diverged(m) if m.contains("rolled back")),
+        "{error}"
+    );
+    let restored = block_on(write_safetensors(&t.model(), Dtype::F32, &[])).unwrap();
+    // The weights are those that last gave a finite loss, not the ones that failed.
+    assert_eq!(Some(restored), last_good);
+    assert_ne!(
+        block_on(write_safetensors(&t.model(), Dtype::F32, &[])).unwrap(),
+        at_failure
+    );
+    let encoded = block_on(encode(&t.model(), &pixels[..784], 1, None)).unwrap();
+    assert!(encoded.mu.iter().all(|v| v.is_finite()));
+}
