@@ -157,11 +157,11 @@ impl Vae {
             )));
         }
         let mut state = self.state.borrow_mut();
+        let device = state.model.fc1.weight.device();
         let trainer = state
             .trainer
             .as_mut()
             .ok_or_else(|| JsError::new("a training step is running"))?;
-        let device = state.model.fc1.weight.device();
         trainer.set_model(file.to_model(&device));
         state.model = trainer.model();
         Ok(())
@@ -296,3 +296,32 @@ export interface TrainStepOptions {
   likelihood?: "bernoulli" | "gaussian";
 }
 "#;
+
+/// MNIST-style preprocessing of a drawing (`grey`: width×height values in [0, 1], ink = 1):
+/// scaled to fit 20×20, centred by centre of mass in 28×28. Returns 784 grey values.
+#[wasm_bindgen(js_name = toMnist)]
+pub fn to_mnist(grey: Vec<f32>, width: usize, height: usize) -> Result<Vec<f32>, JsError> {
+    vae_core::preprocess::to_mnist(&grey, width, height).map_err(js_error)
+}
+
+/// `n` draws from N(0, 1), reproducible from `seed`: latent points from the prior.
+#[wasm_bindgen(js_name = standardNormal)]
+pub fn standard_normal(n: usize, seed: f64) -> Result<Vec<f32>, JsError> {
+    if n > 1 << 24 {
+        return Err(JsError::new("standardNormal: n is too large"));
+    }
+    Ok(vae_core::rng::Rng::new(seed as u64).normals(n))
+}
+
+/// Reads the packed digits file (already decompressed) and returns the test split
+/// (index % 10 == 0) as `{ pixels: Float32Array (n×784), labels: Uint8Array, count }`.
+#[wasm_bindgen(js_name = testDigits, unchecked_return_type = "{ pixels: Float32Array, labels: Uint8Array, count: number }")]
+pub fn test_digits(bytes: Vec<u8>) -> Result<JsValue, JsError> {
+    let digits = vae_core::data::Digits::from_bytes(&bytes).map_err(js_error)?;
+    let (pixels, labels) = digits.batch(&digits.test_indices());
+    let out = Object::new();
+    set(&out, "pixels", &Float32Array::from(pixels.as_slice()).into())?;
+    set(&out, "labels", &js_sys::Uint8Array::from(labels.as_slice()).into())?;
+    set(&out, "count", &(labels.len() as f64).into())?;
+    Ok(out.into())
+}

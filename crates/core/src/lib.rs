@@ -7,6 +7,7 @@ pub mod error;
 pub mod inference;
 pub mod loss;
 pub mod model;
+pub mod preprocess;
 pub mod rng;
 pub mod training;
 pub mod weights;

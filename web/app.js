@@ -1,0 +1,198 @@
+// The playground page: loads the wasm module and the shipped weights, then wires the drawing pad,
+// the reconstruction, the latent map and the sampler. All math happens in the wasm module.
+
+import { DrawingPad } from "./draw.js";
+import { clearCanvas, drawDigit, drawGrid } from "./render.js";
+import { LatentMap, PALETTE } from "./latent-map.js";
+
+const $ = (id) => document.getElementById(id);
+const SAMPLE_COUNT = 16;
+
+// What tests and benchmarks read; also handy in the console.
+const playground = (window.vaePlayground = { readyMs: null, error: null, updates: 0 });
+
+// ---- errors: one clear panel, never a silent dead page ----------------------------------------
+
+let wasm = null;
+
+function showError(message) {
+  let text = String(message ?? "Unknown error");
+  if (wasm?.panicked?.()) text = `The model crashed and must be reloaded: ${wasm.panicMessage() ?? text}`;
+  playground.error = text;
+  $("error-message").textContent = text;
+  $("error-panel").hidden = false;
+  $("status").textContent = "Stopped by an error (see above).";
+  document.body.dataset.state = "error";
+}
+
+addEventListener("error", (e) => showError(e.error?.message ?? e.message));
+addEventListener("unhandledrejection", (e) => showError(e.reason?.message ?? e.reason));
+$("reload").addEventListener("click", () => location.reload());
+
+/** Runs `work`; a failure shows the panel if the module panicked, else a status message. */
+async function guard(work, what) {
+  try {
+    return await work();
+  } catch (e) {
+    if (wasm?.panicked?.()) showError(e?.message ?? e);
+    else $("status").textContent = `Could not ${what}: ${e?.message ?? e}`;
+    return undefined;
+  }
+}
+
+// ---- loading ----------------------------------------------------------------------------------
+
+/** The wasm-bindgen module, once Trunk's loader has initialised it. */
+function loadBindings(timeoutMs = 20000) {
+  return new Promise((resolve, reject) => {
+    if (window.wasmBindings) return resolve(window.wasmBindings);
+    addEventListener("TrunkApplicationStarted", () => resolve(window.wasmBindings), { once: true });
+    setTimeout(() => reject(new Error(`the WebAssembly module did not load within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+}
+
+async function fetchBytes(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** The packed digits; gunzipped here unless the server already did. */
+async function fetchDigits() {
+  const bytes = await fetchBytes("web/assets/digits.bin.gz");
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+const models = new Map(); // latent size → Vae
+async function model(latent) {
+  if (!models.has(latent)) {
+    const bytes = await fetchBytes(`web/assets/vae-latent${latent}.safetensors`);
+    models.set(latent, await wasm.Vae.fromSafetensors(bytes, { backend: "cpu" }));
+  }
+  return models.get(latent);
+}
+
+// ---- state and views --------------------------------------------------------------------------
+
+const state = { vae: null, latent: 2, testDigits: null, maps: new Map(), sampleSeed: 1 };
+const map = new LatentMap($("map"));
+const pad = new DrawingPad($("pad"), { onChange: scheduleUpdate });
+playground.pad = pad;
+
+for (const [digit, colour] of PALETTE.entries()) {
+  const item = document.createElement("li");
+  item.textContent = digit;
+  item.style.setProperty("--swatch", colour);
+  $("legend").append(item);
+}
+
+const fmt = (values) => `(${Array.from(values.slice(0, 4), (v) => v.toFixed(2)).join(", ")}${values.length > 4 ? ", …" : ""})`;
+
+let busy = false;
+let pending = false;
+function scheduleUpdate() {
+  pending = true;
+  if (!busy) requestAnimationFrame(update);
+}
+
+/** Drawing → 28×28 input → encode → decode, at most once per frame; the newest stroke wins. */
+async function update() {
+  if (busy || !pending || !state.vae) return;
+  busy = true;
+  pending = false;
+  await guard(async () => {
+    const x = wasm.toMnist(pad.grey(), pad.canvas.width, pad.canvas.height);
+    drawDigit($("input28"), x);
+    if (pad.isEmpty()) {
+      clearCanvas($("recon"));
+      for (const id of ["mu-text", "sigma-text", "elbo-text"]) $(id).textContent = "—";
+      map.setProbe(null);
+      return;
+    }
+    const vae = state.vae;
+    const { mu, logvar } = await vae.encode(x, 1);
+    const recon = await vae.decode(mu, 1);
+    const [elbo] = await vae.negativeElbo(x, 1);
+    drawDigit($("recon"), recon);
+    $("mu-text").textContent = fmt(mu);
+    $("sigma-text").textContent = logvar ? fmt(logvar.map((lv) => Math.exp(0.5 * lv))) : "— (no variance)";
+    $("elbo-text").textContent = `${elbo.toFixed(1)} nats`;
+    if (vae.latentDim === 2) map.setProbe(mu, logvar);
+    playground.updates++;
+  }, "reconstruct the drawing");
+  busy = false;
+  if (pending) requestAnimationFrame(update);
+}
+
+async function sample() {
+  await guard(async () => {
+    const vae = state.vae;
+    const z = wasm.standardNormal(SAMPLE_COUNT * vae.latentDim, state.sampleSeed++);
+    drawGrid($("samples"), await vae.decode(z, SAMPLE_COUNT), SAMPLE_COUNT);
+  }, "sample");
+}
+
+/** The test digits' μ under the current model (latent 2 only), computed once per model. */
+async function refreshMap() {
+  const vae = state.vae;
+  if (vae.latentDim !== 2) {
+    map.setMessage("The map needs a 2-D latent space.\nSwitch to the latent-2 model to see it.");
+    $("map-note").textContent = "Latent 20 cannot be drawn flat; the latent-2 model can.";
+    return;
+  }
+  map.setMessage(null);
+  $("map-note").textContent = "The 1,000 test digits, each at its μ. Your drawing is the ring, with its 2σ ellipse.";
+  if (!state.testDigits) {
+    map.setMessage("Loading the test digits…");
+    state.testDigits = wasm.testDigits(await fetchDigits());
+    map.setMessage(null);
+  }
+  if (!state.maps.has(vae)) {
+    const { pixels, count, labels } = state.testDigits;
+    const { mu } = await vae.encode(pixels, count);
+    state.maps.set(vae, { mu, labels });
+  }
+  if (state.vae === vae) {
+    const { mu, labels } = state.maps.get(vae);
+    map.setPoints(mu, labels);
+    document.body.dataset.map = "ready";
+  }
+}
+
+async function switchModel(latent) {
+  $("status").textContent = `Loading the latent-${latent} model…`;
+  await guard(async () => {
+    state.vae = await model(latent);
+    state.latent = latent;
+    $("status").textContent = readyText();
+    map.setProbe(null);
+    scheduleUpdate();
+    await sample();
+    await refreshMap();
+  }, `load the latent-${latent} model`);
+}
+
+function readyText() {
+  return `Ready — latent-${state.vae.latentDim} VAE running on the ${state.vae.backend.toUpperCase()} (WebAssembly). Draw a digit.`;
+}
+
+async function main() {
+  wasm = await loadBindings();
+  playground.wasm = wasm;
+  state.vae = await model(2);
+  $("status").textContent = readyText();
+  document.body.dataset.ready = "true";
+  playground.readyMs = performance.now();
+  playground.state = state;
+
+  $("clear").addEventListener("click", () => pad.clear());
+  $("sample").addEventListener("click", sample);
+  $("model-select").addEventListener("change", (e) => switchModel(Number(e.target.value)));
+  clearCanvas($("recon"));
+  await sample();
+  await refreshMap();
+}
+
+main().catch((e) => showError(e?.message ?? e));

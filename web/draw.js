@@ -1,0 +1,82 @@
+// The drawing pad: pointer events (mouse, touch, pen) draw round strokes; the ink is read back as
+// grey values (the canvas alpha) for the model. Knows nothing about the model.
+
+export class DrawingPad {
+  constructor(canvas, { lineWidth = 20, onChange = () => {} } = {}) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext("2d", { willReadFrequently: true });
+    this.lineWidth = lineWidth;
+    this.onChange = onChange;
+    this.drawing = false;
+    this.last = null;
+    this.inked = false;
+    canvas.addEventListener("pointerdown", (e) => this.#down(e));
+    canvas.addEventListener("pointermove", (e) => this.#move(e));
+    for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) {
+      canvas.addEventListener(type, () => this.#up());
+    }
+  }
+
+  #point(e) {
+    const r = this.canvas.getBoundingClientRect();
+    return [((e.clientX - r.left) * this.canvas.width) / r.width, ((e.clientY - r.top) * this.canvas.height) / r.height];
+  }
+
+  #down(e) {
+    if (e.button !== undefined && e.button !== 0) return;
+    e.preventDefault();
+    this.canvas.setPointerCapture?.(e.pointerId);
+    this.drawing = true;
+    this.last = this.#point(e);
+    this.#segment(this.last, this.last);
+  }
+
+  #move(e) {
+    if (!this.drawing) return;
+    e.preventDefault();
+    const events = e.getCoalescedEvents?.() ?? [e];
+    for (const ev of events.length ? events : [e]) {
+      const p = this.#point(ev);
+      this.#segment(this.last, p);
+      this.last = p;
+    }
+  }
+
+  #up() {
+    this.drawing = false;
+    this.last = null;
+  }
+
+  #segment(a, b) {
+    const { ctx } = this;
+    ctx.strokeStyle = "#000";
+    ctx.lineWidth = this.lineWidth;
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.beginPath();
+    ctx.moveTo(a[0], a[1]);
+    ctx.lineTo(b[0], b[1]);
+    ctx.stroke();
+    this.inked = true;
+    this.onChange();
+  }
+
+  clear() {
+    this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    this.inked = false;
+    this.onChange();
+  }
+
+  isEmpty() {
+    return !this.inked;
+  }
+
+  /** Ink as grey values in [0, 1], row-major, width × height. */
+  grey() {
+    const { width, height } = this.canvas;
+    const rgba = this.ctx.getImageData(0, 0, width, height).data;
+    const grey = new Float32Array(width * height);
+    for (let i = 0; i < grey.length; i++) grey[i] = rgba[i * 4 + 3] / 255;
+    return grey;
+  }
+}

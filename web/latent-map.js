@@ -1,0 +1,90 @@
+// The latent map of a 2-D latent space: test digits at their μ, coloured by label, and the
+// drawing's μ with its 2σ ellipse.
+
+export const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+export class LatentMap {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext("2d");
+    this.points = null;
+    this.labels = null;
+    this.probe = null;
+    this.range = 4;
+    this.message = null;
+  }
+
+  setPoints(mu, labels) {
+    this.points = mu;
+    this.labels = labels;
+    // Symmetric range that holds 99% of the points, with a margin.
+    const sorted = Array.from(mu, Math.abs).sort((a, b) => a - b);
+    this.range = Math.max(3, sorted[Math.floor(sorted.length * 0.99)] * 1.1);
+    this.draw();
+  }
+
+  setProbe(mu, logvar) {
+    this.probe = mu ? { mu, sigma: logvar ? Array.from(logvar, (lv) => Math.exp(0.5 * lv)) : [0, 0] } : null;
+    this.draw();
+  }
+
+  setMessage(text) {
+    this.message = text;
+    this.draw();
+  }
+
+  #x(v) {
+    return ((v + this.range) / (2 * this.range)) * this.canvas.width;
+  }
+
+  #y(v) {
+    return ((this.range - v) / (2 * this.range)) * this.canvas.height;
+  }
+
+  draw() {
+    const { ctx, canvas } = this;
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    if (this.message) {
+      ctx.fillStyle = "#5b616e";
+      ctx.font = "14px system-ui, sans-serif";
+      ctx.textAlign = "center";
+      this.message.split("\n").forEach((line, i) => ctx.fillText(line, canvas.width / 2, canvas.height / 2 + i * 20));
+      return;
+    }
+    ctx.strokeStyle = "#e1e4ea";
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(this.#x(0), 0);
+    ctx.lineTo(this.#x(0), canvas.height);
+    ctx.moveTo(0, this.#y(0));
+    ctx.lineTo(canvas.width, this.#y(0));
+    ctx.stroke();
+    if (this.points) {
+      ctx.globalAlpha = 0.65;
+      for (let i = 0; i < this.labels.length; i++) {
+        ctx.fillStyle = PALETTE[this.labels[i]];
+        ctx.beginPath();
+        ctx.arc(this.#x(this.points[2 * i]), this.#y(this.points[2 * i + 1]), 2.5, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+      ctx.globalAlpha = 1;
+    }
+    if (this.probe) {
+      const [mx, my] = this.probe.mu;
+      const [sx, sy] = this.probe.sigma;
+      const scale = this.canvas.width / (2 * this.range);
+      ctx.strokeStyle = "#1d1f24";
+      ctx.setLineDash([4, 3]);
+      ctx.beginPath();
+      ctx.ellipse(this.#x(mx), this.#y(my), Math.max(2 * sx * scale, 1), Math.max(2 * sy * scale, 1), 0, 0, 2 * Math.PI);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.lineWidth = 3;
+      ctx.beginPath();
+      ctx.arc(this.#x(mx), this.#y(my), 6, 0, 2 * Math.PI);
+      ctx.stroke();
+      ctx.lineWidth = 1;
+    }
+  }
+}
