@@ -45,8 +45,15 @@ async function guard(work, what) {
 /** The wasm-bindgen module, once Trunk's loader has initialised it. */
 function loadBindings(timeoutMs = 20000) {
   return new Promise((resolve, reject) => {
+    const failed = (reason) => reject(new Error(`the WebAssembly module failed to load: ${reason?.message ?? reason}`));
+    if (window.vaeLoadError) return failed(window.vaeLoadError);
+    addEventListener("vae-load-failed", (e) => failed(e.detail), { once: true });
     if (window.wasmBindings) return resolve(window.wasmBindings);
-    addEventListener("TrunkApplicationStarted", () => resolve(window.wasmBindings), { once: true });
+    addEventListener(
+      "TrunkApplicationStarted",
+      () => (window.vaeLoadError ? failed(window.vaeLoadError) : resolve(window.wasmBindings)),
+      { once: true },
+    );
     setTimeout(() => reject(new Error(`the WebAssembly module did not load within ${timeoutMs / 1000} s`)), timeoutMs);
   });
 }

@@ -2,7 +2,7 @@
 // grey values (the canvas alpha) for the model. Knows nothing about the model.
 
 export class DrawingPad {
-  constructor(canvas, { lineWidth = 20, onChange = () => {} } = {}) {
+  constructor(canvas, { lineWidth = 26, onChange = () => {} } = {}) {
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d", { willReadFrequently: true });
     this.lineWidth = lineWidth;
