@@ -110,7 +110,7 @@ async function update() {
   busy = true;
   pending = false;
   await guard(async () => {
-    const x = wasm.toMnist(pad.grey(), pad.canvas.width, pad.canvas.height);
+    const x = wasm.rgbaToMnist(pad.rgba(), pad.canvas.width, pad.canvas.height);
     drawDigit($("input28"), x);
     if (pad.isEmpty()) {
       clearCanvas($("recon"));

@@ -71,12 +71,8 @@ export class DrawingPad {
     return !this.inked;
   }
 
-  /** Ink as grey values in [0, 1], row-major, width × height. */
-  grey() {
-    const { width, height } = this.canvas;
-    const rgba = this.ctx.getImageData(0, 0, width, height).data;
-    const grey = new Float32Array(width * height);
-    for (let i = 0; i < grey.length; i++) grey[i] = rgba[i * 4 + 3] / 255;
-    return grey;
+  /** The canvas's RGBA bytes; the alpha channel is the ink. */
+  rgba() {
+    return this.ctx.getImageData(0, 0, this.canvas.width, this.canvas.height).data;
   }
 }

@@ -304,6 +304,16 @@ pub fn to_mnist(grey: Vec<f32>, width: usize, height: usize) -> Result<Vec<f32>,
     vae_core::preprocess::to_mnist(&grey, width, height).map_err(js_error)
 }
 
+/// [`to_mnist`] from a canvas's RGBA bytes (`getImageData().data`), the alpha channel being the ink.
+#[wasm_bindgen(js_name = rgbaToMnist)]
+pub fn rgba_to_mnist(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | Uint8ClampedArray")] rgba: Vec<u8>,
+    width: usize,
+    height: usize,
+) -> Result<Vec<f32>, JsError> {
+    vae_core::preprocess::rgba_to_mnist(&rgba, width, height).map_err(js_error)
+}
+
 /// `n` draws from N(0, 1), reproducible from `seed`: latent points from the prior.
 #[wasm_bindgen(js_name = standardNormal)]
 pub fn standard_normal(n: usize, seed: f64) -> Result<Vec<f32>, JsError> {
@@ -320,8 +330,16 @@ pub fn test_digits(bytes: Vec<u8>) -> Result<JsValue, JsError> {
     let digits = vae_core::data::Digits::from_bytes(&bytes).map_err(js_error)?;
     let (pixels, labels) = digits.batch(&digits.test_indices());
     let out = Object::new();
-    set(&out, "pixels", &Float32Array::from(pixels.as_slice()).into())?;
-    set(&out, "labels", &js_sys::Uint8Array::from(labels.as_slice()).into())?;
+    set(
+        &out,
+        "pixels",
+        &Float32Array::from(pixels.as_slice()).into(),
+    )?;
+    set(
+        &out,
+        "labels",
+        &js_sys::Uint8Array::from(labels.as_slice()).into(),
+    )?;
     set(&out, "count", &(labels.len() as f64).into())?;
     Ok(out.into())
 }

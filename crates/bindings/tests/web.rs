@@ -23,7 +23,13 @@ fn message(error: wasm_bindgen::JsError) -> String {
 }
 
 async fn small() -> Vae {
-    Vae::create(options(&[("latentDim", 2.into()), ("hidden", 32.into()), ("seed", 3.into())])).await.unwrap()
+    Vae::create(options(&[
+        ("latentDim", 2.into()),
+        ("hidden", 32.into()),
+        ("seed", 3.into()),
+    ]))
+    .await
+    .unwrap()
 }
 
 fn field(object: &JsValue, key: &str) -> JsValue {
@@ -44,22 +50,41 @@ async fn create_reports_its_shape() {
 #[wasm_bindgen_test]
 async fn encode_decode_and_train_in_the_browser() {
     let vae = small().await;
-    let pixels: Vec<f32> = (0..3 * 784).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
+    let pixels: Vec<f32> = (0..3 * 784)
+        .map(|i| ((i * 37) % 101) as f32 / 100.0)
+        .collect();
     let encoded = vae.encode(pixels.clone(), 3, None).await.unwrap();
-    let mu: Vec<f32> = field(&encoded, "mu").dyn_into::<js_sys::Float32Array>().unwrap().to_vec();
-    let logvar: Vec<f32> = field(&encoded, "logvar").dyn_into::<js_sys::Float32Array>().unwrap().to_vec();
+    let mu: Vec<f32> = field(&encoded, "mu")
+        .dyn_into::<js_sys::Float32Array>()
+        .unwrap()
+        .to_vec();
+    let logvar: Vec<f32> = field(&encoded, "logvar")
+        .dyn_into::<js_sys::Float32Array>()
+        .unwrap()
+        .to_vec();
     assert_eq!((mu.len(), logvar.len()), (6, 6));
     let images = vae.decode(mu, 3, None).await.unwrap();
     assert_eq!(images.len(), 3 * 784);
     assert!(images.iter().all(|v| (0.0..=1.0).contains(v)));
 
-    let first = vae.train_step(pixels.clone(), 3, options(&[("lr", 0.01.into())])).await.unwrap();
+    let first = vae
+        .train_step(pixels.clone(), 3, options(&[("lr", 0.01.into())]))
+        .await
+        .unwrap();
     let mut last = first.clone();
     for _ in 0..20 {
-        last = vae.train_step(pixels.clone(), 3, options(&[("lr", 0.01.into())])).await.unwrap();
+        last = vae
+            .train_step(pixels.clone(), 3, options(&[("lr", 0.01.into())]))
+            .await
+            .unwrap();
     }
     let loss = |v: &JsValue| field(v, "loss").as_f64().unwrap();
-    assert!(loss(&last) < loss(&first), "{} → {}", loss(&first), loss(&last));
+    assert!(
+        loss(&last) < loss(&first),
+        "{} → {}",
+        loss(&first),
+        loss(&last)
+    );
     let recon = field(&last, "recon").as_f64().unwrap();
     let kl = field(&last, "kl").as_f64().unwrap();
     assert!((loss(&last) - (recon + kl)).abs() < 1e-3 * loss(&last));
@@ -70,19 +95,47 @@ async fn encode_decode_and_train_in_the_browser() {
 async fn safetensors_round_trip_and_bad_files_change_nothing() {
     let vae = small().await;
     let bytes = vae.to_safetensors().await.unwrap();
-    let other = Vae::create(options(&[("latentDim", 2.into()), ("hidden", 32.into()), ("seed", 99.into())])).await.unwrap();
+    let other = Vae::create(options(&[
+        ("latentDim", 2.into()),
+        ("hidden", 32.into()),
+        ("seed", 99.into()),
+    ]))
+    .await
+    .unwrap();
     assert_ne!(other.to_safetensors().await.unwrap(), bytes);
     other.load_safetensors(bytes.clone()).unwrap();
     assert_eq!(other.to_safetensors().await.unwrap(), bytes);
 
-    let truncated = message(other.load_safetensors(bytes[..bytes.len() / 2].to_vec()).unwrap_err());
+    let truncated = message(
+        other
+            .load_safetensors(bytes[..bytes.len() / 2].to_vec())
+            .unwrap_err(),
+    );
     assert!(truncated.contains("truncated"), "{truncated}");
-    let wrong_shape = Vae::create(options(&[("latentDim", 3.into()), ("hidden", 32.into())])).await.unwrap();
-    let mismatch = message(other.load_safetensors(wrong_shape.to_safetensors().await.unwrap()).unwrap_err());
-    assert!(mismatch.contains("latent 3") && mismatch.contains("latent 2"), "{mismatch}");
-    assert_eq!(other.to_safetensors().await.unwrap(), bytes, "a failed load must leave the model unchanged");
+    let wrong_shape = Vae::create(options(&[("latentDim", 3.into()), ("hidden", 32.into())]))
+        .await
+        .unwrap();
+    let mismatch = message(
+        other
+            .load_safetensors(wrong_shape.to_safetensors().await.unwrap())
+            .unwrap_err(),
+    );
+    assert!(
+        mismatch.contains("latent 3") && mismatch.contains("latent 2"),
+        "{mismatch}"
+    );
+    assert_eq!(
+        other.to_safetensors().await.unwrap(),
+        bytes,
+        "a failed load must leave the model unchanged"
+    );
 
-    let adopted = Vae::from_safetensors(wrong_shape.to_safetensors().await.unwrap(), JsValue::UNDEFINED).await.unwrap();
+    let adopted = Vae::from_safetensors(
+        wrong_shape.to_safetensors().await.unwrap(),
+        JsValue::UNDEFINED,
+    )
+    .await
+    .unwrap();
     assert_eq!(adopted.latent_dim(), 3);
 }
 
@@ -95,12 +148,42 @@ async fn bad_input_rejects_with_a_message_and_never_panics() {
     let mut nan = vec![0.5; 784];
     nan[10] = f32::NAN;
     assert!(err(vae.encode(nan.clone(), 1, None).await).contains("not a finite number"));
-    assert!(message(vae.decode(vec![f32::INFINITY, 0.0], 1, None).await.unwrap_err()).contains("not a finite number"));
-    assert!(message(vae.decode(vec![0.0; 3], 1, None).await.unwrap_err()).contains("expected 1 × 2"));
+    assert!(
+        message(
+            vae.decode(vec![f32::INFINITY, 0.0], 1, None)
+                .await
+                .unwrap_err()
+        )
+        .contains("not a finite number")
+    );
+    assert!(
+        message(vae.decode(vec![0.0; 3], 1, None).await.unwrap_err()).contains("expected 1 × 2")
+    );
     assert!(err(vae.train_step(nan, 1, JsValue::UNDEFINED).await).contains("not a finite number"));
-    assert!(err(vae.train_step(vec![0.5; 784], 1, options(&[("lr", f64::NAN.into())])).await).contains("lr"));
-    assert!(message(Vae::create(options(&[("latentDim", 0.into())])).await.err().unwrap()).contains("latentDim"));
-    assert!(message(Vae::create(options(&[("backend", "tpu".into())])).await.err().unwrap()).contains("backend"));
+    assert!(
+        err(vae
+            .train_step(vec![0.5; 784], 1, options(&[("lr", f64::NAN.into())]))
+            .await)
+        .contains("lr")
+    );
+    assert!(
+        message(
+            Vae::create(options(&[("latentDim", 0.into())]))
+                .await
+                .err()
+                .unwrap()
+        )
+        .contains("latentDim")
+    );
+    assert!(
+        message(
+            Vae::create(options(&[("backend", "tpu".into())]))
+                .await
+                .err()
+                .unwrap()
+        )
+        .contains("backend")
+    );
     assert!(message(to_mnist(vec![0.0; 5], 2, 2).unwrap_err()).contains("expected"));
     assert!(standard_normal(usize::MAX, 1.0).is_err());
     assert!(!panicked(), "no bad input may panic the module");

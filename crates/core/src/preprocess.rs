@@ -23,14 +23,19 @@ pub fn to_mnist(grey: &[f32], width: usize, height: usize) -> Result<Vec<f32>> {
         )));
     }
     if let Some(i) = grey.iter().position(|v| !v.is_finite()) {
-        return Err(VaeError::InvalidInput(format!("image: value {i} is not a finite number")));
+        return Err(VaeError::InvalidInput(format!(
+            "image: value {i} is not a finite number"
+        )));
     }
     let Some((x0, y0, x1, y1)) = ink_box(grey, width, height) else {
         return Ok(vec![0.0; PIXELS]);
     };
     let (bw, bh) = (x1 - x0, y1 - y0);
     let scale = BOX / bw.max(bh) as f32;
-    let (ow, oh) = (((bw as f32 * scale).round() as usize).max(1), ((bh as f32 * scale).round() as usize).max(1));
+    let (ow, oh) = (
+        ((bw as f32 * scale).round() as usize).max(1),
+        ((bh as f32 * scale).round() as usize).max(1),
+    );
     let small = resample(grey, width, (x0, y0, bw, bh), ow, oh);
 
     // Centre of mass of the scaled digit, then the integer shift that puts it at (14, 14).
@@ -43,7 +48,11 @@ pub fn to_mnist(grey: &[f32], width: usize, height: usize) -> Result<Vec<f32>> {
             cy += v * (y as f32 + 0.5);
         }
     }
-    let (cx, cy) = if mass > 0.0 { (cx / mass, cy / mass) } else { (ow as f32 / 2.0, oh as f32 / 2.0) };
+    let (cx, cy) = if mass > 0.0 {
+        (cx / mass, cy / mass)
+    } else {
+        (ow as f32 / 2.0, oh as f32 / 2.0)
+    };
     let dx = (SIDE as f32 / 2.0 - cx).round() as isize;
     let dy = (SIDE as f32 / 2.0 - cy).round() as isize;
     let mut out = vec![0.0f32; PIXELS];
@@ -56,6 +65,22 @@ pub fn to_mnist(grey: &[f32], width: usize, height: usize) -> Result<Vec<f32>> {
         }
     }
     Ok(out)
+}
+
+/// Like [`to_mnist`], from a canvas's RGBA bytes whose alpha channel is the ink (the drawing
+/// pad's `getImageData`), so the page hands over its pixels without a per-pixel loop in JS.
+pub fn rgba_to_mnist(rgba: &[u8], width: usize, height: usize) -> Result<Vec<f32>> {
+    if rgba.len() != width * height * 4 {
+        return Err(VaeError::InvalidInput(format!(
+            "image: expected width × height × 4 RGBA bytes, got {} for {width} × {height}",
+            rgba.len()
+        )));
+    }
+    let grey: Vec<f32> = rgba
+        .chunks_exact(4)
+        .map(|px| px[3] as f32 / 255.0)
+        .collect();
+    to_mnist(&grey, width, height)
 }
 
 /// The smallest box `[x0, x1) × [y0, y1)` holding every inked pixel.
@@ -96,7 +121,13 @@ fn coverage(source: usize, target: usize) -> Vec<Vec<(usize, f32)>> {
 
 /// Area-average resampling of a crop: each output pixel is the mean of the source area it covers,
 /// which anti-aliases a large drawing shrunk to 20 pixels.
-fn resample(grey: &[f32], width: usize, crop: (usize, usize, usize, usize), ow: usize, oh: usize) -> Vec<f32> {
+fn resample(
+    grey: &[f32],
+    width: usize,
+    crop: (usize, usize, usize, usize),
+    ow: usize,
+    oh: usize,
+) -> Vec<f32> {
     let (x0, y0, bw, bh) = crop;
     let (cols, rows) = (coverage(bw, ow), coverage(bh, oh));
     let mut out = vec![0.0f32; ow * oh];
@@ -119,7 +150,12 @@ fn resample(grey: &[f32], width: usize, crop: (usize, usize, usize, usize), ow: 
 mod tests {
     use super::*;
 
-    fn square(width: usize, height: usize, x: std::ops::Range<usize>, y: std::ops::Range<usize>) -> Vec<f32> {
+    fn square(
+        width: usize,
+        height: usize,
+        x: std::ops::Range<usize>,
+        y: std::ops::Range<usize>,
+    ) -> Vec<f32> {
         let mut img = vec![0.0; width * height];
         for yy in y {
             for xx in x.clone() {
@@ -142,9 +178,22 @@ mod tests {
         assert_eq!(x1 - x0, 4);
         // Centred: the mass sits at the middle of the field.
         let mass: f32 = digit.iter().sum();
-        let cx: f32 = digit.iter().enumerate().map(|(i, v)| v * ((i % 28) as f32 + 0.5)).sum::<f32>() / mass;
-        let cy: f32 = digit.iter().enumerate().map(|(i, v)| v * ((i / 28) as f32 + 0.5)).sum::<f32>() / mass;
-        assert!((cx - 14.0).abs() <= 0.5 && (cy - 14.0).abs() <= 0.5, "centre of mass ({cx}, {cy})");
+        let cx: f32 = digit
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v * ((i % 28) as f32 + 0.5))
+            .sum::<f32>()
+            / mass;
+        let cy: f32 = digit
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v * ((i / 28) as f32 + 0.5))
+            .sum::<f32>()
+            / mass;
+        assert!(
+            (cx - 14.0).abs() <= 0.5 && (cy - 14.0).abs() <= 0.5,
+            "centre of mass ({cx}, {cy})"
+        );
         // Area averaging conserves ink: 40×200 source pixels shrink by (20/200)².
         assert!((mass - 80.0).abs() < 1.0, "mass {mass}");
     }
@@ -155,6 +204,20 @@ mod tests {
         let small = to_mnist(&square(56, 56, 20..36, 4..52), 56, 56).unwrap();
         let diff: f32 = big.iter().zip(&small).map(|(a, b)| (a - b).abs()).sum();
         assert!(diff < 1.0, "difference {diff}");
+    }
+
+    #[test]
+    fn rgba_alpha_is_the_ink() {
+        let grey = square(56, 56, 20..36, 4..52);
+        let rgba: Vec<u8> = grey
+            .iter()
+            .flat_map(|&v| [0, 0, 0, (v * 255.0) as u8])
+            .collect();
+        assert_eq!(
+            rgba_to_mnist(&rgba, 56, 56).unwrap(),
+            to_mnist(&grey, 56, 56).unwrap()
+        );
+        assert!(rgba_to_mnist(&rgba[..10], 56, 56).is_err());
     }
 
     #[test]

@@ -1,0 +1,81 @@
+// Browser benchmark of the playground page in headless Chromium (not a test: it prints numbers).
+//   ./scripts/bench           (builds the page first)
+// Prints: wasm size raw/gzip, navigation → ready (cold loads), and the latency of one
+// draw → reconstruction update (the pad's pixels, MNIST preprocessing, encode, decode),
+// plus encode+decode alone, as median and p90 over many calls.
+import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { join } from "node:path";
+import { ROOT, launch, serve } from "../tests/browser/helpers.mjs";
+
+const CALLS = Number(process.env.CALLS ?? 500);
+const LOADS = Number(process.env.LOADS ?? 7);
+
+const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+const pct = (v, p) => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(v.length * p))];
+const ms = (x) => `${x.toFixed(3)} ms`;
+
+const wasm = readFileSync(join(ROOT, "dist/vae-wasm_bg.wasm"));
+console.log(`wasm (dist/vae-wasm_bg.wasm): ${(wasm.length / 1e6).toFixed(2)} MB raw, ${(gzipSync(wasm, { level: 9 }).length / 1e6).toFixed(2)} MB gzip`);
+
+const server = await serve();
+const browser = await launch();
+
+const ready = [];
+for (let i = 0; i < LOADS; i++) {
+  const context = await browser.newContext(); // cold: nothing cached
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await page.waitForSelector("body[data-ready=true]");
+  ready.push(await page.evaluate(() => window.vaePlayground.readyMs));
+  await context.close();
+}
+console.log(`navigation → ready (cold, ${LOADS} loads): median ${median(ready).toFixed(0)} ms, max ${Math.max(...ready).toFixed(0)} ms`);
+
+const page = await browser.newPage();
+await page.goto(server.url);
+await page.waitForSelector("body[data-ready=true]");
+// A stroke on the pad, so the update works on a real drawing.
+const box = await page.getByLabel("Drawing pad").boundingBox();
+await page.mouse.move(box.x + 140, box.y + 40);
+await page.mouse.down();
+await page.mouse.move(box.x + 140, box.y + 240, { steps: 20 });
+await page.mouse.up();
+
+for (const latent of [2, 20]) {
+  const result = await page.evaluate(
+    async ({ latent, calls }) => {
+      const { wasm, pad } = window.vaePlayground;
+      const bytes = new Uint8Array(await (await fetch(`web/assets/vae-latent${latent}.safetensors`)).arrayBuffer());
+      const vae = await wasm.Vae.fromSafetensors(bytes, { backend: "cpu" });
+      const update = [];
+      const codec = [];
+      const x = wasm.rgbaToMnist(pad.rgba(), pad.canvas.width, pad.canvas.height);
+      for (let i = 0; i < 50; i++) await vae.decode((await vae.encode(x, 1)).mu, 1); // warm-up
+      // Chromium coarsens performance.now() (to 0.1 ms here), so time batches of 20 calls and
+      // report the per-call mean of each batch.
+      const batch = 20;
+      for (let i = 0; i < calls / batch; i++) {
+        let t = performance.now();
+        for (let k = 0; k < batch; k++) {
+          const input = wasm.rgbaToMnist(pad.rgba(), pad.canvas.width, pad.canvas.height);
+          await vae.decode((await vae.encode(input, 1)).mu, 1);
+        }
+        update.push((performance.now() - t) / batch);
+        t = performance.now();
+        for (let k = 0; k < batch; k++) await vae.decode((await vae.encode(x, 1)).mu, 1);
+        codec.push((performance.now() - t) / batch);
+      }
+      vae.free();
+      return { update, codec };
+    },
+    { latent, calls: CALLS },
+  );
+  console.log(
+    `latent ${latent}: draw → reconstruction update median ${ms(median(result.update))}, p90 ${ms(pct(result.update, 0.9))}; ` +
+      `encode+decode median ${ms(median(result.codec))}, p90 ${ms(pct(result.codec, 0.9))} (${CALLS} calls)`,
+  );
+}
+console.log("(each figure: median / p90 over batches of 20 calls, per call)");
+await browser.close();
+await server.close();
