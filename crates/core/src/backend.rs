@@ -13,12 +13,13 @@ pub enum CpuBackend {
 impl CpuBackend {
     /// Every CPU backend compiled into this build, the preferred one first.
     pub fn available() -> Vec<CpuBackend> {
-        let mut all = Vec::new();
-        #[cfg(feature = "flex")]
-        all.push(CpuBackend::Flex);
-        #[cfg(feature = "ndarray")]
-        all.push(CpuBackend::NdArray);
-        all
+        [
+            (cfg!(feature = "flex"), CpuBackend::Flex),
+            (cfg!(feature = "ndarray"), CpuBackend::NdArray),
+        ]
+        .into_iter()
+        .filter_map(|(enabled, backend)| enabled.then_some(backend))
+        .collect()
     }
 
     pub fn parse(name: &str) -> Option<Self> {

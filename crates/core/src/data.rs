@@ -87,7 +87,7 @@ impl Digits {
 
     /// The project's split: indices with `index % 10 == 0` are the test set.
     pub fn is_test(index: usize) -> bool {
-        index % 10 == 0
+        index.is_multiple_of(10)
     }
 
     pub fn train_indices(&self) -> Vec<usize> {

@@ -368,7 +368,7 @@ pub fn encode_safetensors(
         );
     }
     let mut header = serde_json::to_vec(&Value::Object(header)).expect("a JSON map serialises");
-    while header.len() % 8 != 0 {
+    while !header.len().is_multiple_of(8) {
         header.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + header.len() + data.len());

@@ -176,7 +176,7 @@ fn rejects_wrong_shapes_names_dtypes_and_values() {
         json!({"dtype": "I64", "shape": [392], "data_offsets": header["fc4.bias"]["data_offsets"]}),
     );
     let mut rewritten = serde_json::to_vec(&header).unwrap();
-    while rewritten.len() % 8 != 0 {
+    while !rewritten.len().is_multiple_of(8) {
         rewritten.push(b' ');
     }
     let mut file = (rewritten.len() as u64).to_le_bytes().to_vec();
