@@ -7,6 +7,11 @@ use vae_core::{ModelKind, VaeConfig};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
+/// Option errors read like the core's input errors.
+fn invalid(message: impl std::fmt::Display) -> JsError {
+    JsError::new(&format!("invalid input: {message}"))
+}
+
 fn field(options: &JsValue, key: &str) -> Option<JsValue> {
     if !options.is_object() {
         return None;
@@ -21,16 +26,14 @@ fn number(options: &JsValue, key: &str) -> Result<Option<f64>, JsError> {
         None => Ok(None),
         Some(v) => match v.as_f64() {
             Some(x) if x.is_finite() => Ok(Some(x)),
-            _ => Err(JsError::new(&format!(
-                "option {key} must be a finite number"
-            ))),
+            _ => Err(invalid(format!("option {key} must be a finite number"))),
         },
     }
 }
 
 fn whole(options: &JsValue, key: &str, min: f64, max: f64) -> Result<Option<f64>, JsError> {
     match number(options, key)? {
-        Some(x) if x.fract() != 0.0 || x < min || x > max => Err(JsError::new(&format!(
+        Some(x) if x.fract() != 0.0 || x < min || x > max => Err(invalid(format!(
             "option {key} must be a whole number from {min} to {max}, got {x}"
         ))),
         other => Ok(other),
@@ -43,7 +46,7 @@ fn text(options: &JsValue, key: &str) -> Result<Option<String>, JsError> {
         Some(v) => v
             .as_string()
             .map(Some)
-            .ok_or_else(|| JsError::new(&format!("option {key} must be a string"))),
+            .ok_or_else(|| invalid(format!("option {key} must be a string"))),
     }
 }
 
@@ -51,7 +54,7 @@ fn likelihood(options: &JsValue, default: Likelihood) -> Result<Likelihood, JsEr
     match text(options, "likelihood")? {
         None => Ok(default),
         Some(name) => Likelihood::parse(&name).ok_or_else(|| {
-            JsError::new(&format!(
+            invalid(format!(
                 "option likelihood must be \"bernoulli\" or \"gaussian\", got \"{name}\""
             ))
         }),
@@ -77,7 +80,7 @@ impl CreateOptions {
         }
         if let Some(kind) = text(options, "kind")? {
             config.kind = ModelKind::parse(&kind).ok_or_else(|| {
-                JsError::new(&format!("option kind must be \"vae\", \"autoencoder\" or \"conditional\", got \"{kind}\""))
+                invalid(format!("option kind must be \"vae\", \"autoencoder\" or \"conditional\", got \"{kind}\""))
             })?;
         }
         let seed = whole(options, "seed", 0.0, 9_007_199_254_740_991.0)?.unwrap_or(1.0) as u64;
@@ -89,7 +92,7 @@ impl CreateOptions {
                 ));
             }
             Some(other) => {
-                return Err(JsError::new(&format!(
+                return Err(invalid(format!(
                     "option backend must be \"auto\", \"webgpu\" or \"cpu\", got \"{other}\""
                 )));
             }
@@ -116,7 +119,7 @@ impl StepOptions {
             None => None,
             Some(v) => Some(
                 v.dyn_into::<Uint8Array>()
-                    .map_err(|_| JsError::new("option labels must be a Uint8Array"))?
+                    .map_err(|_| invalid("option labels must be a Uint8Array"))?
                     .to_vec(),
             ),
         };
