@@ -23,6 +23,7 @@ export async function serve(mounts = { "/": join(ROOT, "dist"), "/pkg/": join(RO
   const prefixes = Object.keys(mounts).sort((a, b) => b.length - a.length);
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    if (path === "/favicon.ico") return res.writeHead(204).end(); // pages without an icon link ask for it
     const prefix = prefixes.find((p) => path.startsWith(p));
     const base = mounts[prefix];
     let file = normalize(join(base, path.slice(prefix.length)));
