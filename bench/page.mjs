@@ -1,7 +1,8 @@
 // Browser benchmark of the playground page in headless Chromium (not a test: it prints numbers).
 //   ./scripts/bench           (builds the page first)
 // Prints: wasm size raw/gzip, navigation → ready (cold loads), and the latency of one
-// draw → reconstruction update (the pad's pixels, MNIST preprocessing, encode, decode),
+// draw → reconstruction update (the pad's pixels, MNIST preprocessing, and one reconstruct call:
+// encode, decode at z = μ, −ELBO — what the page does per update),
 // plus encode+decode alone, as median and p90 over many calls.
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -59,7 +60,7 @@ for (const latent of [2, 20]) {
         let t = performance.now();
         for (let k = 0; k < batch; k++) {
           const input = wasm.rgbaToMnist(pad.rgba(), pad.canvas.width, pad.canvas.height);
-          await vae.decode((await vae.encode(input, 1)).mu, 1);
+          await vae.reconstruct(input, 1); // exactly what the page does per update
         }
         update.push((performance.now() - t) / batch);
         t = performance.now();

@@ -119,9 +119,8 @@ async function update() {
       return;
     }
     const vae = state.vae;
-    const { mu, logvar } = await vae.encode(x, 1);
-    const recon = await vae.decode(mu, 1);
-    const [elbo] = await vae.negativeElbo(x, 1);
+    const { mu, logvar, recon, negElbo } = await vae.reconstruct(x, 1);
+    const elbo = negElbo[0];
     drawDigit($("recon"), recon);
     $("mu-text").textContent = fmt(mu);
     $("sigma-text").textContent = logvar ? fmt(logvar.map((lv) => Math.exp(0.5 * lv))) : "— (no variance)";

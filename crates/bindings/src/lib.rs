@@ -45,6 +45,22 @@ fn set(object: &Object, key: &str, value: &JsValue) -> Result<(), JsError> {
     Ok(())
 }
 
+/// `{ mu, logvar }` as a JS object; `logvar` is null for the plain autoencoder.
+fn encoded_object(encoded: &inference::Encoded) -> Result<Object, JsError> {
+    let out = Object::new();
+    set(
+        &out,
+        "mu",
+        &Float32Array::from(encoded.mu.as_slice()).into(),
+    )?;
+    let logvar = encoded
+        .logvar
+        .as_ref()
+        .map_or(JsValue::NULL, |l| Float32Array::from(l.as_slice()).into());
+    set(&out, "logvar", &logvar)?;
+    Ok(out)
+}
+
 #[wasm_bindgen]
 impl Vae {
     /// Creates a freshly initialised model. Options (all optional): `latentDim` (20), `hidden`
@@ -190,17 +206,7 @@ impl Vae {
         let encoded = inference::encode(&model, &pixels, n, labels.as_deref())
             .await
             .map_err(js_error)?;
-        let out = Object::new();
-        set(
-            &out,
-            "mu",
-            &Float32Array::from(encoded.mu.as_slice()).into(),
-        )?;
-        let logvar = encoded
-            .logvar
-            .map_or(JsValue::NULL, |l| Float32Array::from(l.as_slice()).into());
-        set(&out, "logvar", &logvar)?;
-        Ok(out.into())
+        Ok(encoded_object(&encoded)?.into())
     }
 
     /// The decoder's mean images of `n` latent points (`z`: n×latentDim): n×784 grey values.
@@ -214,6 +220,35 @@ impl Vae {
         inference::decode(&model, &z, n, labels.as_deref())
             .await
             .map_err(js_error)
+    }
+
+    /// One deterministic pass (z = μ) over `n` digits: what the page shows for a drawing.
+    /// Resolves to `{ mu, logvar, recon, negElbo }` (recon n×784; negElbo n, nats).
+    #[wasm_bindgen(
+        unchecked_return_type = "{ mu: Float32Array, logvar: Float32Array | null, recon: Float32Array, negElbo: Float32Array }"
+    )]
+    pub async fn reconstruct(
+        &self,
+        pixels: Vec<f32>,
+        n: usize,
+        labels: Option<Vec<u8>>,
+    ) -> Result<JsValue, JsError> {
+        let model = self.model();
+        let result = inference::reconstruct(&model, &pixels, n, labels.as_deref(), self.likelihood)
+            .await
+            .map_err(js_error)?;
+        let out = encoded_object(&result.encoded)?;
+        set(
+            &out,
+            "recon",
+            &Float32Array::from(result.images.as_slice()).into(),
+        )?;
+        set(
+            &out,
+            "negElbo",
+            &Float32Array::from(result.negative_elbo.as_slice()).into(),
+        )?;
+        Ok(out.into())
     }
 
     /// −ELBO of each digit in nats (z = μ, β = 1): the anomaly score.

@@ -63,7 +63,7 @@ async fn encode_decode_and_train_in_the_browser() {
         .unwrap()
         .to_vec();
     assert_eq!((mu.len(), logvar.len()), (6, 6));
-    let images = vae.decode(mu, 3, None).await.unwrap();
+    let images = vae.decode(mu.clone(), 3, None).await.unwrap();
     assert_eq!(images.len(), 3 * 784);
     assert!(images.iter().all(|v| (0.0..=1.0).contains(v)));
 

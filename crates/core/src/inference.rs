@@ -2,6 +2,7 @@
 //! `into_data_async().await` (a synchronous read panics on WebGPU in the browser).
 
 use burn::prelude::*;
+use burn::tensor::activation::sigmoid;
 
 use crate::error::{Result, VaeError};
 use crate::loss::{Likelihood, negative_elbo_per_digit};
@@ -124,6 +125,43 @@ pub async fn decode(model: &Vae, z: &[f32], n: usize, labels: Option<&[u8]>) -> 
     let device = model.fc1.weight.device();
     let labels = labels_tensor(labels, n, &device)?;
     read(model.decode(upload(z, n, model.latent(), &device), labels)).await
+}
+
+/// Everything the page shows for a drawing, from one deterministic pass (z = μ).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reconstruction {
+    pub encoded: Encoded,
+    /// `n × 784` decoder means at z = μ.
+    pub images: Vec<f32>,
+    /// −ELBO per digit (β = 1), nats.
+    pub negative_elbo: Vec<f32>,
+}
+
+/// Encode, decode at z = μ and score `n` digits in one forward pass.
+pub async fn reconstruct(
+    model: &Vae,
+    pixels: &[f32],
+    n: usize,
+    labels: Option<&[u8]>,
+    likelihood: Likelihood,
+) -> Result<Reconstruction> {
+    check_pixels(pixels, n)?;
+    let device = model.fc1.weight.device();
+    let labels = labels_tensor(labels, n, &device)?;
+    let x = upload(pixels, n, PIXELS, &device);
+    let output = model.forward(x.clone(), labels, None);
+    let negative_elbo = read1(negative_elbo_per_digit(&output, x, likelihood)).await?;
+    let images = read(sigmoid(output.logits)).await?;
+    let mu = read(output.mu).await?;
+    let logvar = match output.logvar {
+        Some(logvar) => Some(read(logvar).await?),
+        None => None,
+    };
+    Ok(Reconstruction {
+        encoded: Encoded { mu, logvar },
+        images,
+        negative_elbo,
+    })
 }
 
 /// −ELBO of each digit with z = μ (deterministic, so the anomaly score does not flicker).

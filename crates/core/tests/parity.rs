@@ -8,7 +8,9 @@ use burn::module::Module;
 use common::{assert_close, block_on, device, repo_path};
 use serde_json::Value;
 use vae_core::ModelKind;
-use vae_core::inference::{decode, encode, negative_elbo, one_hot, read, read1, upload};
+use vae_core::inference::{
+    decode, encode, negative_elbo, one_hot, read, read1, reconstruct, upload,
+};
 use vae_core::loss::{Likelihood, loss};
 use vae_core::weights::read_safetensors;
 
@@ -50,6 +52,26 @@ fn check(name: &str, kind: ModelKind) {
     assert_close("reconstruction", &recon, &floats(&fixture["recon"]), 1e-4);
     let elbo = block_on(negative_elbo(&model, &x, 4, labels, Likelihood::Bernoulli)).unwrap();
     assert_close("−ELBO", &elbo, &floats(&fixture["neg_elbo"]), 1e-4);
+
+    let all = block_on(reconstruct(&model, &x, 4, labels, Likelihood::Bernoulli)).unwrap();
+    assert_close(
+        "reconstruct: mu",
+        &all.encoded.mu,
+        &floats(&fixture["mu"]),
+        1e-4,
+    );
+    assert_close(
+        "reconstruct: images",
+        &all.images,
+        &floats(&fixture["recon"]),
+        1e-4,
+    );
+    assert_close(
+        "reconstruct: −ELBO",
+        &all.negative_elbo,
+        &floats(&fixture["neg_elbo"]),
+        1e-4,
+    );
 
     // Gradients of the batch-mean −ELBO at PyTorch's ε.
     let tracked = model.train();
