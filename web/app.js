@@ -29,10 +29,14 @@ addEventListener("error", (e) => showError(e.error?.message ?? e.message));
 addEventListener("unhandledrejection", (e) => showError(e.reason?.message ?? e.reason));
 $("reload").addEventListener("click", () => location.reload());
 
-/** Runs `work`; a failure shows the panel if the module panicked, else a status message. */
+/** Runs `work`; if the module has panicked (now or before) the panel shows, since nothing it
+ * returns can be trusted after that; any other failure becomes a status message. */
 async function guard(work, what) {
   try {
-    return await work();
+    if (wasm?.panicked?.()) throw new Error("the module crashed earlier");
+    const result = await work();
+    if (wasm?.panicked?.()) throw new Error("the module crashed");
+    return result;
   } catch (e) {
     if (wasm?.panicked?.()) showError(e?.message ?? e);
     else $("status").textContent = `Could not ${what}: ${e?.message ?? e}`;

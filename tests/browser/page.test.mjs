@@ -138,3 +138,19 @@ test("a module that fails to load shows the error panel", async () => {
   assert.ok(await page.getByRole("button", { name: "Reload the page" }).isVisible());
   await page.close();
 });
+
+test("a crash inside the module shows the error panel", async () => {
+  const { page } = await openPage();
+  await page.evaluate(() => {
+    try {
+      window.vaePlayground.wasm.debugPanic();
+    } catch {
+      // The panic surfaces here as a RuntimeError; the page learns of it on its next call.
+    }
+  });
+  assert.equal(await page.evaluate(() => window.vaePlayground.wasm.panicked()), true);
+  await drawZero(page);
+  await page.waitForSelector("#error-panel:not([hidden])", { timeout: 10000 });
+  assert.match(await page.locator("#error-message").textContent(), /crashed[\s\S]*debugPanic was called/);
+  await page.close();
+});

@@ -32,3 +32,10 @@ pub fn panicked() -> bool {
 pub fn panic_message() -> Option<String> {
     MESSAGE.with(|m| m.borrow().clone())
 }
+
+/// Panics on purpose, so tests can check that a crash is reported and shown. Not for other use.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = debugPanic)]
+pub fn debug_panic() {
+    panic!("debugPanic was called (a deliberate crash for testing)");
+}
