@@ -87,8 +87,8 @@ async function model(latent) {
 
 // ---- state and views --------------------------------------------------------------------------
 
-const state = { vae: null, latent: 2, testDigits: null, maps: new Map(), sampleSeed: 1 };
-const map = new LatentMap($("map"));
+const state = { vae: null, latent: 2, testDigits: null, stats: new Map(), sampleSeed: 1 };
+const map = new LatentMap($("map"), { onPick: (z) => decodePicked(z) });
 const pad = new DrawingPad($("pad"), { onChange: scheduleUpdate });
 playground.pad = pad;
 
@@ -128,7 +128,10 @@ async function update() {
     drawDigit($("recon"), recon);
     $("mu-text").textContent = fmt(mu);
     $("sigma-text").textContent = logvar ? fmt(logvar.map((lv) => Math.exp(0.5 * lv))) : "— (no variance)";
-    $("elbo-text").textContent = `${elbo.toFixed(1)} nats`;
+    const stats = state.stats.get(vae);
+    $("elbo-text").textContent = stats
+      ? `${elbo.toFixed(1)} nats — more unusual than ${unusualness(elbo, stats.sortedElbo)}% of the test digits`
+      : `${elbo.toFixed(1)} nats`;
     if (vae.latentDim === 2) map.setProbe(mu, logvar);
     playground.updates++;
   }, "reconstruct the drawing");
@@ -144,31 +147,63 @@ async function sample() {
   }, "sample");
 }
 
-/** The test digits' μ under the current model (latent 2 only), computed once per model. */
+async function loadTestDigits() {
+  state.testDigits ??= wasm.testDigits(await fetchDigits());
+  return state.testDigits;
+}
+
+/** Once per model: the test digits' μ (for the map) and their sorted −ELBO (for the anomaly score). */
+async function testStats(vae) {
+  if (!state.stats.has(vae)) {
+    const { pixels, count, labels } = await loadTestDigits();
+    const { mu, negElbo } = await vae.reconstruct(pixels, count);
+    state.stats.set(vae, { mu, labels, sortedElbo: Float32Array.from(negElbo).sort() });
+  }
+  return state.stats.get(vae);
+}
+
+/** "More unusual than p% of the test digits": the share of test digits with a lower −ELBO. */
+function unusualness(elbo, sortedElbo) {
+  let [lo, hi] = [0, sortedElbo.length];
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sortedElbo[mid] < elbo) lo = mid + 1;
+    else hi = mid;
+  }
+  return Math.round((100 * lo) / sortedElbo.length);
+}
+
 async function refreshMap() {
   const vae = state.vae;
-  if (vae.latentDim !== 2) {
-    map.setMessage("The map needs a 2-D latent space.\nSwitch to the latent-2 model to see it.");
-    $("map-note").textContent = "Latent 20 cannot be drawn flat; the latent-2 model can.";
-    return;
-  }
-  map.setMessage(null);
-  $("map-note").textContent = "The 1,000 test digits, each at its μ. Your drawing is the ring, with its 2σ ellipse.";
-  if (!state.testDigits) {
-    map.setMessage("Loading the test digits…");
-    state.testDigits = wasm.testDigits(await fetchDigits());
+  const flat = vae.latentDim === 2;
+  map.setMessage(flat ? (state.testDigits ? null : "Loading the test digits…") : "The map needs a 2-D latent space.\nSwitch to the latent-2 model to see it.");
+  $("map-note").textContent = flat
+    ? "The 1,000 test digits, each at its μ. Your drawing is the ring, with its 2σ ellipse. Click or drag on the map to decode any point."
+    : "Latent 20 cannot be drawn flat; the latent-2 model can.";
+  const { mu, labels } = await testStats(vae);
+  if (state.vae !== vae) return;
+  if (flat) {
     map.setMessage(null);
-  }
-  if (!state.maps.has(vae)) {
-    const { pixels, count, labels } = state.testDigits;
-    const { mu } = await vae.encode(pixels, count);
-    state.maps.set(vae, { mu, labels });
-  }
-  if (state.vae === vae) {
-    const { mu, labels } = state.maps.get(vae);
     map.setPoints(mu, labels);
     document.body.dataset.map = "ready";
   }
+  document.body.dataset.stats = "ready";
+  scheduleUpdate(); // the anomaly score can now be ranked
+}
+
+/** Decodes the latent point picked on the map into the reconstruction view. */
+async function decodePicked(z) {
+  await guard(async () => {
+    const vae = state.vae;
+    if (vae.latentDim !== 2) return;
+    const image = await vae.decode(Float32Array.from(z), 1);
+    drawDigit($("recon"), image);
+    map.setProbe(z, null);
+    $("mu-text").textContent = `${fmt(z)} picked on the map`;
+    $("sigma-text").textContent = "—";
+    $("elbo-text").textContent = "—";
+    document.body.dataset.picked = z.map((v) => v.toFixed(2)).join(",");
+  }, "decode the picked point");
 }
 
 async function switchModel(latent) {

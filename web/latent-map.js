@@ -4,8 +4,24 @@
 export const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
 export class LatentMap {
-  constructor(canvas) {
+  constructor(canvas, { onPick = null } = {}) {
     this.canvas = canvas;
+    this.onPick = onPick;
+    let pressed = false;
+    const pick = (e) => {
+      if (!this.points || this.message || !this.onPick) return;
+      const r = canvas.getBoundingClientRect();
+      const px = ((e.clientX - r.left) / r.width) * 2 * this.range - this.range;
+      const py = this.range - ((e.clientY - r.top) / r.height) * 2 * this.range;
+      this.onPick([px, py]);
+    };
+    canvas.addEventListener("pointerdown", (e) => {
+      pressed = true;
+      canvas.setPointerCapture?.(e.pointerId);
+      pick(e);
+    });
+    canvas.addEventListener("pointermove", (e) => pressed && pick(e));
+    for (const type of ["pointerup", "pointercancel"]) canvas.addEventListener(type, () => (pressed = false));
     this.ctx = canvas.getContext("2d");
     this.points = null;
     this.labels = null;

@@ -154,3 +154,41 @@ test("a crash inside the module shows the error panel", async () => {
   assert.match(await page.locator("#error-message").textContent(), /crashed[\s\S]*debugPanic was called/);
   await page.close();
 });
+
+test("the anomaly score ranks a scribble above a clean digit, and the map decodes a clicked point", async () => {
+  const { page, errors } = await openPage();
+  await page.waitForSelector("body[data-stats=ready]", { timeout: 30000 });
+  const unusual = async () => {
+    await page.waitForFunction(() => /more unusual than \d+%/.test(document.getElementById("elbo-text").textContent));
+    await page.waitForTimeout(200); // let the last queued update land
+    return Number((await page.locator("#elbo-text").textContent()).match(/more unusual than (\d+)%/)[1]);
+  };
+  await drawZero(page);
+  const zero = await unusual();
+  await page.getByRole("button", { name: "Clear" }).click();
+  // A zigzag scribble over the whole pad.
+  const pad = page.getByLabel("Drawing pad");
+  const box = await pad.boundingBox();
+  await page.mouse.move(box.x + 20, box.y + 20);
+  await page.mouse.down();
+  for (let k = 0; k < 12; k++) await page.mouse.move(box.x + (k % 2 ? 260 : 20), box.y + 20 + k * 20, { steps: 4 });
+  await page.mouse.up();
+  const scribble = await unusual();
+  console.log(`more unusual than: drawn 0 → ${zero}%, scribble → ${scribble}%`);
+  assert.ok(scribble > zero, `a scribble (${scribble}%) should rank as more unusual than a 0 (${zero}%)`);
+  assert.ok(scribble >= 90, `a scribble should be more unusual than most digits (${scribble}%)`);
+
+  // Clicking the map's centre decodes z ≈ (0, 0).
+  const before = await digest(page, "recon");
+  const map = page.getByLabel("Latent map");
+  await map.scrollIntoViewIfNeeded();
+  const mbox = await map.boundingBox();
+  await page.mouse.click(mbox.x + mbox.width / 2, mbox.y + mbox.height / 2);
+  await page.waitForSelector("body[data-picked]");
+  const [zx, zy] = (await page.evaluate(() => document.body.dataset.picked)).split(",").map(Number);
+  assert.ok(Math.abs(zx) < 0.1 && Math.abs(zy) < 0.1, `picked (${zx}, ${zy})`);
+  assert.match(await page.locator("#mu-text").textContent(), /picked on the map/);
+  assert.notEqual(await digest(page, "recon"), before, "the picked point is decoded into the reconstruction view");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
