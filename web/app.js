@@ -2,11 +2,13 @@
 // the reconstruction, the latent map and the sampler. All math happens in the wasm module.
 
 import { DrawingPad } from "./draw.js";
-import { clearCanvas, drawDigit, drawGrid } from "./render.js";
+import { clearCanvas, drawDigit, drawGrid, drawRow } from "./render.js";
 import { LatentMap, PALETTE } from "./latent-map.js";
 
 const $ = (id) => document.getElementById(id);
 const SAMPLE_COUNT = 16;
+const DRAW_COUNT = 8;
+const DRAW_SEED = 7; // the same drawing always shows the same draws
 
 // What tests and benchmarks read; also handy in the console.
 const playground = (window.vaePlayground = { readyMs: null, error: null, updates: 0 });
@@ -118,6 +120,7 @@ async function update() {
     drawDigit($("input28"), x);
     if (pad.isEmpty()) {
       clearCanvas($("recon"));
+      clearCanvas($("draws"));
       for (const id of ["mu-text", "sigma-text", "elbo-text"]) $(id).textContent = "—";
       map.setProbe(null);
       return;
@@ -132,8 +135,11 @@ async function update() {
     $("elbo-text").textContent = stats
       ? `${elbo.toFixed(1)} nats — more unusual than ${unusualness(elbo, stats.sortedElbo)}% of the test digits`
       : `${elbo.toFixed(1)} nats`;
-    if (vae.latentDim === 2) map.setProbe(mu, logvar);
     playground.updates++;
+    // After the reconstruction is on screen: a few draws from q(z|x).
+    const draws = await vae.posteriorDraws(x, DRAW_COUNT, DRAW_SEED);
+    drawRow($("draws"), draws.images, DRAW_COUNT);
+    if (vae.latentDim === 2) map.setProbe(mu, logvar, draws.z);
   }, "reconstruct the drawing");
   busy = false;
   if (pending) requestAnimationFrame(update);
@@ -198,6 +204,7 @@ async function decodePicked(z) {
     if (vae.latentDim !== 2) return;
     const image = await vae.decode(Float32Array.from(z), 1);
     drawDigit($("recon"), image);
+    clearCanvas($("draws"));
     map.setProbe(z, null);
     $("mu-text").textContent = `${fmt(z)} picked on the map`;
     $("sigma-text").textContent = "—";

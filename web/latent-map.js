@@ -39,8 +39,9 @@ export class LatentMap {
     this.draw();
   }
 
-  setProbe(mu, logvar) {
-    this.probe = mu ? { mu, sigma: logvar ? Array.from(logvar, (lv) => Math.exp(0.5 * lv)) : [0, 0] } : null;
+  /** The drawing's μ, its σ ellipse, and decoded draws z (k×2) from q(z|x) if given. */
+  setProbe(mu, logvar, draws = null) {
+    this.probe = mu ? { mu, sigma: logvar ? Array.from(logvar, (lv) => Math.exp(0.5 * lv)) : [0, 0], draws } : null;
     this.draw();
   }
 
@@ -96,6 +97,10 @@ export class LatentMap {
       ctx.ellipse(this.#x(mx), this.#y(my), Math.max(2 * sx * scale, 1), Math.max(2 * sy * scale, 1), 0, 0, 2 * Math.PI);
       ctx.stroke();
       ctx.setLineDash([]);
+      ctx.fillStyle = "#1d1f24";
+      for (let k = 0; this.probe.draws && k < this.probe.draws.length / 2; k++) {
+        ctx.fillRect(this.#x(this.probe.draws[2 * k]) - 1.5, this.#y(this.probe.draws[2 * k + 1]) - 1.5, 3, 3);
+      }
       ctx.lineWidth = 3;
       ctx.beginPath();
       ctx.arc(this.#x(mx), this.#y(my), 6, 0, 2 * Math.PI);

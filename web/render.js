@@ -35,6 +35,13 @@ export function drawGrid(canvas, values, count) {
   }
 }
 
+/** Draws `count` digits side by side in one row. */
+export function drawRow(canvas, values, count) {
+  const size = canvas.width / count;
+  clearCanvas(canvas);
+  for (let k = 0; k < count; k++) drawDigit(canvas, values, k * SIDE * SIDE, [k * size, 0, size, canvas.height]);
+}
+
 export function clearCanvas(canvas) {
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#fff";

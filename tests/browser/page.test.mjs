@@ -86,6 +86,14 @@ test("a drawn stroke is reconstructed and resembles the drawing", async () => {
   console.log(`correlation of reconstruction with input: ${r.toFixed(3)}`);
   assert.ok(r > 0.6, `the reconstruction should resemble the drawing (correlation ${r})`);
   assert.match(await page.locator("#mu-text").textContent(), /^\(-?\d+\.\d\d, -?\d+\.\d\d\)$/);
+  // Draws from q(z|x) appear beside it.
+  await page.waitForFunction(() => {
+    const c = document.getElementById("draws");
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let ink = 0;
+    for (let i = 0; i < d.length; i += 4) ink += d[i] < 128;
+    return ink > 200;
+  });
 
   // The latent map fills with the test digits.
   await page.waitForSelector("body[data-map=ready]", { timeout: 30000 });

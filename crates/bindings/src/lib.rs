@@ -251,6 +251,32 @@ impl Vae {
         Ok(out.into())
     }
 
+    /// `k` decoded draws z = μ + σ ⊙ ε from q(z|x) of one digit (`pixels`: 784 values),
+    /// reproducible from `seed`. Resolves to `{ z: Float32Array (k×latentDim), images: Float32Array (k×784) }`.
+    #[wasm_bindgen(js_name = posteriorDraws, unchecked_return_type = "{ z: Float32Array, images: Float32Array }")]
+    pub async fn posterior_draws(
+        &self,
+        pixels: Vec<f32>,
+        k: usize,
+        seed: f64,
+        labels: Option<Vec<u8>>,
+    ) -> Result<JsValue, JsError> {
+        let model = self.model();
+        let mut rng = vae_core::rng::Rng::new(seed as u64);
+        let (z, images) =
+            inference::posterior_draws(&model, &pixels, labels.as_deref(), k, &mut rng)
+                .await
+                .map_err(js_error)?;
+        let out = Object::new();
+        set(&out, "z", &Float32Array::from(z.as_slice()).into())?;
+        set(
+            &out,
+            "images",
+            &Float32Array::from(images.as_slice()).into(),
+        )?;
+        Ok(out.into())
+    }
+
     /// −ELBO of each digit in nats (z = μ, β = 1): the anomaly score.
     #[wasm_bindgen(js_name = negativeElbo)]
     pub async fn negative_elbo(

@@ -6,7 +6,8 @@ use burn::tensor::activation::sigmoid;
 
 use crate::error::{Result, VaeError};
 use crate::loss::{Likelihood, negative_elbo_per_digit};
-use crate::model::{CLASSES, PIXELS, Vae};
+use crate::model::{CLASSES, PIXELS, Vae, reparameterize};
+use crate::rng::Rng;
 
 /// The posterior q(z|x) of each digit.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,6 +163,40 @@ pub async fn reconstruct(
         images,
         negative_elbo,
     })
+}
+
+/// Decoded draws from q(z|x) for one digit: z_k = μ + σ ⊙ ε_k, the reparameterisation made
+/// visible. Returns `(z, images)`: `k × latent` points and `k × 784` grey values. The plain
+/// autoencoder has no σ, so all its draws are μ.
+pub async fn posterior_draws(
+    model: &Vae,
+    pixels: &[f32],
+    labels: Option<&[u8]>,
+    k: usize,
+    rng: &mut Rng,
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    check_pixels(pixels, 1)?;
+    if k == 0 || k > 1024 {
+        return Err(VaeError::InvalidInput(format!(
+            "draws: k must be between 1 and 1024, got {k}"
+        )));
+    }
+    let device = model.fc1.weight.device();
+    let latent = model.latent();
+    let labels = labels_tensor(labels, 1, &device)?;
+    let (mu, logvar) = model.encode(upload(pixels, 1, PIXELS, &device), labels.clone());
+    let mu = mu.repeat_dim(0, k); // [k, latent]
+    let z = match logvar {
+        Some(logvar) => reparameterize(
+            mu,
+            logvar.repeat_dim(0, k),
+            upload(&rng.normals(k * latent), k, latent, &device),
+        ),
+        None => mu,
+    };
+    let labels = labels.map(|l| l.repeat_dim(0, k));
+    let images = read(model.decode(z.clone(), labels)).await?;
+    Ok((read(z).await?, images))
 }
 
 /// −ELBO of each digit with z = μ (deterministic, so the anomaly score does not flicker).

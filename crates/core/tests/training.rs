@@ -135,3 +135,36 @@ fn divergence_rolls_back_to_the_last_good_weights() {
     let encoded = block_on(encode(&t.model(), &pixels[..784], 1, None)).unwrap();
     assert!(encoded.mu.iter().all(|v| v.is_finite()));
 }
+
+#[test]
+fn posterior_draws_scatter_around_mu_by_sigma() {
+    use vae_core::inference::posterior_draws;
+    use vae_core::rng::Rng;
+    let digits = digits();
+    let device = device();
+    let file = vae_core::weights::read_safetensors(
+        &std::fs::read(repo_path("web/assets/vae-latent2.safetensors")).unwrap(),
+    )
+    .unwrap();
+    let model = file.to_model(&device);
+    let x = digits.image(3);
+    let encoded = block_on(encode(&model, &x, 1, None)).unwrap();
+    let (z, images) = block_on(posterior_draws(&model, &x, None, 1000, &mut Rng::new(1))).unwrap();
+    assert_eq!((z.len(), images.len()), (2000, 1000 * 784));
+    for d in 0..2 {
+        let values: Vec<f64> = z.iter().skip(d).step_by(2).map(|&v| v as f64).collect();
+        let mean = values.iter().sum::<f64>() / 1000.0;
+        let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 1000.0).sqrt();
+        let sigma = (encoded.logvar.as_ref().unwrap()[d] as f64 * 0.5).exp();
+        assert!(
+            (mean - encoded.mu[d] as f64).abs() < 4.0 * sigma / 1000f64.sqrt(),
+            "dim {d}: mean {mean} vs μ {}",
+            encoded.mu[d]
+        );
+        assert!(
+            (std / sigma - 1.0).abs() < 0.1,
+            "dim {d}: spread {std} vs σ {sigma}"
+        );
+    }
+    assert!(block_on(posterior_draws(&model, &x, None, 0, &mut Rng::new(1))).is_err());
+}
