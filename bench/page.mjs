@@ -52,7 +52,7 @@ for (const latent of [2, 20]) {
       const update = [];
       const full = [];
       const codec = [];
-      const x = wasm.rgbaToMnist(pad.rgba(), pad.canvas.width, pad.canvas.height);
+      const x = wasm.rgbaToMnist(pad.rgba(), pad.readSize, pad.readSize);
       for (let i = 0; i < 50; i++) await vae.decode((await vae.encode(x, 1)).mu, 1); // warm-up
       // Chromium coarsens performance.now() (to 0.1 ms here), so time batches of 20 calls and
       // report the per-call mean of each batch.
@@ -60,13 +60,13 @@ for (const latent of [2, 20]) {
       for (let i = 0; i < calls / batch; i++) {
         let t = performance.now();
         for (let k = 0; k < batch; k++) {
-          const input = wasm.rgbaToMnist(pad.rgba(), pad.canvas.width, pad.canvas.height);
+          const input = wasm.rgbaToMnist(pad.rgba(), pad.readSize, pad.readSize);
           await vae.reconstruct(input, 1); // exactly what the page does per update
         }
         update.push((performance.now() - t) / batch);
         t = performance.now();
         for (let k = 0; k < batch; k++) {
-          const input = wasm.rgbaToMnist(pad.rgba(), pad.canvas.width, pad.canvas.height);
+          const input = wasm.rgbaToMnist(pad.rgba(), pad.readSize, pad.readSize);
           await vae.reconstruct(input, 1);
           await vae.posteriorDraws(input, 8, 7); // the page then adds 8 draws from q(z|x)
         }

@@ -116,7 +116,7 @@ async function update() {
   busy = true;
   pending = false;
   await guard(async () => {
-    const x = wasm.rgbaToMnist(pad.rgba(), pad.canvas.width, pad.canvas.height);
+    const x = wasm.rgbaToMnist(pad.rgba(), pad.readSize, pad.readSize);
     drawDigit($("input28"), x);
     if (pad.isEmpty()) {
       clearCanvas($("recon"));
