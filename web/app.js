@@ -8,6 +8,7 @@ import { LatentMap, PALETTE } from "./latent-map.js";
 const $ = (id) => document.getElementById(id);
 const SAMPLE_COUNT = 16;
 const DRAW_COUNT = 8;
+const MANIFOLD_SIDE = 15;
 const DRAW_SEED = 7; // the same drawing always shows the same draws
 
 // What tests and benchmarks read; also handy in the console.
@@ -213,6 +214,19 @@ async function decodePicked(z) {
   }, "decode the picked point");
 }
 
+/** The decoded grid over a 2-D latent plane; latent 20 has no plane to show. */
+async function refreshManifold() {
+  await guard(async () => {
+    const vae = state.vae;
+    const flat = vae.latentDim === 2;
+    $("manifold-note").textContent = flat
+      ? "A grid over the latent plane, spaced by the prior's quantiles, decoded (Kingma & Welling's figure)."
+      : "Only a 2-D latent space can be laid out as a grid: switch to the latent-2 model.";
+    if (!flat) return clearCanvas($("manifold"));
+    drawGrid($("manifold"), await vae.manifold(MANIFOLD_SIDE), MANIFOLD_SIDE * MANIFOLD_SIDE);
+  }, "draw the manifold");
+}
+
 async function switchModel(latent) {
   $("status").textContent = `Loading the latent-${latent} model…`;
   await guard(async () => {
@@ -222,6 +236,7 @@ async function switchModel(latent) {
     map.setProbe(null);
     scheduleUpdate();
     await sample();
+    await refreshManifold();
     await refreshMap();
   }, `load the latent-${latent} model`);
 }
@@ -244,6 +259,7 @@ async function main() {
   $("model-select").addEventListener("change", (e) => switchModel(Number(e.target.value)));
   clearCanvas($("recon"));
   await sample();
+  await refreshManifold();
   await refreshMap();
 }
 

@@ -128,9 +128,13 @@ test("sampling and the model switch work", async () => {
   await page.waitForFunction(() => window.vaePlayground.state.sampleSeed > 2, null, { timeout: 10000 });
   assert.notEqual(await digest(page, "samples"), before, "Sample draws new digits");
 
+  const manifoldInk = await canvasInk(page, "manifold");
+  assert.ok(manifoldInk.filter((v) => v > 0.3).length > 60, "the latent-2 manifold is drawn");
+
   await page.getByLabel("Model", { exact: true }).selectOption("20");
   await page.waitForFunction(() => document.getElementById("status").textContent.includes("Ready — latent-20"), null, { timeout: 10000 });
   assert.match(await page.locator("#map-note").textContent(), /Latent 20/);
+  assert.match(await page.locator("#manifold-note").textContent(), /switch to the latent-2 model/);
   await drawZero(page);
   await page.waitForFunction(() => document.getElementById("mu-text").textContent.includes("…"), null, { timeout: 10000 });
   assert.deepEqual(errors, []);

@@ -277,6 +277,13 @@ impl Vae {
         Ok(out.into())
     }
 
+    /// The decoded manifold of a latent-2 model: a `side × side` grid of z at the prior's
+    /// quantiles (Kingma & Welling's figure), row-major from the top-left; `side² × 784` values.
+    pub async fn manifold(&self, side: usize) -> Result<Vec<f32>, JsError> {
+        let model = self.model();
+        inference::manifold(&model, side).await.map_err(js_error)
+    }
+
     /// −ELBO of each digit in nats (z = μ, β = 1): the anomaly score.
     #[wasm_bindgen(js_name = negativeElbo)]
     pub async fn negative_elbo(

@@ -168,3 +168,23 @@ fn posterior_draws_scatter_around_mu_by_sigma() {
     }
     assert!(block_on(posterior_draws(&model, &x, None, 0, &mut Rng::new(1))).is_err());
 }
+
+#[test]
+fn manifold_decodes_a_grid_for_latent_two_only() {
+    use vae_core::inference::manifold;
+    let device = device();
+    let read = |latent: usize| {
+        let path = repo_path(&format!("web/assets/vae-latent{latent}.safetensors"));
+        vae_core::weights::read_safetensors(&std::fs::read(path).unwrap())
+            .unwrap()
+            .to_model(&device)
+    };
+    let grid = block_on(manifold(&read(2), 4)).unwrap();
+    assert_eq!(grid.len(), 16 * 784);
+    // Opposite corners of the prior decode to different digits.
+    let (first, last) = (&grid[..784], &grid[15 * 784..]);
+    let diff: f32 = first.iter().zip(last).map(|(a, b)| (a - b).abs()).sum();
+    assert!(diff > 20.0, "corners differ by only {diff}");
+    assert!(block_on(manifold(&read(20), 4)).is_err());
+    assert!(block_on(manifold(&read(2), 1)).is_err());
+}
