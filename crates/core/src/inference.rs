@@ -41,10 +41,9 @@ pub fn check_rows(what: &str, values: &[f32], n: usize, width: usize) -> Result<
             "{what}: n must be at least 1"
         )));
     }
-    if values.len() != n * width {
+    if n.checked_mul(width) != Some(values.len()) {
         return Err(VaeError::InvalidInput(format!(
-            "{what}: expected {n} × {width} = {} numbers, got {}",
-            n * width,
+            "{what}: expected {n} × {width} numbers, got {}",
             values.len()
         )));
     }
@@ -222,7 +221,7 @@ pub fn probit(p: f64) -> f64 {
         -3.969683028665376e1,
         2.209460984245205e2,
         -2.759285104469687e2,
-        1.383577518672690e2,
+        1.38357751867269e2,
         -3.066479806614716e1,
         2.506628277459239,
     ];

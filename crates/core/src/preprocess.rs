@@ -70,7 +70,7 @@ pub fn to_mnist(grey: &[f32], width: usize, height: usize) -> Result<Vec<f32>> {
 /// Like [`to_mnist`], from a canvas's RGBA bytes whose alpha channel is the ink (the drawing
 /// pad's `getImageData`), so the page hands over its pixels without a per-pixel loop in JS.
 pub fn rgba_to_mnist(rgba: &[u8], width: usize, height: usize) -> Result<Vec<f32>> {
-    if rgba.len() != width * height * 4 {
+    if width.checked_mul(height).and_then(|n| n.checked_mul(4)) != Some(rgba.len()) {
         return Err(VaeError::InvalidInput(format!(
             "image: expected width × height × 4 RGBA bytes, got {} for {width} × {height}",
             rgba.len()
