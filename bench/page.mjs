@@ -67,8 +67,8 @@ for (const latent of [2, 20]) {
         t = performance.now();
         for (let k = 0; k < batch; k++) {
           const input = wasm.rgbaToMnist(pad.rgba(), pad.readSize, pad.readSize);
-          await vae.reconstruct(input, 1);
-          await vae.posteriorDraws(input, 8, 7); // the page then adds 8 draws from q(z|x)
+          const { mu, logvar } = await vae.reconstruct(input, 1);
+          await vae.posteriorDraws(mu, logvar, 8, 7); // the page then adds 8 draws from q(z|x)
         }
         full.push((performance.now() - t) / batch);
         t = performance.now();

@@ -138,7 +138,7 @@ async function update() {
       : `${elbo.toFixed(1)} nats`;
     playground.updates++;
     // After the reconstruction is on screen: a few draws from q(z|x).
-    const draws = await vae.posteriorDraws(x, DRAW_COUNT, DRAW_SEED);
+    const draws = await vae.posteriorDraws(mu, logvar, DRAW_COUNT, DRAW_SEED);
     drawRow($("draws"), draws.images, DRAW_COUNT);
     if (vae.latentDim === 2) map.setProbe(mu, logvar, draws.z);
   }, "reconstruct the drawing");

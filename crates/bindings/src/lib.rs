@@ -251,22 +251,31 @@ impl Vae {
         Ok(out.into())
     }
 
-    /// `k` decoded draws z = μ + σ ⊙ ε from q(z|x) of one digit (`pixels`: 784 values),
-    /// reproducible from `seed`. Resolves to `{ z: Float32Array (k×latentDim), images: Float32Array (k×784) }`.
+    /// `k` decoded draws z = μ + σ ⊙ ε from q(z|x) = N(μ, σ²) of one digit, given its `mu` and
+    /// `logvar` (latentDim values each, as `encode`/`reconstruct` return them; null logvar = no
+    /// spread), reproducible from `seed`. Resolves to
+    /// `{ z: Float32Array (k×latentDim), images: Float32Array (k×784) }`.
     #[wasm_bindgen(js_name = posteriorDraws, unchecked_return_type = "{ z: Float32Array, images: Float32Array }")]
     pub async fn posterior_draws(
         &self,
-        pixels: Vec<f32>,
+        mu: Vec<f32>,
+        logvar: Option<Vec<f32>>,
         k: usize,
         seed: f64,
         labels: Option<Vec<u8>>,
     ) -> Result<JsValue, JsError> {
         let model = self.model();
         let mut rng = vae_core::rng::Rng::new(seed as u64);
-        let (z, images) =
-            inference::posterior_draws(&model, &pixels, labels.as_deref(), k, &mut rng)
-                .await
-                .map_err(js_error)?;
+        let (z, images) = inference::posterior_draws(
+            &model,
+            &mu,
+            logvar.as_deref(),
+            labels.as_deref(),
+            k,
+            &mut rng,
+        )
+        .await
+        .map_err(js_error)?;
         let out = Object::new();
         set(&out, "z", &Float32Array::from(z.as_slice()).into())?;
         set(

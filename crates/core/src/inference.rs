@@ -164,36 +164,42 @@ pub async fn reconstruct(
     })
 }
 
-/// Decoded draws from q(z|x) for one digit: z_k = μ + σ ⊙ ε_k, the reparameterisation made
-/// visible. Returns `(z, images)`: `k × latent` points and `k × 784` grey values. The plain
-/// autoencoder has no σ, so all its draws are μ.
+/// Decoded draws from q(z|x) = N(μ, σ²) for one digit whose posterior is already known (the
+/// page has it from `reconstruct`, so the digit is not encoded twice): z_k = μ + σ ⊙ ε_k, the
+/// reparameterisation made visible. Returns `(z, images)`: `k × latent` points and `k × 784` grey
+/// values. Without log σ² (the plain autoencoder) every draw is μ.
 pub async fn posterior_draws(
     model: &Vae,
-    pixels: &[f32],
+    mu: &[f32],
+    logvar: Option<&[f32]>,
     labels: Option<&[u8]>,
     k: usize,
     rng: &mut Rng,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
-    check_pixels(pixels, 1)?;
+    let latent = model.latent();
+    check_rows("mu", mu, 1, latent)?;
+    if let Some(logvar) = logvar {
+        check_rows("logvar", logvar, 1, latent)?;
+    }
     if k == 0 || k > 1024 {
         return Err(VaeError::InvalidInput(format!(
             "draws: k must be between 1 and 1024, got {k}"
         )));
     }
     let device = model.fc1.weight.device();
-    let latent = model.latent();
-    let labels = labels_tensor(labels, 1, &device)?;
-    let (mu, logvar) = model.encode(upload(pixels, 1, PIXELS, &device), labels.clone());
-    let mu = mu.repeat_dim(0, k); // [k, latent]
+    let labels = labels_tensor(labels, 1, &device)?.map(|l| l.repeat_dim(0, k));
+    let mu = upload(mu, 1, latent, &device).repeat_dim(0, k); // [k, latent]
     let z = match logvar {
-        Some(logvar) => reparameterize(
-            mu,
-            logvar.repeat_dim(0, k),
-            upload(&rng.normals(k * latent), k, latent, &device),
-        ),
+        Some(logvar) => {
+            let logvar = upload(logvar, 1, latent, &device).repeat_dim(0, k);
+            reparameterize(
+                mu,
+                logvar,
+                upload(&rng.normals(k * latent), k, latent, &device),
+            )
+        }
         None => mu,
     };
-    let labels = labels.map(|l| l.repeat_dim(0, k));
     let images = read(model.decode(z.clone(), labels)).await?;
     Ok((read(z).await?, images))
 }

@@ -149,7 +149,15 @@ fn posterior_draws_scatter_around_mu_by_sigma() {
     let model = file.to_model(&device);
     let x = digits.image(3);
     let encoded = block_on(encode(&model, &x, 1, None)).unwrap();
-    let (z, images) = block_on(posterior_draws(&model, &x, None, 1000, &mut Rng::new(1))).unwrap();
+    let (z, images) = block_on(posterior_draws(
+        &model,
+        &encoded.mu,
+        encoded.logvar.as_deref(),
+        None,
+        1000,
+        &mut Rng::new(1),
+    ))
+    .unwrap();
     assert_eq!((z.len(), images.len()), (2000, 1000 * 784));
     for d in 0..2 {
         let values: Vec<f64> = z.iter().skip(d).step_by(2).map(|&v| v as f64).collect();
@@ -166,7 +174,17 @@ fn posterior_draws_scatter_around_mu_by_sigma() {
             "dim {d}: spread {std} vs σ {sigma}"
         );
     }
-    assert!(block_on(posterior_draws(&model, &x, None, 0, &mut Rng::new(1))).is_err());
+    assert!(
+        block_on(posterior_draws(
+            &model,
+            &encoded.mu,
+            None,
+            None,
+            0,
+            &mut Rng::new(1)
+        ))
+        .is_err()
+    );
 }
 
 #[test]
