@@ -150,6 +150,7 @@ async function sample() {
   await guard(async () => {
     const vae = state.vae;
     const z = wasm.standardNormal(SAMPLE_COUNT * vae.latentDim, state.sampleSeed++);
+    state.samples = z;
     drawGrid($("samples"), await vae.decode(z, SAMPLE_COUNT), SAMPLE_COUNT);
   }, "sample");
 }
@@ -227,15 +228,61 @@ async function refreshManifold() {
   }, "draw the manifold");
 }
 
+// ---- the latent walk ----------------------------------------------------------------------------
+
+const walk = { playing: false, path: null, last: 0, speed: 1, busy: false };
+playground.walkFrames = []; // ms per frame: advance + decode + draw
+
+/** A fresh walk of the chosen path for the current model, its first frame drawn. */
+async function newWalk() {
+  const latent = state.vae.latentDim;
+  const kind = $("walk-path").value;
+  walk.path?.free();
+  const from = state.samples?.slice(0, latent);
+  const to = state.samples?.slice(latent, 2 * latent);
+  walk.path = new wasm.LatentWalk(kind, latent, state.sampleSeed, from, to);
+  drawDigit($("walk"), await state.vae.decode(walk.path.z, 1));
+}
+
+async function walkFrame(now) {
+  if (!walk.playing) return;
+  if (!walk.busy) {
+    walk.busy = true;
+    const seconds = walk.last ? Math.min(0.25, (now - walk.last) / 1000) : 0;
+    walk.last = now;
+    await guard(async () => {
+      const start = performance.now();
+      const z = walk.path.advance(seconds, walk.speed);
+      drawDigit($("walk"), await state.vae.decode(z, 1));
+      playground.walkFrames.push(performance.now() - start);
+      if (state.vae.latentDim === 2) map.setWalker(z);
+    }, "walk");
+    walk.busy = false;
+  }
+  requestAnimationFrame(walkFrame);
+}
+
+function setPlaying(playing) {
+  walk.playing = playing;
+  $("walk-play").textContent = playing ? "Pause" : "Play";
+  $("walk-play").setAttribute("aria-pressed", String(playing));
+  if (playing) {
+    walk.last = 0;
+    requestAnimationFrame(walkFrame);
+  }
+}
+
 async function switchModel(latent) {
   $("status").textContent = `Loading the latent-${latent} model…`;
   await guard(async () => {
     state.vae = await model(latent);
     state.latent = latent;
+    map.setWalker(null);
     $("status").textContent = readyText();
     map.setProbe(null);
     scheduleUpdate();
     await sample();
+    await newWalk();
     await refreshManifold();
     await refreshMap();
   }, `load the latent-${latent} model`);
@@ -257,8 +304,15 @@ async function main() {
   $("clear").addEventListener("click", () => pad.clear());
   $("sample").addEventListener("click", sample);
   $("model-select").addEventListener("change", (e) => switchModel(Number(e.target.value)));
+  $("walk-play").addEventListener("click", () => setPlaying(!walk.playing));
+  $("walk-path").addEventListener("change", () => guard(newWalk, "change the walk"));
+  $("walk-speed").addEventListener("input", (e) => {
+    walk.speed = Number(e.target.value);
+    $("walk-speed-value").textContent = `${walk.speed}×`;
+  });
   clearCanvas($("recon"));
   await sample();
+  await guard(newWalk, "start the walk");
   await refreshManifold();
   await refreshMap();
 }

@@ -45,6 +45,12 @@ export class LatentMap {
     this.draw();
   }
 
+  /** The walk's current point (first two dimensions), or null. */
+  setWalker(z) {
+    this.walker = z ? [z[0], z[1]] : null;
+    this.draw();
+  }
+
   setMessage(text) {
     this.message = text;
     this.draw();
@@ -86,6 +92,10 @@ export class LatentMap {
         ctx.fill();
       }
       ctx.globalAlpha = 1;
+    }
+    if (this.walker) {
+      ctx.fillStyle = "#3d5afe";
+      ctx.fillRect(this.#x(this.walker[0]) - 5, this.#y(this.walker[1]) - 5, 10, 10);
     }
     if (this.probe) {
       const [mx, my] = this.probe.mu;

@@ -69,7 +69,7 @@ async function drawZero(page) {
 
 test("a drawn stroke is reconstructed and resembles the drawing", async () => {
   const { page, errors } = await openPage();
-  const status = await page.getByRole("status").textContent();
+  const status = await page.locator("#status").textContent();
   assert.match(status, /Ready/);
   assert.match(status, /CPU/);
   const readyMs = await page.evaluate(() => window.vaePlayground.readyMs);
@@ -201,6 +201,30 @@ test("the anomaly score ranks a scribble above a clean digit, and the map decode
   assert.ok(Math.abs(zx) < 0.1 && Math.abs(zy) < 0.1, `picked (${zx}, ${zy})`);
   assert.match(await page.locator("#mu-text").textContent(), /picked on the map/);
   assert.notEqual(await digest(page, "recon"), before, "the picked point is decoded into the reconstruction view");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the latent walk plays, animates the decoded frame and pauses", async () => {
+  const { page, errors } = await openPage();
+  const play = page.getByRole("button", { name: "Play" });
+  await play.scrollIntoViewIfNeeded();
+  for (const path of ["circle", "random", "between"]) {
+    await page.getByLabel("Path").selectOption(path);
+    await page.evaluate(() => (window.vaePlayground.walkFrames.length = 0));
+    await page.getByRole("button", { name: "Play" }).click();
+    await page.waitForFunction(() => window.vaePlayground.walkFrames.length > 20);
+    const first = await digest(page, "walk");
+    await page.waitForFunction(() => window.vaePlayground.walkFrames.length > 60);
+    assert.notEqual(await digest(page, "walk"), first, `${path}: the decoded frame changes as the walk moves`);
+    await page.getByRole("button", { name: "Pause" }).click();
+    await page.waitForTimeout(100);
+    const paused = await page.evaluate(() => window.vaePlayground.walkFrames.length);
+    await page.waitForTimeout(300);
+    assert.equal(await page.evaluate(() => window.vaePlayground.walkFrames.length), paused, `${path}: pause stops it`);
+    const frames = await page.evaluate(() => [...window.vaePlayground.walkFrames].sort((a, b) => a - b));
+    console.log(`${path} walk: ${frames.length} frames, median ${frames[frames.length >> 1].toFixed(2)} ms per frame (advance + decode + draw)`);
+  }
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -420,3 +420,58 @@ pub fn test_digits(bytes: Vec<u8>) -> Result<JsValue, JsError> {
     set(&out, "count", &(labels.len() as f64).into())?;
     Ok(out.into())
 }
+
+/// An animated walk through latent space; the page decodes `advance`'s point each frame.
+#[wasm_bindgen(js_name = LatentWalk)]
+pub struct JsLatentWalk {
+    walk: vae_core::walk::LatentWalk,
+}
+
+#[wasm_bindgen(js_class = LatentWalk)]
+impl JsLatentWalk {
+    /// `path`: "circle" (radius 1.5 in the first two dimensions), "random" (a smooth wander near
+    /// the prior) or "between" (a morph back and forth from `from` to `to`, latentDim values each).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        path: &str,
+        latent: usize,
+        seed: f64,
+        from: Option<Vec<f32>>,
+        to: Option<Vec<f32>>,
+    ) -> Result<JsLatentWalk, JsError> {
+        use vae_core::walk::{LatentWalk, WalkPath};
+        let path = match (path, from, to) {
+            ("circle", _, _) => WalkPath::Circle { radius: 1.5 },
+            ("random", _, _) => WalkPath::Random,
+            ("between", Some(from), Some(to)) => WalkPath::Between { from, to },
+            ("between", _, _) => {
+                return Err(JsError::new(
+                    "invalid input: a \"between\" walk needs from and to",
+                ));
+            }
+            (other, _, _) => {
+                return Err(JsError::new(&format!(
+                    "invalid input: walk path must be \"circle\", \"random\" or \"between\", got \"{other}\""
+                )));
+            }
+        };
+        Ok(Self {
+            walk: LatentWalk::new(path, latent, seed as u64).map_err(js_error)?,
+        })
+    }
+
+    /// Moves on by `seconds × speed` and returns the new point (latentDim values).
+    pub fn advance(&mut self, seconds: f64, speed: f64) -> Result<Vec<f32>, JsError> {
+        Ok(self
+            .walk
+            .advance(seconds, speed)
+            .map_err(js_error)?
+            .to_vec())
+    }
+
+    /// The current point.
+    #[wasm_bindgen(getter)]
+    pub fn z(&self) -> Vec<f32> {
+        self.walk.z().to_vec()
+    }
+}

@@ -10,6 +10,7 @@ pub mod model;
 pub mod preprocess;
 pub mod rng;
 pub mod training;
+pub mod walk;
 pub mod weights;
 
 pub use error::{Result, VaeError};
