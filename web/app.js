@@ -127,11 +127,11 @@ async function update() {
       return;
     }
     const vae = state.vae;
-    const { mu, logvar, recon, negElbo } = await vae.reconstruct(x, 1);
+    const { mu, logvar, sigma, recon, negElbo } = await vae.reconstruct(x, 1);
     const elbo = negElbo[0];
     drawDigit($("recon"), recon);
     $("mu-text").textContent = fmt(mu);
-    $("sigma-text").textContent = logvar ? fmt(logvar.map((lv) => Math.exp(0.5 * lv))) : "— (no variance)";
+    $("sigma-text").textContent = sigma ? fmt(sigma) : "— (no variance)";
     const stats = state.stats.get(vae);
     $("elbo-text").textContent = stats
       ? `${elbo.toFixed(1)} nats — more unusual than ${unusualness(elbo, stats.sortedElbo)}% of the test digits`
@@ -140,7 +140,7 @@ async function update() {
     // After the reconstruction is on screen: a few draws from q(z|x).
     const draws = await vae.posteriorDraws(mu, logvar, DRAW_COUNT, DRAW_SEED);
     drawRow($("draws"), draws.images, DRAW_COUNT);
-    if (vae.latentDim === 2) map.setProbe(mu, logvar, draws.z);
+    if (vae.latentDim === 2) map.setProbe(mu, sigma, draws.z);
   }, "reconstruct the drawing");
   busy = false;
   if (pending) requestAnimationFrame(update);

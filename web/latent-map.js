@@ -40,8 +40,8 @@ export class LatentMap {
   }
 
   /** The drawing's μ, its σ ellipse, and decoded draws z (k×2) from q(z|x) if given. */
-  setProbe(mu, logvar, draws = null) {
-    this.probe = mu ? { mu, sigma: logvar ? Array.from(logvar, (lv) => Math.exp(0.5 * lv)) : [0, 0], draws } : null;
+  setProbe(mu, sigma, draws = null) {
+    this.probe = mu ? { mu, sigma: sigma ?? [0, 0], draws } : null;
     this.draw();
   }
 
@@ -64,35 +64,52 @@ export class LatentMap {
     return ((this.range - v) / (2 * this.range)) * this.canvas.height;
   }
 
-  draw() {
-    const { ctx, canvas } = this;
+  /** Redraws the static layer (axes and test digits) only when the points or message change. */
+  #layer() {
+    if (!this.cache) {
+      this.cache = document.createElement("canvas");
+      this.cache.width = this.canvas.width;
+      this.cache.height = this.canvas.height;
+    }
+    if (this.cacheFor === this.points && this.cacheMessage === this.message) return this.cache;
+    const ctx = this.cache.getContext("2d");
+    const { width, height } = this.cache;
     ctx.fillStyle = "#fff";
-    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.fillRect(0, 0, width, height);
     if (this.message) {
       ctx.fillStyle = "#5b616e";
       ctx.font = "14px system-ui, sans-serif";
       ctx.textAlign = "center";
-      this.message.split("\n").forEach((line, i) => ctx.fillText(line, canvas.width / 2, canvas.height / 2 + i * 20));
-      return;
-    }
-    ctx.strokeStyle = "#e1e4ea";
-    ctx.lineWidth = 1;
-    ctx.beginPath();
-    ctx.moveTo(this.#x(0), 0);
-    ctx.lineTo(this.#x(0), canvas.height);
-    ctx.moveTo(0, this.#y(0));
-    ctx.lineTo(canvas.width, this.#y(0));
-    ctx.stroke();
-    if (this.points) {
-      ctx.globalAlpha = 0.65;
-      for (let i = 0; i < this.labels.length; i++) {
-        ctx.fillStyle = PALETTE[this.labels[i]];
-        ctx.beginPath();
-        ctx.arc(this.#x(this.points[2 * i]), this.#y(this.points[2 * i + 1]), 2.5, 0, 2 * Math.PI);
-        ctx.fill();
+      this.message.split("\n").forEach((line, i) => ctx.fillText(line, width / 2, height / 2 + i * 20));
+    } else {
+      ctx.strokeStyle = "#e1e4ea";
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      ctx.moveTo(this.#x(0), 0);
+      ctx.lineTo(this.#x(0), height);
+      ctx.moveTo(0, this.#y(0));
+      ctx.lineTo(width, this.#y(0));
+      ctx.stroke();
+      if (this.points) {
+        ctx.globalAlpha = 0.65;
+        for (let i = 0; i < this.labels.length; i++) {
+          ctx.fillStyle = PALETTE[this.labels[i]];
+          ctx.beginPath();
+          ctx.arc(this.#x(this.points[2 * i]), this.#y(this.points[2 * i + 1]), 2.5, 0, 2 * Math.PI);
+          ctx.fill();
+        }
+        ctx.globalAlpha = 1;
       }
-      ctx.globalAlpha = 1;
     }
+    this.cacheFor = this.points;
+    this.cacheMessage = this.message;
+    return this.cache;
+  }
+
+  draw() {
+    const { ctx } = this;
+    ctx.drawImage(this.#layer(), 0, 0);
+    if (this.message) return;
     if (this.walker) {
       ctx.fillStyle = "#3d5afe";
       ctx.fillRect(this.#x(this.walker[0]) - 5, this.#y(this.walker[1]) - 5, 10, 10);

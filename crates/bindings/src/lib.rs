@@ -45,7 +45,7 @@ fn set(object: &Object, key: &str, value: &JsValue) -> Result<(), JsError> {
     Ok(())
 }
 
-/// `{ mu, logvar }` as a JS object; `logvar` is null for the plain autoencoder.
+/// `{ mu, logvar, sigma }` as a JS object; `logvar` and `sigma` are null for the plain autoencoder.
 fn encoded_object(encoded: &inference::Encoded) -> Result<Object, JsError> {
     let out = Object::new();
     set(
@@ -58,6 +58,10 @@ fn encoded_object(encoded: &inference::Encoded) -> Result<Object, JsError> {
         .as_ref()
         .map_or(JsValue::NULL, |l| Float32Array::from(l.as_slice()).into());
     set(&out, "logvar", &logvar)?;
+    let sigma = encoded
+        .sigma()
+        .map_or(JsValue::NULL, |s| Float32Array::from(s.as_slice()).into());
+    set(&out, "sigma", &sigma)?;
     Ok(out)
 }
 
@@ -195,7 +199,9 @@ impl Vae {
     /// q(z|x) of `n` digits (`pixels`: n×784 grey values in [0, 1]). Resolves to
     /// `{ mu, logvar }`, each n×latentDim; `logvar` is null for the plain autoencoder.
     /// `labels` (n digits 0–9) is used by conditional models.
-    #[wasm_bindgen(unchecked_return_type = "{ mu: Float32Array, logvar: Float32Array | null }")]
+    #[wasm_bindgen(
+        unchecked_return_type = "{ mu: Float32Array, logvar: Float32Array | null, sigma: Float32Array | null }"
+    )]
     pub async fn encode(
         &self,
         pixels: Vec<f32>,
@@ -225,7 +231,7 @@ impl Vae {
     /// One deterministic pass (z = μ) over `n` digits: what the page shows for a drawing.
     /// Resolves to `{ mu, logvar, recon, negElbo }` (recon n×784; negElbo n, nats).
     #[wasm_bindgen(
-        unchecked_return_type = "{ mu: Float32Array, logvar: Float32Array | null, recon: Float32Array, negElbo: Float32Array }"
+        unchecked_return_type = "{ mu: Float32Array, logvar: Float32Array | null, sigma: Float32Array | null, recon: Float32Array, negElbo: Float32Array }"
     )]
     pub async fn reconstruct(
         &self,

@@ -18,6 +18,15 @@ pub struct Encoded {
     pub logvar: Option<Vec<f32>>,
 }
 
+impl Encoded {
+    /// Posterior standard deviations σ = exp(½ log σ²); `None` for the plain autoencoder.
+    pub fn sigma(&self) -> Option<Vec<f32>> {
+        self.logvar
+            .as_ref()
+            .map(|l| l.iter().map(|v| (0.5 * v).exp()).collect())
+    }
+}
+
 /// Reads a tensor back to the host as `f32`s.
 pub async fn read(tensor: Tensor<2>) -> Result<Vec<f32>> {
     let data = tensor

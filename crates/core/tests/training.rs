@@ -163,7 +163,7 @@ fn posterior_draws_scatter_around_mu_by_sigma() {
         let values: Vec<f64> = z.iter().skip(d).step_by(2).map(|&v| v as f64).collect();
         let mean = values.iter().sum::<f64>() / 1000.0;
         let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 1000.0).sqrt();
-        let sigma = (encoded.logvar.as_ref().unwrap()[d] as f64 * 0.5).exp();
+        let sigma = encoded.sigma().unwrap()[d] as f64;
         assert!(
             (mean - encoded.mu[d] as f64).abs() < 4.0 * sigma / 1000f64.sqrt(),
             "dim {d}: mean {mean} vs μ {}",
