@@ -1,15 +1,20 @@
 // The playground page: loads the wasm module and the shipped weights, then wires the drawing pad,
-// the reconstruction, the latent map and the sampler. All math happens in the wasm module.
+// the reconstruction, the latent map, sampling, walks, arithmetic, the lessons side by side and the
+// training panel. All math happens in the wasm module (here or in the training worker).
 
 import { DrawingPad } from "./draw.js";
 import { clearCanvas, drawDigit, drawGrid, drawRow } from "./render.js";
 import { LatentMap, PALETTE } from "./latent-map.js";
+import { TrainingPanel } from "./training.js";
+import { readUrl, watchUrl } from "./url-state.js";
 
 const $ = (id) => document.getElementById(id);
 const SAMPLE_COUNT = 16;
 const DRAW_COUNT = 8;
 const MANIFOLD_SIDE = 15;
 const DRAW_SEED = 7; // the same drawing always shows the same draws
+const MAX_SLIDERS = 32;
+const SHIPPED = { 2: "vae-latent2", 20: "vae-latent20", ae: "ae-latent2", cvae: "cvae-latent2" };
 
 // What tests and benchmarks read; also handy in the console.
 const playground = (window.vaePlayground = { readyMs: null, error: null, updates: 0 });
@@ -79,19 +84,26 @@ async function fetchDigits() {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-const models = new Map(); // latent size → Vae
-async function model(latent) {
-  if (!models.has(latent)) {
-    const bytes = await fetchBytes(`web/assets/vae-latent${latent}.safetensors`);
-    models.set(latent, await wasm.Vae.fromSafetensors(bytes, { backend: "cpu" }));
+const models = new Map(); // "2" | "20" | "ae" | "cvae" | "yours" → Vae
+async function model(key) {
+  if (!models.has(key)) {
+    if (!SHIPPED[key]) throw new Error(`there is no model "${key}"`);
+    const bytes = await fetchBytes(`web/assets/${SHIPPED[key]}.safetensors`);
+    models.set(key, await wasm.Vae.fromSafetensors(bytes, { backend: "cpu" }));
   }
-  return models.get(latent);
+  return models.get(key);
 }
 
 // ---- state and views --------------------------------------------------------------------------
 
-const state = { vae: null, latent: 2, testDigits: null, stats: new Map(), sampleSeed: 1 };
-const map = new LatentMap($("map"), { onPick: (z) => decodePicked(z) });
+const state = {
+  vae: null, key: "2", testDigits: null, stats: new Map(), sampleSeed: 1, samples: null,
+  current: null, // the latent point the other tools use: the drawing's μ, a picked point, or sliders
+  walkEnds: { from: null, to: null },
+  slots: { a: null, b: null, c: null },
+};
+playground.state = state;
+const map = new LatentMap($("map"), { onPick: (xy) => decodePicked(xy) });
 const pad = new DrawingPad($("pad"), { onChange: scheduleUpdate });
 playground.pad = pad;
 
@@ -103,6 +115,9 @@ for (const [digit, colour] of PALETTE.entries()) {
 }
 
 const fmt = (values) => `(${Array.from(values.slice(0, 4), (v) => v.toFixed(2)).join(", ")}${values.length > 4 ? ", …" : ""})`;
+const conditional = (vae = state.vae) => vae?.kind === "conditional";
+/** Labels for `n` digits when the model is conditional: the digit the person says they drew. */
+const labelsFor = (n, vae = state.vae) => (conditional(vae) ? new Uint8Array(n).fill(Number($("draw-label").value)) : undefined);
 
 let busy = false;
 let pending = false;
@@ -127,23 +142,35 @@ async function update() {
       return;
     }
     const vae = state.vae;
-    const { mu, logvar, sigma, recon, negElbo } = await vae.reconstruct(x, 1);
+    const labels = labelsFor(1, vae);
+    const { mu, logvar, sigma, recon, negElbo } = await vae.reconstruct(x, 1, labels);
     const elbo = negElbo[0];
     drawDigit($("recon"), recon);
     $("mu-text").textContent = fmt(mu);
-    $("sigma-text").textContent = sigma ? fmt(sigma) : "— (no variance)";
+    $("sigma-text").textContent = sigma ? fmt(sigma) : "— (no variance: a plain autoencoder)";
     const stats = state.stats.get(vae);
     $("elbo-text").textContent = stats
       ? `${elbo.toFixed(1)} nats — more unusual than ${unusualness(elbo, stats.sortedElbo)}% of the test digits`
       : `${elbo.toFixed(1)} nats`;
+    setCurrent(mu, "drawing", false);
     playground.updates++;
     // After the reconstruction is on screen: a few draws from q(z|x).
-    const draws = await vae.posteriorDraws(mu, logvar, DRAW_COUNT, DRAW_SEED);
+    const draws = await vae.posteriorDraws(mu, logvar, DRAW_COUNT, DRAW_SEED, labels);
     drawRow($("draws"), draws.images, DRAW_COUNT);
-    if (vae.latentDim === 2) map.setProbe(mu, sigma, draws.z);
+    showProbe(vae, mu, sigma, draws.z);
   }, "reconstruct the drawing");
   busy = false;
   if (pending) requestAnimationFrame(update);
+}
+
+/** The drawing (or picked point) on the map: exact with its σ ellipse in 2-D, projected otherwise. */
+function showProbe(vae, z, sigma = null, draws = null) {
+  const stats = state.stats.get(vae);
+  if (!stats?.projection || vae !== state.vae) return map.setProbe(null);
+  const flat = vae.latentDim === 2;
+  const xy = stats.projection.project(Float32Array.from(z), 1);
+  const drawXy = draws ? stats.projection.project(draws, draws.length / vae.latentDim) : null;
+  map.setProbe(xy, flat ? sigma : null, drawXy);
 }
 
 async function sample() {
@@ -151,7 +178,8 @@ async function sample() {
     const vae = state.vae;
     const z = wasm.standardNormal(SAMPLE_COUNT * vae.latentDim, state.sampleSeed++);
     state.samples = z;
-    drawGrid($("samples"), await vae.decode(z, SAMPLE_COUNT), SAMPLE_COUNT);
+    const labels = conditional(vae) ? Uint8Array.from({ length: SAMPLE_COUNT }, (_, k) => k % 10) : undefined;
+    drawGrid($("samples"), await vae.decode(z, SAMPLE_COUNT, labels), SAMPLE_COUNT);
   }, "sample");
 }
 
@@ -160,12 +188,23 @@ async function loadTestDigits() {
   return state.testDigits;
 }
 
-/** Once per model: the test digits' μ (for the map) and their sorted −ELBO (for the anomaly score). */
+/** What the views need about a model's test digits: μ, their map coordinates, the sorted −ELBO
+ * (anomaly score) and the KL per dimension. From the training worker's snapshot, or computed here. */
+function makeStats(vae, { mu, logvar, labels, negElbo, kl }) {
+  const n = labels.length;
+  const projection = new wasm.Projection(mu, n, vae.latentDim);
+  return {
+    mu, labels, projection, coords: projection.project(mu, n),
+    sortedElbo: Float32Array.from(negElbo).sort(),
+    kl: kl ?? (logvar ? wasm.klPerDimension(mu, logvar, n, vae.latentDim) : null),
+  };
+}
+
 async function testStats(vae) {
   if (!state.stats.has(vae)) {
     const { pixels, count, labels } = await loadTestDigits();
-    const { mu, negElbo } = await vae.reconstruct(pixels, count);
-    state.stats.set(vae, { mu, labels, sortedElbo: Float32Array.from(negElbo).sort() });
+    const result = await vae.reconstruct(pixels, count, conditional(vae) ? labels : undefined);
+    state.stats.set(vae, makeStats(vae, { ...result, labels }));
   }
   return state.stats.get(vae);
 }
@@ -184,48 +223,143 @@ function unusualness(elbo, sortedElbo) {
 async function refreshMap() {
   const vae = state.vae;
   const flat = vae.latentDim === 2;
-  map.setMessage(flat ? (state.testDigits ? null : "Loading the test digits…") : "The map needs a 2-D latent space.\nSwitch to the latent-2 model to see it.");
-  $("map-note").textContent = flat
-    ? "The 1,000 test digits, each at its μ. Your drawing is the ring, with its 2σ ellipse. Click or drag on the map to decode any point."
-    : "Latent 20 cannot be drawn flat; the latent-2 model can.";
-  const { mu, labels } = await testStats(vae);
+  if (!state.stats.has(vae)) map.setMessage("Loading the test digits…");
+  const stats = await testStats(vae);
   if (state.vae !== vae) return;
-  if (flat) {
-    map.setMessage(null);
-    map.setPoints(mu, labels);
-    document.body.dataset.map = "ready";
-  }
+  map.setMessage(null);
+  map.setPoints(stats.coords, stats.labels);
+  const [e1, e2] = stats.projection.explained;
+  $("map-note").textContent = flat
+    ? "The 1,000 test digits, each at its μ; the dotted circle holds 95% of the prior N(0, I). Your drawing is the ring, with its 2σ ellipse and draws. Click, drag or use the arrow keys on the map to decode any point."
+    : `A ${vae.latentDim}-D space seen flat: the 1,000 test digits' μ projected on their two principal components (${Math.round(100 * (e1 + e2))}% of the variance). Click, drag or use the arrow keys to decode points of that plane; the sliders below move in all ${vae.latentDim} dimensions.`;
+  document.body.dataset.map = "ready";
   document.body.dataset.stats = "ready";
+  showKl(vae, stats);
   scheduleUpdate(); // the anomaly score can now be ranked
 }
 
-/** Decodes the latent point picked on the map into the reconstruction view. */
-async function decodePicked(z) {
+/** Mean KL per latent dimension, as bars: dimensions the model does not use sit near 0. */
+function showKl(vae, stats) {
+  const list = $("kl-bars");
+  list.replaceChildren();
+  if (!stats.kl) {
+    $("kl-note").textContent = "A plain autoencoder has no KL term: nothing pulls its codes towards the prior.";
+    return;
+  }
+  const max = Math.max(...stats.kl, 1e-6);
+  const total = stats.kl.reduce((s, v) => s + v, 0);
+  stats.kl.forEach((v, i) => {
+    const item = document.createElement("li");
+    item.innerHTML = `<span class="kl-name">z${i + 1}</span><span class="kl-bar" style="--w:${(100 * v) / max}%"></span><span class="kl-value">${v.toFixed(2)}</span>`;
+    item.setAttribute("aria-label", `z${i + 1}: ${v.toFixed(2)} nats`);
+    list.append(item);
+  });
+  const active = stats.kl.filter((v) => v > 0.1).length;
+  $("kl-note").textContent = `${total.toFixed(1)} nats in all; ${active} of ${stats.kl.length} dimensions carry more than 0.1 nats (the rest are switched off).`;
+  document.body.dataset.kl = String(stats.kl.length);
+}
+
+/** Decodes the map point (map coordinates) into the reconstruction view and makes it current. */
+async function decodePicked(xy) {
   await guard(async () => {
     const vae = state.vae;
-    if (vae.latentDim !== 2) return;
-    const image = await vae.decode(Float32Array.from(z), 1);
+    const stats = state.stats.get(vae);
+    if (!stats) return;
+    const z = stats.projection.lift(xy[0], xy[1]);
+    const image = await vae.decode(z, 1, labelsFor(1, vae));
     drawDigit($("recon"), image);
     clearCanvas($("draws"));
-    map.setProbe(z, null);
+    map.setProbe(xy, null);
     $("mu-text").textContent = `${fmt(z)} picked on the map`;
     $("sigma-text").textContent = "—";
     $("elbo-text").textContent = "—";
-    document.body.dataset.picked = z.map((v) => v.toFixed(2)).join(",");
+    setCurrent(z, "map");
+    document.body.dataset.picked = Array.from(xy, (v) => v.toFixed(2)).join(",");
   }, "decode the picked point");
 }
 
-/** The decoded grid over a 2-D latent plane; latent 20 has no plane to show. */
-async function refreshManifold() {
+/** The decoded grid over a 2-D latent plane. */
+async function refreshManifold(images = null) {
   await guard(async () => {
     const vae = state.vae;
-    const flat = vae.latentDim === 2;
+    const flat = vae.latentDim === 2 && !conditional(vae);
     $("manifold-note").textContent = flat
       ? "A grid over the latent plane, spaced by the prior's quantiles, decoded (Kingma & Welling's figure)."
-      : "Only a 2-D latent space can be laid out as a grid: switch to the latent-2 model.";
+      : "Only a 2-D latent space of an unconditional model can be laid out as one grid: pick a latent-2 model.";
     if (!flat) return clearCanvas($("manifold"));
-    drawGrid($("manifold"), await vae.manifold(MANIFOLD_SIDE), MANIFOLD_SIDE * MANIFOLD_SIDE);
+    drawGrid($("manifold"), images ?? (await vae.manifold(MANIFOLD_SIDE)), MANIFOLD_SIDE * MANIFOLD_SIDE);
   }, "draw the manifold");
+}
+
+// ---- the current point: sliders, walk ends, arithmetic ----------------------------------------
+
+/** Makes `z` the current latent point; the sliders follow it. */
+function setCurrent(z, source, redraw = true) {
+  state.current = { z: Float32Array.from(z), source };
+  const inputs = $("sliders").querySelectorAll("input");
+  inputs.forEach((input, i) => {
+    input.value = String(z[i]);
+    input.nextElementSibling.textContent = Number(z[i]).toFixed(2);
+  });
+  for (const id of ["walk-set-from", "walk-set-to", "slot-a-set", "slot-b-set", "slot-c-set"]) $(id).disabled = false;
+  if (redraw) drawCurrent();
+}
+
+async function drawCurrent() {
+  await guard(async () => {
+    if (!state.current) return;
+    drawDigit($("slider-view"), await state.vae.decode(state.current.z, 1, labelsFor(1)));
+  }, "decode the point");
+}
+
+function buildSliders() {
+  const vae = state.vae;
+  const box = $("sliders");
+  box.replaceChildren();
+  const n = Math.min(vae.latentDim, MAX_SLIDERS);
+  for (let i = 0; i < n; i++) {
+    const row = document.createElement("div");
+    row.className = "slider";
+    const id = `z-slider-${i}`;
+    row.innerHTML = `<label for="${id}">z${i + 1}</label><input type="range" id="${id}" min="-4" max="4" step="0.05" value="0"><output for="${id}">0.00</output>`;
+    const input = row.querySelector("input");
+    input.addEventListener("input", () => {
+      const z = Float32Array.from(state.current?.z ?? new Float32Array(vae.latentDim));
+      z[i] = Number(input.value);
+      setCurrent(z, "sliders");
+      showProbe(vae, z);
+    });
+    box.append(row);
+  }
+  $("sliders-note").textContent = vae.latentDim > MAX_SLIDERS
+    ? `The first ${MAX_SLIDERS} of ${vae.latentDim} dimensions.`
+    : `All ${vae.latentDim} dimensions of the current point (your drawing's μ, or the point picked on the map). Move one to see what it encodes.`;
+  setCurrent(state.current?.z?.length === vae.latentDim ? state.current.z : new Float32Array(vae.latentDim), "sliders");
+}
+
+function needCurrent() {
+  if (state.current) return true;
+  $("status").textContent = "Draw a digit or pick a point on the map first: that point is what the button takes.";
+  return false;
+}
+
+async function setSlot(name) {
+  if (!needCurrent()) return;
+  state.slots[name] = Float32Array.from(state.current.z);
+  await guard(async () => {
+    drawDigit($(`slot-${name}`), await state.vae.decode(state.slots[name], 1, labelsFor(1)));
+    const { a, b, c } = state.slots;
+    if (!(a && b && c)) return;
+    const z = wasm.latentArithmetic(a, b, c);
+    drawDigit($("arith-result"), await state.vae.decode(z, 1, labelsFor(1)));
+    document.body.dataset.arithmetic = "done";
+  }, "do the arithmetic");
+}
+
+function clearSlots() {
+  state.slots = { a: null, b: null, c: null };
+  for (const id of ["slot-a", "slot-b", "slot-c", "arith-result"]) clearCanvas($(id));
+  delete document.body.dataset.arithmetic;
 }
 
 // ---- the latent walk ----------------------------------------------------------------------------
@@ -235,13 +369,26 @@ playground.walkFrames = []; // ms per frame: advance + decode + draw
 
 /** A fresh walk of the chosen path for the current model, its first frame drawn. */
 async function newWalk() {
-  const latent = state.vae.latentDim;
+  const vae = state.vae;
+  const latent = vae.latentDim;
   const kind = $("walk-path").value;
   walk.path?.free();
-  const from = state.samples?.slice(0, latent);
-  const to = state.samples?.slice(latent, 2 * latent);
+  const fit = (z) => (z?.length === latent ? z : null);
+  const from = fit(state.walkEnds.from) ?? state.samples?.slice(0, latent);
+  const to = fit(state.walkEnds.to) ?? state.samples?.slice(latent, 2 * latent);
   walk.path = new wasm.LatentWalk(kind, latent, state.sampleSeed, from, to);
-  drawDigit($("walk"), await state.vae.decode(walk.path.z, 1));
+  drawDigit($("walk"), await vae.decode(walk.path.z, 1, labelsFor(1, vae)));
+}
+
+async function setWalkEnd(end) {
+  if (!needCurrent()) return;
+  state.walkEnds[end] = Float32Array.from(state.current.z);
+  await guard(async () => {
+    drawDigit($(`walk-${end}`), await state.vae.decode(state.walkEnds[end], 1, labelsFor(1)));
+    $("walk-path").value = "between";
+    await newWalk();
+    syncUrl();
+  }, "set the walk's end");
 }
 
 async function walkFrame(now) {
@@ -252,10 +399,12 @@ async function walkFrame(now) {
     walk.last = now;
     await guard(async () => {
       const start = performance.now();
+      const vae = state.vae;
       const z = walk.path.advance(seconds, walk.speed);
-      drawDigit($("walk"), await state.vae.decode(z, 1));
+      drawDigit($("walk"), await vae.decode(z, 1, labelsFor(1, vae)));
       playground.walkFrames.push(performance.now() - start);
-      if (state.vae.latentDim === 2) map.setWalker(z);
+      const stats = state.stats.get(vae);
+      map.setWalker(stats?.projection ? stats.projection.project(z, 1) : null);
     }, "walk");
     walk.busy = false;
   }
@@ -272,49 +421,218 @@ function setPlaying(playing) {
   }
 }
 
-async function switchModel(latent) {
-  $("status").textContent = `Loading the latent-${latent} model…`;
+// ---- switching models -------------------------------------------------------------------------
+
+async function switchModel(key, { manifold = null, samples = null } = {}) {
+  $("status").textContent = `Loading the model…`;
   await guard(async () => {
-    state.vae = await model(latent);
-    state.latent = latent;
-    map.setWalker(null);
+    const vae = await model(key);
+    const changedShape = state.vae?.latentDim !== vae.latentDim;
+    const refresh = state.key === key && !changedShape; // a new version of the same model
+    state.vae = vae;
+    state.key = key;
+    $("model-select").value = key;
+    $("draw-label-row").hidden = !conditional(vae);
+    if (!refresh) {
+      map.setWalker(null);
+      map.setProbe(null);
+    }
     $("status").textContent = readyText();
-    map.setProbe(null);
+    if (changedShape) {
+      state.walkEnds = { from: null, to: null };
+      clearCanvas($("walk-from"));
+      clearCanvas($("walk-to"));
+      clearSlots();
+      buildSliders();
+    }
     scheduleUpdate();
-    await sample();
-    await newWalk();
-    await refreshManifold();
+    if (samples) drawGrid($("samples"), samples, SAMPLE_COUNT);
+    else await sample();
+    if (!refresh || !walk.path) await newWalk();
+    await refreshManifold(manifold);
     await refreshMap();
-  }, `load the latent-${latent} model`);
+    drawCurrent();
+    syncUrl();
+  }, "load the model");
 }
 
 function readyText() {
-  return `Ready — latent-${state.vae.latentDim} VAE running on the ${state.vae.backend.toUpperCase()} (WebAssembly). Draw a digit.`;
+  const vae = state.vae;
+  const name = { vae: "VAE", autoencoder: "autoencoder", conditional: "conditional VAE" }[vae.kind];
+  const whose = state.key === "yours" ? "your " : "";
+  return `Ready — ${whose}latent-${vae.latentDim} ${name} running on the ${vae.backend.toUpperCase()} (WebAssembly). Draw a digit.`;
 }
 
+// ---- the user's own model (training panel) ----------------------------------------------------
+
+let switchedForRun = false;
+
+/** A new version of the user's model: from a training snapshot (views precomputed in the worker,
+ * so the page's thread only draws), an upload, or the copy saved in this browser. */
+async function adoptTrained(weights, snap, { restore = false } = {}) {
+  const vae = await wasm.Vae.fromSafetensors(weights, { backend: "cpu" });
+  models.set("yours", vae);
+  let option = $("model-select").querySelector("option[value=yours]");
+  if (!option) {
+    option = new Option("", "yours");
+    $("model-select").append(option);
+  }
+  option.textContent = `Yours (${vae.kind}, latent ${vae.latentDim}, trained here)`;
+  if (snap) state.stats.set(vae, makeStats(vae, snap));
+  const follow = !restore && (state.key === "yours" || !switchedForRun);
+  if (!restore) switchedForRun = true;
+  if (follow) {
+    await switchModel("yours", snap ? { manifold: snap.manifold, samples: snap.samples } : {});
+  }
+}
+
+function forgetTrained() {
+  models.delete("yours");
+  $("model-select").querySelector("option[value=yours]")?.remove();
+  switchedForRun = false;
+  if (state.key === "yours") switchModel("2");
+}
+
+/** Checks a weights file can be loaded; resolves to its settings. */
+async function describeWeights(bytes) {
+  const vae = await wasm.Vae.fromSafetensors(bytes, { backend: "cpu" });
+  const meta = { kind: vae.kind, latent: vae.latentDim, hidden: vae.hidden, likelihood: vae.likelihood };
+  vae.free();
+  return meta;
+}
+
+// ---- the lessons side by side: autoencoder vs VAE, conditional VAE ------------------------------
+
+const compare = { loaded: false, maps: {} };
+async function showComparison() {
+  if (compare.loaded) return;
+  compare.loaded = true;
+  await guard(async () => {
+    $("compare-status").textContent = "Loading both models…";
+    const z = wasm.standardNormal(SAMPLE_COUNT * 2, 2024);
+    for (const key of ["ae", "2"]) {
+      const vae = await model(key);
+      const stats = await testStats(vae);
+      const m = (compare.maps[key] ??= new LatentMap($(`compare-map-${key}`)));
+      m.setPoints(stats.coords, stats.labels);
+      drawGrid($(`compare-samples-${key}`), await vae.decode(z, SAMPLE_COUNT), SAMPLE_COUNT);
+      const inside = insidePrior(stats.coords);
+      $(`compare-note-${key}`).textContent = `${Math.round(100 * inside)}% of test codes fall inside the prior's 95% circle; axes span ±${m.range.toFixed(1)}.`;
+    }
+    $("compare-status").textContent = "";
+    document.body.dataset.compare = "ready";
+  }, "load the comparison");
+}
+
+/** Share of 2-D points within N(0, I)'s 95% circle. */
+function insidePrior(coords) {
+  let inside = 0;
+  for (let i = 0; i < coords.length; i += 2) if (coords[i] ** 2 + coords[i + 1] ** 2 < 2.45 ** 2) inside++;
+  return inside / (coords.length / 2);
+}
+
+const cvae = { seed: 5 };
+async function showConditional() {
+  await guard(async () => {
+    const vae = await model("cvae");
+    const digit = Number($("cvae-digit").value);
+    const z = wasm.standardNormal(SAMPLE_COUNT * vae.latentDim, cvae.seed);
+    drawGrid($("cvae-samples"), await vae.decode(z, SAMPLE_COUNT, new Uint8Array(SAMPLE_COUNT).fill(digit)), SAMPLE_COUNT);
+    // One style, every digit: the same z with each label.
+    const style = z.slice(0, vae.latentDim);
+    const zs = new Float32Array(10 * vae.latentDim);
+    for (let d = 0; d < 10; d++) zs.set(style, d * vae.latentDim);
+    drawRow($("cvae-styles"), await vae.decode(zs, 10, Uint8Array.from({ length: 10 }, (_, d) => d)), 10);
+    document.body.dataset.cvae = String(digit);
+  }, "generate digits");
+}
+
+/** Loads a section's models only when it scrolls into view, so first paint stays fast. */
+function whenVisible(id, work) {
+  const observer = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) {
+      observer.disconnect();
+      work();
+    }
+  });
+  observer.observe($(id));
+}
+
+// ---- URL state ----------------------------------------------------------------------------------
+
+const URL_FIELDS = ["model-select", "walk-path", "walk-speed", "cvae-digit", "draw-label",
+  "train-kind", "train-latent", "train-hidden", "train-likelihood", "train-beta", "train-lr", "train-batch", "train-epochs", "train-seed"];
+const syncUrl = watchUrl(URL_FIELDS);
+
+// ---- start --------------------------------------------------------------------------------------
+
 async function main() {
+  const fromUrl = readUrl(URL_FIELDS);
   wasm = await loadBindings();
   playground.wasm = wasm;
-  state.vae = await model(2);
+  const wanted = ["2", "20"].includes(fromUrl["model-select"]) ? fromUrl["model-select"] : "2";
+  state.vae = await model(wanted);
+  state.key = wanted;
+  $("model-select").value = wanted;
   $("status").textContent = readyText();
   document.body.dataset.ready = "true";
   playground.readyMs = performance.now();
-  playground.state = state;
 
   $("clear").addEventListener("click", () => pad.clear());
+  $("test-digit").addEventListener("click", async () => {
+    const { pixels, count } = await loadTestDigits();
+    pad.setImage(pixels, 784 * Math.floor(Math.random() * count));
+  });
   $("sample").addEventListener("click", sample);
-  $("model-select").addEventListener("change", (e) => switchModel(Number(e.target.value)));
+  $("model-select").addEventListener("change", (e) => switchModel(e.target.value));
+  $("draw-label").addEventListener("change", () => {
+    scheduleUpdate();
+    syncUrl();
+  });
   $("walk-play").addEventListener("click", () => setPlaying(!walk.playing));
   $("walk-path").addEventListener("change", () => guard(newWalk, "change the walk"));
   $("walk-speed").addEventListener("input", (e) => {
     walk.speed = Number(e.target.value);
     $("walk-speed-value").textContent = `${walk.speed}×`;
   });
+  $("walk-set-from").addEventListener("click", () => setWalkEnd("from"));
+  $("walk-set-to").addEventListener("click", () => setWalkEnd("to"));
+  for (const name of ["a", "b", "c"]) $(`slot-${name}-set`).addEventListener("click", () => setSlot(name));
+  $("cvae-digit").addEventListener("change", showConditional);
+  $("cvae-new").addEventListener("click", () => {
+    cvae.seed++;
+    showConditional();
+  });
+  // Settings from the URL before anything is drawn with them.
+  for (const id of ["walk-path", "walk-speed", "cvae-digit", "draw-label"]) if (fromUrl[id] !== undefined) $(id).value = fromUrl[id];
+  walk.speed = Number($("walk-speed").value);
+  $("walk-speed-value").textContent = `${walk.speed}×`;
+
+  const panel = new TrainingPanel({
+    onModel: (weights, snap, how) => adoptTrained(weights, snap, how),
+    onReset: forgetTrained,
+    onSettings: syncUrl,
+    validate: describeWeights,
+  });
+  panel.applySettings(Object.fromEntries(Object.entries(fromUrl).filter(([k]) => k.startsWith("train-")).map(([k, v]) => [trainKey(k), v])));
+
   clearCanvas($("recon"));
+  buildSliders();
   await sample();
   await guard(newWalk, "start the walk");
   await refreshManifold();
   await refreshMap();
+  whenVisible("compare-card", showComparison);
+  whenVisible("cvae-card", showConditional);
+  const restored = await panel.restore();
+  if (restored && fromUrl["model-select"] === "yours") await switchModel("yours");
+  syncUrl();
+  document.body.dataset.started = "true";
+}
+
+/** "train-batch" → "batchSize": URL field ids to the panel's setting names. */
+function trainKey(id) {
+  return { "train-batch": "batchSize" }[id] ?? id.slice("train-".length);
 }
 
 main().catch((e) => showError(e?.message ?? e));

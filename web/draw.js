@@ -62,6 +62,21 @@ export class DrawingPad {
     this.onChange();
   }
 
+  /** Replaces the ink with a 28×28 grey digit (784 values in [0, 1], offset `offset`), scaled up. */
+  setImage(values, offset = 0) {
+    const small = document.createElement("canvas");
+    small.width = small.height = 28;
+    const sctx = small.getContext("2d");
+    const image = sctx.createImageData(28, 28);
+    for (let i = 0; i < 784; i++) image.data.set([0, 0, 0, Math.round(255 * Math.min(1, Math.max(0, values[offset + i])))], i * 4);
+    sctx.putImageData(image, 0, 0);
+    this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    this.ctx.imageSmoothingEnabled = true;
+    this.ctx.drawImage(small, 0, 0, this.canvas.width, this.canvas.height);
+    this.inked = true;
+    this.onChange();
+  }
+
   clear() {
     this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     this.inked = false;

@@ -1,20 +1,37 @@
-// The latent map of a 2-D latent space: test digits at their μ, coloured by label, and the
-// drawing's μ with its 2σ ellipse.
+// The latent map: test digits at their μ (or its 2-D projection), coloured by label, the prior's
+// 2σ circle, the drawing's μ with its 2σ ellipse and draws, and the walk's point. Click, drag or
+// use the arrow keys to pick a point; the map reports map coordinates.
 
 export const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
 export class LatentMap {
-  constructor(canvas, { onPick = null } = {}) {
+  constructor(canvas, { onPick = null, showPrior = true } = {}) {
     this.canvas = canvas;
     this.onPick = onPick;
+    this.showPrior = showPrior;
+    this.cursor = [0, 0];
     let pressed = false;
     const pick = (e) => {
       if (!this.points || this.message || !this.onPick) return;
       const r = canvas.getBoundingClientRect();
       const px = ((e.clientX - r.left) / r.width) * 2 * this.range - this.range;
       const py = this.range - ((e.clientY - r.top) / r.height) * 2 * this.range;
+      this.cursor = [px, py];
       this.onPick([px, py]);
     };
+    if (onPick) {
+      canvas.tabIndex = 0;
+      canvas.addEventListener("keydown", (e) => {
+        const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+        const move = moves[e.key] ?? (e.key === "Enter" || e.key === " " ? [0, 0] : null);
+        if (!move || !this.points || this.message) return;
+        e.preventDefault();
+        const step = this.range / (e.shiftKey ? 4 : 20);
+        const clamp = (v) => Math.max(-this.range, Math.min(this.range, v));
+        this.cursor = [clamp(this.cursor[0] + move[0] * step), clamp(this.cursor[1] + move[1] * step)];
+        this.onPick([...this.cursor]);
+      });
+    }
     canvas.addEventListener("pointerdown", (e) => {
       pressed = true;
       canvas.setPointerCapture?.(e.pointerId);
@@ -33,6 +50,7 @@ export class LatentMap {
   setPoints(mu, labels) {
     this.points = mu;
     this.labels = labels;
+    if (!mu) return this.draw();
     // Symmetric range that holds 99% of the points, with a margin.
     const sorted = Array.from(mu, Math.abs).sort((a, b) => a - b);
     this.range = Math.max(3, sorted[Math.floor(sorted.length * 0.99)] * 1.1);
@@ -76,6 +94,12 @@ export class LatentMap {
     const { width, height } = this.cache;
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, width, height);
+    if (this.points && !this.message) {
+      ctx.fillStyle = "#5b616e";
+      ctx.font = "11px system-ui, sans-serif";
+      ctx.textAlign = "left";
+      ctx.fillText(`±${this.range.toFixed(1)}`, 4, 12);
+    }
     if (this.message) {
       ctx.fillStyle = "#5b616e";
       ctx.font = "14px system-ui, sans-serif";
@@ -90,6 +114,15 @@ export class LatentMap {
       ctx.moveTo(0, this.#y(0));
       ctx.lineTo(width, this.#y(0));
       ctx.stroke();
+      if (this.showPrior) {
+        // Where N(0, I) puts 95% of its mass in 2-D (radius √(χ²₂ 0.95) ≈ 2.45).
+        ctx.strokeStyle = "#9aa1ad";
+        ctx.setLineDash([2, 4]);
+        ctx.beginPath();
+        ctx.arc(this.#x(0), this.#y(0), (2.45 / (2 * this.range)) * width, 0, 2 * Math.PI);
+        ctx.stroke();
+        ctx.setLineDash([]);
+      }
       if (this.points) {
         ctx.globalAlpha = 0.65;
         for (let i = 0; i < this.labels.length; i++) {
@@ -119,11 +152,13 @@ export class LatentMap {
       const [sx, sy] = this.probe.sigma;
       const scale = this.canvas.width / (2 * this.range);
       ctx.strokeStyle = "#1d1f24";
-      ctx.setLineDash([4, 3]);
-      ctx.beginPath();
-      ctx.ellipse(this.#x(mx), this.#y(my), Math.max(2 * sx * scale, 1), Math.max(2 * sy * scale, 1), 0, 0, 2 * Math.PI);
-      ctx.stroke();
-      ctx.setLineDash([]);
+      if (sx || sy) {
+        ctx.setLineDash([4, 3]);
+        ctx.beginPath();
+        ctx.ellipse(this.#x(mx), this.#y(my), Math.max(2 * sx * scale, 1), Math.max(2 * sy * scale, 1), 0, 0, 2 * Math.PI);
+        ctx.stroke();
+        ctx.setLineDash([]);
+      }
       ctx.fillStyle = "#1d1f24";
       for (let k = 0; this.probe.draws && k < this.probe.draws.length / 2; k++) {
         ctx.fillRect(this.#x(this.probe.draws[2 * k]) - 1.5, this.#y(this.probe.draws[2 * k + 1]) - 1.5, 3, 3);

@@ -8,9 +8,11 @@ mod panic;
 use std::cell::RefCell;
 
 use js_sys::{Float32Array, Object, Reflect};
+use vae_core::data::{Batches, Digits};
 use vae_core::inference;
 use vae_core::loss::Likelihood;
-use vae_core::training::Trainer;
+use vae_core::rng::Rng;
+use vae_core::training::{Trainer, evaluate};
 use vae_core::weights::{Dtype, read_safetensors, write_safetensors};
 use vae_core::{VaeConfig, VaeError};
 use wasm_bindgen::prelude::*;
@@ -25,6 +27,16 @@ struct State {
     model: vae_core::Vae,
     /// Training state. `None` while a step is running, so a second concurrent step is refused.
     trainer: Option<Trainer>,
+    /// Digits kept in wasm memory for `trainBatch`/`testElbo` (`None` until set, or while in use).
+    data: Option<TrainingDigits>,
+}
+
+/// The shipped digits, their split and the shuffled batch cursor over the training part.
+struct TrainingDigits {
+    digits: Digits,
+    batches: Batches,
+    test: Vec<usize>,
+    rng: Rng,
 }
 
 /// A VAE on one backend. Create it with `await Vae.create({...})`.
@@ -114,6 +126,7 @@ impl Vae {
         let state = State {
             model: trainer.model(),
             trainer: Some(trainer),
+            data: None,
         };
         Vae {
             state: RefCell::new(state),
@@ -351,6 +364,109 @@ impl Vae {
         Ok(out.into())
     }
 
+    /// Keeps the packed digits file (decompressed `digits.bin`) inside the module for
+    /// `trainBatch` and `testElbo`, so no batch is copied from JavaScript. `seed` fixes the batch
+    /// order. Returns the number of training digits.
+    #[wasm_bindgen(js_name = setTrainingDigits)]
+    pub fn set_training_digits(&self, bytes: Vec<u8>, seed: f64) -> Result<usize, JsError> {
+        let digits = Digits::from_bytes(&bytes).map_err(js_error)?;
+        let train = digits.train_indices();
+        let count = train.len();
+        let data = TrainingDigits {
+            batches: Batches::new(train, seed as u64).map_err(js_error)?,
+            test: digits.test_indices(),
+            digits,
+            rng: Rng::new(seed as u64 ^ 0x7e57),
+        };
+        self.state.borrow_mut().data = Some(data);
+        Ok(count)
+    }
+
+    fn take_training(&self) -> Result<(Trainer, TrainingDigits), JsError> {
+        let mut state = self.state.borrow_mut();
+        match (state.trainer.take(), state.data.take()) {
+            (Some(trainer), Some(data)) => Ok((trainer, data)),
+            (trainer, data) => {
+                let missing = data.is_none();
+                state.trainer = trainer;
+                state.data = data;
+                Err(JsError::new(if missing {
+                    "no training digits: call setTrainingDigits first"
+                } else {
+                    "a training step is already running; await it first"
+                }))
+            }
+        }
+    }
+
+    /// One Adam step on the next batch of the training digits (see `setTrainingDigits`).
+    /// `options`: `{ lr = 1e-3, beta = 1, batchSize = 128, likelihood? }`. Resolves to
+    /// `{ loss, recon, kl, epoch, stepInEpoch, stepsPerEpoch, endsEpoch }` (per-digit means in nats,
+    /// measured before the update; `epoch` counts finished epochs). A non-finite loss rejects the
+    /// promise and rolls the weights back to the last good step.
+    #[wasm_bindgen(js_name = trainBatch, unchecked_return_type = "{ loss: number, recon: number, kl: number, epoch: number, stepInEpoch: number, stepsPerEpoch: number, endsEpoch: boolean }")]
+    pub async fn train_batch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "TrainStepOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let options = StepOptions::parse(&options, self.likelihood)?;
+        let (mut trainer, mut data) = self.take_training()?;
+        let batch = data.batches.next(options.batch_size);
+        let per_epoch = data.batches.per_epoch(options.batch_size);
+        let result = trainer
+            .step_on(
+                &data.digits,
+                &batch.indices,
+                options.lr,
+                options.beta,
+                options.likelihood,
+            )
+            .await;
+        {
+            let mut state = self.state.borrow_mut();
+            state.model = trainer.model();
+            state.trainer = Some(trainer);
+            state.data = Some(data);
+        }
+        let stats = result.map_err(js_error)?;
+        let out = Object::new();
+        set(&out, "loss", &stats.loss.into())?;
+        set(&out, "recon", &stats.recon.into())?;
+        set(&out, "kl", &stats.kl.into())?;
+        set(&out, "epoch", &(batch.epoch as f64).into())?;
+        set(&out, "stepInEpoch", &(batch.step_in_epoch as f64).into())?;
+        set(&out, "stepsPerEpoch", &(per_epoch as f64).into())?;
+        set(&out, "endsEpoch", &batch.ends_epoch.into())?;
+        Ok(out.into())
+    }
+
+    /// −ELBO per digit of the test split (β = 1), `{ sampled, atMean }`: with one z drawn from
+    /// q(z|x), and with z = μ.
+    #[wasm_bindgen(js_name = testElbo, unchecked_return_type = "{ sampled: number, atMean: number }")]
+    pub async fn test_elbo(&self) -> Result<JsValue, JsError> {
+        let model = self.model();
+        let mut data = self
+            .state
+            .borrow_mut()
+            .data
+            .take()
+            .ok_or_else(|| JsError::new("no training digits: call setTrainingDigits first"))?;
+        let result = evaluate(
+            &model,
+            &data.digits,
+            &data.test,
+            self.likelihood,
+            &mut data.rng,
+        )
+        .await;
+        self.state.borrow_mut().data = Some(data);
+        let (sampled, at_mean) = result.map_err(js_error)?;
+        let out = Object::new();
+        set(&out, "sampled", &sampled.into())?;
+        set(&out, "atMean", &at_mean.into())?;
+        Ok(out.into())
+    }
+
     /// Training steps taken since creation or the last load.
     #[wasm_bindgen(getter)]
     pub fn steps(&self) -> f64 {
@@ -374,6 +490,7 @@ export interface VaeOptions {
 }
 export interface TrainStepOptions {
   lr?: number;
+  batchSize?: number;
   beta?: number;
   labels?: Uint8Array;
   likelihood?: "bernoulli" | "gaussian";
@@ -479,5 +596,62 @@ impl JsLatentWalk {
     #[wasm_bindgen(getter)]
     pub fn z(&self) -> Vec<f32> {
         self.walk.z().to_vec()
+    }
+}
+
+/// Latent arithmetic z(a) − z(b) + z(c), each latentDim values.
+#[wasm_bindgen(js_name = latentArithmetic)]
+pub fn latent_arithmetic(a: Vec<f32>, b: Vec<f32>, c: Vec<f32>) -> Result<Vec<f32>, JsError> {
+    vae_core::latent::arithmetic(&a, &b, &c).map_err(js_error)
+}
+
+/// Mean KL(q(z|x) ‖ N(0, 1)) of each latent dimension over `n` digits, from their `mu` and
+/// `logvar` (n×dim each): `dim` values in nats. Near-zero dimensions are switched off.
+#[wasm_bindgen(js_name = klPerDimension)]
+pub fn kl_per_dimension(
+    mu: Vec<f32>,
+    logvar: Vec<f32>,
+    n: usize,
+    dim: usize,
+) -> Result<Vec<f32>, JsError> {
+    vae_core::latent::mean_kl_per_dimension(&mu, &logvar, n, dim).map_err(js_error)
+}
+
+/// A flat view of a latent space for the map: the identity for 2-D, else the plane of the first
+/// two principal components of the points it is built from.
+#[wasm_bindgen(js_name = Projection)]
+pub struct JsProjection {
+    projection: vae_core::latent::Projection,
+}
+
+#[wasm_bindgen(js_class = Projection)]
+impl JsProjection {
+    /// From `n` latent points (`points`: n×dim), e.g. the test digits' μ.
+    #[wasm_bindgen(constructor)]
+    pub fn new(points: Vec<f32>, n: usize, dim: usize) -> Result<JsProjection, JsError> {
+        Ok(Self {
+            projection: vae_core::latent::Projection::pca(&points, n, dim).map_err(js_error)?,
+        })
+    }
+
+    /// Map coordinates (n×2) of `n` latent points.
+    pub fn project(&self, points: Vec<f32>, n: usize) -> Result<Vec<f32>, JsError> {
+        self.projection.project(&points, n).map_err(js_error)
+    }
+
+    /// The latent point (dim values) at map coordinates (x, y).
+    pub fn lift(&self, x: f32, y: f32) -> Result<Vec<f32>, JsError> {
+        self.projection.lift(x, y).map_err(js_error)
+    }
+
+    /// Share of the variance along each map axis: `[first, second]`.
+    #[wasm_bindgen(getter)]
+    pub fn explained(&self) -> Vec<f32> {
+        self.projection.explained.to_vec()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn dim(&self) -> usize {
+        self.projection.dim()
     }
 }

@@ -108,6 +108,7 @@ impl CreateOptions {
 
 pub struct StepOptions {
     pub lr: f64,
+    pub batch_size: usize,
     pub beta: f32,
     pub labels: Option<Vec<u8>>,
     pub likelihood: Likelihood,
@@ -125,6 +126,7 @@ impl StepOptions {
         };
         Ok(Self {
             lr: number(options, "lr")?.unwrap_or(1e-3),
+            batch_size: whole(options, "batchSize", 1.0, 4096.0)?.unwrap_or(128.0) as usize,
             beta: number(options, "beta")?.unwrap_or(1.0) as f32,
             labels,
             likelihood: likelihood(options, default_likelihood)?,

@@ -125,6 +125,72 @@ impl Digits {
     }
 }
 
+/// Endless shuffled batches over a set of digit indices: a fresh order every epoch, as PyTorch's
+/// shuffling DataLoader gives (the last batch of an epoch may be short). The in-tab trainer keeps
+/// the digits in wasm memory and draws batches from this, so JavaScript never copies a batch.
+#[derive(Debug, Clone)]
+pub struct Batches {
+    order: Vec<usize>,
+    position: usize,
+    epoch: usize,
+    rng: crate::rng::Rng,
+}
+
+/// Where one batch came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub indices: Vec<usize>,
+    /// Epochs finished once this batch is used (counting from 0).
+    pub epoch: usize,
+    /// Batches taken in the current epoch, this one included.
+    pub step_in_epoch: usize,
+    /// True when this batch is the last of its epoch.
+    pub ends_epoch: bool,
+}
+
+impl Batches {
+    pub fn new(indices: Vec<usize>, seed: u64) -> Result<Self> {
+        if indices.is_empty() {
+            return Err(VaeError::Data("no digits to train on".into()));
+        }
+        let mut rng = crate::rng::Rng::new(seed);
+        let mut order = indices;
+        rng.shuffle(&mut order);
+        Ok(Self {
+            order,
+            position: 0,
+            epoch: 0,
+            rng,
+        })
+    }
+
+    /// Batches per epoch at `size` digits per batch.
+    pub fn per_epoch(&self, size: usize) -> usize {
+        self.order.len().div_ceil(size.max(1))
+    }
+
+    /// The next `size` indices (fewer at the end of an epoch), reshuffling after each epoch.
+    pub fn next(&mut self, size: usize) -> Batch {
+        let size = size.max(1);
+        let end = (self.position + size).min(self.order.len());
+        let indices = self.order[self.position..end].to_vec();
+        let step_in_epoch = self.position.div_ceil(size) + 1;
+        self.position = end;
+        let ends_epoch = end == self.order.len();
+        if ends_epoch {
+            self.epoch += 1;
+            self.position = 0;
+            self.rng.shuffle(&mut self.order);
+        }
+        Batch {
+            indices,
+            epoch: self.epoch,
+            step_in_epoch,
+            ends_epoch,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +210,25 @@ mod tests {
         assert_eq!(pixels.len(), 2 * PIXELS);
         assert_eq!(labels, vec![1, 3]);
         assert_eq!(pixels[0], (PIXELS % 256) as f32 / 255.0);
+    }
+
+    #[test]
+    fn batches_cover_every_digit_once_per_epoch() {
+        let mut batches = Batches::new((0..10).collect(), 3).unwrap();
+        assert_eq!(batches.per_epoch(4), 3);
+        for epoch in 1..=2 {
+            let mut seen = Vec::new();
+            for step in 1..=3 {
+                let batch = batches.next(4);
+                assert_eq!(batch.step_in_epoch, step);
+                assert_eq!(batch.ends_epoch, step == 3);
+                assert_eq!(batch.indices.len(), if step == 3 { 2 } else { 4 });
+                seen.extend(batch.indices);
+            }
+            seen.sort();
+            assert_eq!(seen, (0..10).collect::<Vec<_>>(), "epoch {epoch}");
+        }
+        assert!(Batches::new(vec![], 1).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod backend;
 pub mod data;
 pub mod error;
 pub mod inference;
+pub mod latent;
 pub mod loss;
 pub mod model;
 pub mod preprocess;

@@ -145,6 +145,21 @@ impl Trainer {
         Ok(stats)
     }
 
+    /// One step on the digits at `indices` of `digits` (their labels go to a conditional model).
+    pub async fn step_on(
+        &mut self,
+        digits: &Digits,
+        indices: &[usize],
+        lr: f64,
+        beta: f32,
+        likelihood: Likelihood,
+    ) -> crate::Result<StepStats> {
+        let (pixels, labels) = digits.batch(indices);
+        let labels = (self.model.kind == ModelKind::Conditional).then_some(labels.as_slice());
+        self.step(&pixels, indices.len(), labels, lr, beta, likelihood)
+            .await
+    }
+
     /// One pass over `indices` of `digits` in a shuffled order, batches as PyTorch's DataLoader
     /// makes them (the last one may be short). Calls `progress` after each step.
     pub async fn epoch(
@@ -157,20 +172,10 @@ impl Trainer {
         let mut order = indices.to_vec();
         self.rng.shuffle(&mut order);
         let batches: Vec<&[usize]> = order.chunks(config.batch_size.max(1)).collect();
-        let conditional = self.model.kind == ModelKind::Conditional;
         let (mut sum, mut count) = ([0.0f64; 3], 0usize);
         for (i, batch) in batches.iter().enumerate() {
-            let (pixels, labels) = digits.batch(batch);
-            let labels = conditional.then_some(labels.as_slice());
             let stats = self
-                .step(
-                    &pixels,
-                    batch.len(),
-                    labels,
-                    config.lr,
-                    config.beta,
-                    config.likelihood,
-                )
+                .step_on(digits, batch, config.lr, config.beta, config.likelihood)
                 .await?;
             for (s, v) in sum.iter_mut().zip([stats.loss, stats.recon, stats.kl]) {
                 *s += v as f64 * batch.len() as f64;

@@ -1,0 +1,417 @@
+// The training panel: settings, start / pause / resume / reset, live charts, progress, upload and
+// download, and keeping the run in IndexedDB. The training itself runs in train-worker.js; this
+// module only talks to it and hands each snapshot to the page.
+
+import uPlot from "./vendor/uPlot.esm.js";
+import { deleteRun, loadRun, saveRun } from "./store.js";
+
+const $ = (id) => document.getElementById(id);
+const SAVE_MS = 3000;
+
+/** The controls whose values make up the settings, and how to read each. */
+const FIELDS = {
+  kind: ["train-kind", String],
+  latent: ["train-latent", Number],
+  hidden: ["train-hidden", Number],
+  likelihood: ["train-likelihood", String],
+  beta: ["train-beta", Number],
+  lr: ["train-lr", Number],
+  batchSize: ["train-batch", Number],
+  epochs: ["train-epochs", Number],
+  seed: ["train-seed", Number],
+};
+/** Settings fixed once a model exists: they define its architecture or its start. */
+const ARCHITECTURE = ["kind", "latent", "hidden", "likelihood", "seed"];
+
+const emptyHistory = () => ({ step: [], loss: [], recon: [], kl: [], epoch: [], elboSampled: [], elboMean: [] });
+
+export class TrainingPanel {
+  /**
+   * `onModel(weights, snapshot|null)`: a new version of the user's model (snapshot carries the
+   * views computed in the worker; null after an upload or restore). `onReset()`: the model is gone.
+   * `onSettings()`: a setting changed (for the URL).
+   */
+  constructor({ onModel, onReset, onSettings, validate }) {
+    this.onModel = onModel;
+    this.onReset = onReset;
+    this.onSettings = onSettings;
+    this.validate = validate; // bytes → settings of a loadable model, or throws
+    this.worker = null;
+    this.workerReady = null;
+    this.workerHasModel = false;
+    this.running = false;
+    this.weights = null; // the latest safetensors bytes of the user's model
+    this.meta = null; // { kind, latent, hidden, likelihood, seed } of that model
+    this.steps = 0;
+    this.epochsDone = 0;
+    this.history = emptyHistory();
+    this.lastSave = 0;
+    this.progressInfo = null;
+    window.vaePlayground.training = this;
+
+    $("train-start").addEventListener("click", () => this.start());
+    $("train-pause").addEventListener("click", () => this.pause());
+    $("train-reset").addEventListener("click", () => this.reset());
+    $("train-download").addEventListener("click", () => this.download());
+    $("train-upload").addEventListener("change", (e) => this.upload(e.target.files?.[0]).finally(() => (e.target.value = "")));
+    for (const [key, [id]] of Object.entries(FIELDS)) {
+      $(id).addEventListener("input", () => {
+        if (key === "beta") $("train-beta-value").textContent = $(id).value;
+        this.worker?.postMessage({ type: "settings", settings: this.settings() });
+        this.onSettings?.();
+      });
+    }
+    this.charts();
+    this.render();
+  }
+
+  /** Current values of the settings controls. */
+  settings() {
+    const out = {};
+    for (const [key, [id, read]] of Object.entries(FIELDS)) out[key] = read($(id).value);
+    out.epochs = Math.max(1, Math.min(500, Math.round(out.epochs) || 1));
+    out.seed = Math.max(0, Math.round(out.seed) || 0);
+    return out;
+  }
+
+  /** Sets controls from an object of settings (URL or saved run); unknown values are left. */
+  applySettings(values) {
+    for (const [key, [id]] of Object.entries(FIELDS)) {
+      if (values[key] === undefined || values[key] === null) continue;
+      const el = $(id);
+      const text = String(values[key]);
+      if (el.tagName === "SELECT" && ![...el.options].some((o) => o.value === text)) continue;
+      el.value = text;
+    }
+    $("train-beta-value").textContent = $("train-beta").value;
+  }
+
+  // ---- charts ---------------------------------------------------------------------------------
+
+  charts() {
+    const width = Math.min(420, $("loss-chart").clientWidth || 420);
+    const axes = (yLabel) => [{ label: "" }, { label: yLabel, size: 52 }];
+    this.lossChart = new uPlot(
+      {
+        width, height: 200, legend: { live: false },
+        scales: { x: { time: false }, kl: { auto: true } },
+        series: [
+          { label: "step" },
+          { label: "loss (recon + β·KL)", stroke: "#1d1f24", width: 1.5 },
+          { label: "reconstruction", stroke: "#1f77b4", width: 1 },
+          { label: "KL (right axis)", stroke: "#d62728", width: 1, scale: "kl" },
+        ],
+        axes: [...axes("nats / digit"), { scale: "kl", side: 1, size: 40, grid: { show: false } }],
+      },
+      [[], [], [], []],
+      $("loss-chart"),
+    );
+    this.elboChart = new uPlot(
+      {
+        width, height: 160, legend: { live: false },
+        scales: { x: { time: false } },
+        series: [
+          { label: "epoch" },
+          { label: "test −ELBO, one z", stroke: "#2ca02c", width: 1.5, points: { show: true } },
+          { label: "test −ELBO, z = μ", stroke: "#9467bd", width: 1.5, points: { show: true } },
+        ],
+        axes: axes("nats / digit"),
+      },
+      [[], [], []],
+      $("elbo-chart"),
+    );
+  }
+
+  redrawCharts() {
+    const h = this.history;
+    this.lossChart.setData([h.step, h.loss, h.recon, h.kl]);
+    this.elboChart.setData([h.epoch, h.elboSampled, h.elboMean]);
+  }
+
+  // ---- the worker -------------------------------------------------------------------------------
+
+  ensureWorker() {
+    if (this.worker) return this.workerReady;
+    this.worker = new Worker(new URL("./train-worker.js", import.meta.url), { type: "module" });
+    this.workerReady = new Promise((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.worker.onmessage = ({ data }) => this.message(data);
+    this.worker.onerror = (e) => this.failed(e.message || "the training worker failed to start");
+    return this.workerReady;
+  }
+
+  failed(message) {
+    this.rejectReady?.(new Error(message));
+    this.running = false;
+    this.status(`Training stopped: ${message}. Your model is unchanged.`);
+    this.render();
+  }
+
+  message(data) {
+    switch (data.type) {
+      case "ready":
+        return this.resolveReady();
+      case "failed":
+        return this.failed(data.message);
+      case "created":
+        return this.resolveCreated?.();
+      case "running":
+        this.running = true;
+        return this.render();
+      case "progress":
+        return this.progress(data);
+      case "epoch":
+        this.epochsDone = data.epoch;
+        this.history.epoch.push(data.epoch);
+        this.history.elboSampled.push(data.elbo.sampled);
+        this.history.elboMean.push(data.elbo.atMean);
+        this.redrawCharts();
+        $("train-epoch-elbo").textContent = `Test −ELBO after epoch ${data.epoch}: ${data.elbo.sampled.toFixed(1)} nats (one z), ${data.elbo.atMean.toFixed(1)} (z = μ).`;
+        return;
+      case "snapshot":
+        return this.snapshot(data);
+      case "stopped":
+        return this.stopped(data);
+    }
+  }
+
+  progress({ points, epoch, stepInEpoch, stepsPerEpoch, stepsPerSecond, step }) {
+    const h = this.history;
+    for (const [s, loss, recon, kl] of points) {
+      h.step.push(s);
+      h.loss.push(loss);
+      h.recon.push(recon);
+      h.kl.push(kl);
+    }
+    this.steps = step;
+    this.redrawCharts();
+    if (stepsPerEpoch) {
+      this.progressInfo = { epoch, stepInEpoch, stepsPerEpoch, stepsPerSecond };
+      this.showProgress();
+    }
+  }
+
+  showProgress() {
+    const p = this.progressInfo;
+    const { epochs } = this.settings();
+    if (!p) return;
+    const done = p.epoch * p.stepsPerEpoch + p.stepInEpoch;
+    const total = epochs * p.stepsPerEpoch;
+    $("train-progress").max = total;
+    $("train-progress").value = Math.min(done, total);
+    const left = Math.max(0, (total - done) / Math.max(p.stepsPerSecond, 1e-9));
+    const time = left >= 60 ? `${Math.floor(left / 60)} min ${Math.round(left % 60)} s` : `${Math.round(left)} s`;
+    $("train-progress-text").textContent =
+      `Epoch ${Math.min(p.epoch + 1, epochs)} of ${epochs} · step ${this.steps} · ${p.stepsPerSecond.toFixed(1)} steps/s` +
+      (this.running ? ` · about ${time} left` : "");
+    window.vaePlayground.stepsPerSecond = p.stepsPerSecond;
+  }
+
+  snapshot(data) {
+    this.weights = data.weights;
+    this.steps = data.step;
+    this.onModel(data.weights, data);
+    document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots ?? 0) + 1);
+    if (performance.now() - this.lastSave > SAVE_MS) this.save();
+  }
+
+  stopped({ reason, message, epoch }) {
+    this.running = false;
+    this.epochsDone = epoch;
+    const texts = {
+      paused: "Paused. Press Resume to go on; your model is saved in this browser.",
+      finished: `Finished ${epoch} epochs. Raise the epoch count and press Resume to train further.`,
+      diverged: `Training stopped: ${message}. The model is back at its last good weights; lower the learning rate and press Resume.`,
+      error: `Training stopped: ${message}. Your model is unchanged.`,
+      crashed: `The training module crashed (${message}). Your last saved model is kept; reload the page to train again.`,
+    };
+    this.status(texts[reason] ?? texts.error);
+    document.body.dataset.training = reason;
+    this.save();
+    this.render();
+  }
+
+  status(text) {
+    $("train-status").textContent = text;
+  }
+
+  // ---- actions ----------------------------------------------------------------------------------
+
+  async start() {
+    if (this.running) return;
+    $("train-start").disabled = true;
+    this.status("Starting the trainer…");
+    try {
+      await this.ensureWorker();
+      const settings = this.settings();
+      if (!this.workerHasModel) {
+        const created = new Promise((resolve) => (this.resolveCreated = resolve));
+        if (this.weights) {
+          const s = { ...settings, ...this.meta, stepOffset: this.steps, epochsDone: this.epochsDone };
+          const copy = this.weights.slice();
+          this.worker.postMessage({ type: "load", settings: s, weights: copy.buffer }, [copy.buffer]);
+        } else {
+          this.meta = pick(settings, ARCHITECTURE);
+          this.worker.postMessage({ type: "create", settings });
+        }
+        await created;
+        this.workerHasModel = true;
+      }
+      this.worker.postMessage({ type: "settings", settings: { ...this.settings(), epochsDone: this.epochsDone } });
+      this.running = true;
+      document.body.dataset.training = "running";
+      this.status("Training… the views above update every few seconds.");
+      this.worker.postMessage({ type: "run" });
+    } catch (e) {
+      this.failed(e?.message ?? e);
+    }
+    this.render();
+  }
+
+  pause() {
+    this.worker?.postMessage({ type: "pause" });
+    this.status("Pausing after this step…");
+  }
+
+  async reset() {
+    const button = $("train-reset");
+    if (button.dataset.confirm !== "yes") {
+      button.dataset.confirm = "yes";
+      button.textContent = "Really reset? Click again";
+      this.status("Reset deletes your trained model from this browser. Download it first to keep it; click again to reset.");
+      setTimeout(() => {
+        button.dataset.confirm = "";
+        button.textContent = "Reset";
+      }, 5000);
+      return;
+    }
+    button.dataset.confirm = "";
+    button.textContent = "Reset";
+    this.worker?.postMessage({ type: "reset" });
+    this.running = false;
+    this.workerHasModel = false;
+    this.weights = null;
+    this.meta = null;
+    this.steps = 0;
+    this.epochsDone = 0;
+    this.progressInfo = null;
+    this.history = emptyHistory();
+    this.redrawCharts();
+    $("train-progress").value = 0;
+    $("train-progress-text").textContent = "";
+    $("train-epoch-elbo").textContent = "";
+    await deleteRun().catch(() => {});
+    this.onReset();
+    this.status("Reset. Choose settings and press Train.");
+    document.body.dataset.training = "reset";
+    this.render();
+  }
+
+  download() {
+    if (!this.weights) return;
+    const m = this.meta;
+    const name = `vae-${m.kind}-latent${m.latent}-${this.steps}steps.safetensors`;
+    const url = URL.createObjectURL(new Blob([this.weights], { type: "application/octet-stream" }));
+    const a = Object.assign(document.createElement("a"), { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    this.status(`Downloaded ${name}.`);
+  }
+
+  /** Loads a .safetensors file as the user's model; a bad file changes nothing. */
+  async upload(file) {
+    if (!file) return;
+    if (this.running) {
+      this.status("Pause training before loading a file.");
+      return;
+    }
+    try {
+      if (file.size > 64 * 1024 * 1024) throw new Error("the file is larger than 64 MB");
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const meta = await this.validate(bytes);
+      this.weights = bytes;
+      this.meta = { ...meta, seed: this.settings().seed };
+      this.applySettings(this.meta);
+      this.workerHasModel = false;
+      this.steps = 0;
+      this.epochsDone = 0;
+      this.history = emptyHistory();
+      this.redrawCharts();
+      await this.onModel(bytes, null);
+      await this.save();
+      this.status(`Loaded ${file.name}: a ${meta.kind} with latent ${meta.latent} and hidden ${meta.hidden}. Press Train to fine-tune it.`);
+      document.body.dataset.upload = "ok";
+    } catch (e) {
+      this.status(`Could not load ${file.name}: ${e?.message ?? e}. Nothing was changed.`);
+      document.body.dataset.upload = "rejected";
+    }
+    this.render();
+  }
+
+  /** Brings back the run saved in this browser, if any. */
+  async restore() {
+    let run = null;
+    try {
+      run = await loadRun();
+    } catch (e) {
+      this.status(`Could not read your saved model (${e?.message ?? e}); training still works.`);
+    }
+    if (!run?.weights) return false;
+    try {
+      const meta = await this.validate(run.weights);
+      this.weights = run.weights;
+      this.meta = { ...meta, seed: run.settings?.seed ?? 1 };
+      this.applySettings({ ...run.settings, ...this.meta });
+      this.history = { ...emptyHistory(), ...run.history };
+      this.steps = run.steps ?? 0;
+      this.epochsDone = run.epochsDone ?? 0;
+      this.redrawCharts();
+      await this.onModel(run.weights, null, { restore: true });
+      const when = new Date(run.savedAt).toLocaleString();
+      this.status(`Your model from ${when} is back (${this.steps} steps, ${this.epochsDone} epochs). Press Resume to go on training.`);
+    } catch (e) {
+      this.status(`Your saved model could not be restored (${e?.message ?? e}); it is kept until you reset.`);
+    }
+    this.render();
+    return Boolean(this.weights);
+  }
+
+  async save() {
+    if (!this.weights) return;
+    this.lastSave = performance.now();
+    try {
+      await saveRun({
+        settings: { ...this.settings(), ...this.meta },
+        history: this.history,
+        weights: this.weights,
+        steps: this.steps,
+        epochsDone: this.epochsDone,
+      });
+      document.body.dataset.saved = String(this.steps);
+    } catch (e) {
+      this.status(`Could not save your model in this browser: ${e?.message ?? e}. Download it to keep it.`);
+    }
+  }
+
+  /** Buttons and fields enabled as the state allows. */
+  render() {
+    const has = Boolean(this.weights) || this.workerHasModel;
+    $("train-start").disabled = this.running;
+    $("train-start").textContent = has ? "Resume" : "Train";
+    $("train-pause").disabled = !this.running;
+    $("train-reset").disabled = !has && !this.history.step.length;
+    $("train-download").disabled = !this.weights;
+    $("train-upload").disabled = this.running;
+    for (const key of ARCHITECTURE) $(FIELDS[key][0]).disabled = has;
+    $("train-arch-note").hidden = !has;
+    this.showProgress();
+  }
+}
+
+function pick(object, keys) {
+  return Object.fromEntries(keys.map((k) => [k, object[k]]));
+}

@@ -1,0 +1,36 @@
+// The view and the settings in the address bar, so a link reproduces them. Only values that differ
+// from the page's defaults are written, under short names ("?model=20&walk=random&beta=4").
+
+const NAMES = { "model-select": "model", "walk-path": "walk", "walk-speed": "speed", "cvae-digit": "digit", "draw-label": "label" };
+const paramName = (id) => NAMES[id] ?? id.replace(/^train-/, "");
+
+function defaultValue(el) {
+  if (el.tagName === "SELECT") return ([...el.options].find((o) => o.defaultSelected) ?? el.options[0])?.value;
+  return el.defaultValue;
+}
+
+/** `{ id: value }` for the fields the URL names. */
+export function readUrl(ids) {
+  const params = new URLSearchParams(location.search);
+  const out = {};
+  for (const id of ids) if (params.has(paramName(id))) out[id] = params.get(paramName(id));
+  return out;
+}
+
+/** Keeps the URL in step with the fields; returns the function that writes it now. */
+export function watchUrl(ids) {
+  const sync = () => {
+    const params = new URLSearchParams();
+    for (const id of ids) {
+      const el = document.getElementById(id);
+      if (el && el.value !== defaultValue(el)) params.set(paramName(id), el.value);
+    }
+    const query = params.toString();
+    history.replaceState(null, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
+  };
+  for (const id of ids) {
+    document.getElementById(id)?.addEventListener("change", sync);
+    document.getElementById(id)?.addEventListener("input", sync);
+  }
+  return sync;
+}
