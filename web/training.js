@@ -221,9 +221,9 @@ export class TrainingPanel {
     this.running = false;
     this.epochsDone = epoch;
     const texts = {
-      paused: "Paused. Press Resume to go on; your model is saved in this browser.",
-      finished: `Finished ${epoch} epochs. Raise the epoch count and press Resume to train further.`,
-      diverged: `Training stopped: ${message}. The model is back at its last good weights; lower the learning rate and press Resume.`,
+      paused: "Paused. Press Resume training to go on; your model is saved in this browser.",
+      finished: `Finished ${epoch} epochs. Raise the epoch count and press Resume training to train further.`,
+      diverged: `Training stopped — ${message}. Lower the learning rate, then press Resume training to go on from there.`,
       error: `Training stopped: ${message}. Your model is unchanged.`,
       crashed: `The training module crashed (${message}). Your last saved model is kept; reload the page to train again.`,
     };
@@ -372,7 +372,7 @@ export class TrainingPanel {
       this.redrawCharts();
       await this.onModel(run.weights, null, { restore: true });
       const when = new Date(run.savedAt).toLocaleString();
-      this.status(`Your model from ${when} is back (${this.steps} steps, ${this.epochsDone} epochs). Press Resume to go on training.`);
+      this.status(`Your model from ${when} is back (${this.steps} steps, ${this.epochsDone} epochs). Press Resume training to go on.`);
     } catch (e) {
       this.status(`Your saved model could not be restored (${e?.message ?? e}); it is kept until you reset.`);
     }
@@ -401,7 +401,7 @@ export class TrainingPanel {
   render() {
     const has = Boolean(this.weights) || this.workerHasModel;
     $("train-start").disabled = this.running;
-    $("train-start").textContent = has ? "Resume" : "Train";
+    $("train-start").textContent = has ? "Resume training" : "Train";
     $("train-pause").disabled = !this.running;
     $("train-reset").disabled = !has && !this.history.step.length;
     $("train-download").disabled = !this.weights;

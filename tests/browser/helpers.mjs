@@ -63,3 +63,59 @@ export function watchErrors(page) {
   page.on("pageerror", (e) => errors.push(String(e)));
   return errors;
 }
+
+// ---- acting on the page as a person would ------------------------------------------------------
+
+/** A canvas as 28×28 ink values (0 = white, 1 = black), sampling cell centres. */
+export async function canvasInk(page, id) {
+  return page.evaluate((id) => {
+    const canvas = document.getElementById(id);
+    const { data, width, height } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+    const out = [];
+    for (let y = 0; y < 28; y++)
+      for (let x = 0; x < 28; x++) {
+        const px = Math.floor(((x + 0.5) * width) / 28);
+        const py = Math.floor(((y + 0.5) * height) / 28);
+        out.push(1 - data[(py * width + px) * 4] / 255);
+      }
+    return out;
+  }, id);
+}
+
+export function correlation(a, b) {
+  const mean = (v) => v.reduce((s, x) => s + x, 0) / v.length;
+  const [ma, mb] = [mean(a), mean(b)];
+  let [sab, saa, sbb] = [0, 0, 0];
+  for (let i = 0; i < a.length; i++) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) ** 2;
+    sbb += (b[i] - mb) ** 2;
+  }
+  return sab / Math.sqrt(saa * sbb);
+}
+
+/** Draws a "0": an ellipse traced with the mouse in 40 moves. */
+export async function drawZero(page) {
+  const pad = page.getByLabel("Drawing pad");
+  await pad.scrollIntoViewIfNeeded();
+  const box = await pad.boundingBox();
+  const [cx, cy, rx, ry] = [box.x + box.width / 2, box.y + box.height / 2, box.width * 0.25, box.height * 0.33];
+  await page.mouse.move(cx + rx, cy);
+  await page.mouse.down();
+  for (let k = 1; k <= 40; k++) {
+    const t = (2 * Math.PI * k) / 40;
+    await page.mouse.move(cx + rx * Math.cos(t), cy + ry * Math.sin(t), { steps: 2 });
+  }
+  await page.mouse.up();
+}
+
+/** A digest of a canvas's pixels, to see that it changed. */
+export const digest = (page, id) =>
+  page.evaluate((id) => {
+    const c = document.getElementById(id);
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let h = 0;
+    for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i]) | 0;
+    return h;
+  }, id);
+

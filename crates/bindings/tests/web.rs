@@ -3,7 +3,9 @@
 #![cfg(target_family = "wasm")]
 
 use js_sys::{Object, Reflect};
-use vae_wasm::{Vae, panicked, standard_normal, to_mnist};
+use vae_wasm::{
+    JsProjection, Vae, kl_per_dimension, latent_arithmetic, panicked, standard_normal, to_mnist,
+};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
@@ -187,4 +189,48 @@ async fn bad_input_rejects_with_a_message_and_never_panics() {
     assert!(message(to_mnist(vec![0.0; 5], 2, 2).unwrap_err()).contains("expected"));
     assert!(standard_normal(usize::MAX, 1.0).is_err());
     assert!(!panicked(), "no bad input may panic the module");
+}
+
+/// The in-tab trainer's path: digits kept inside the module, batches drawn there, epochs counted,
+/// the test split scored; and the latent helpers the page uses.
+#[wasm_bindgen_test]
+async fn trains_on_digits_kept_in_the_module() {
+    let vae = small().await;
+    let refused = vae.train_batch(JsValue::UNDEFINED).await.err().unwrap();
+    assert!(message(refused).contains("setTrainingDigits"));
+    // 40 digits: 36 train (index % 10 != 0), 4 test; batch 16 → 3 batches per epoch.
+    let pixels: Vec<u8> = (0..40 * 784).map(|i| ((i * 53) % 256) as u8).collect();
+    let labels: Vec<u8> = (0..40).map(|i| (i % 10) as u8).collect();
+    let bytes = vae_core::data::Digits::new(pixels, labels)
+        .unwrap()
+        .to_bytes();
+    assert_eq!(vae.set_training_digits(bytes, 1.0).unwrap(), 36);
+    let batch = options(&[("batchSize", 16.into())]);
+    let mut ends = Vec::new();
+    for _ in 0..4 {
+        let r = vae.train_batch(batch.clone()).await.unwrap();
+        assert!(field(&r, "loss").as_f64().unwrap().is_finite());
+        assert_eq!(field(&r, "stepsPerEpoch").as_f64(), Some(3.0));
+        ends.push(field(&r, "endsEpoch").as_bool().unwrap());
+    }
+    assert_eq!(ends, [false, false, true, false]);
+    assert_eq!(vae.steps(), 4.0);
+    let elbo = vae.test_elbo().await.unwrap();
+    assert!(field(&elbo, "atMean").as_f64().unwrap() > 0.0);
+    let bad = options(&[("batchSize", 0.into())]);
+    assert!(message(vae.train_batch(bad).await.err().unwrap()).contains("batchSize"));
+
+    let projection = JsProjection::new(vec![1.0, 2.0, 3.0, 4.0], 2, 2).unwrap();
+    assert_eq!(
+        projection.project(vec![0.5, -1.0], 1).unwrap(),
+        vec![0.5, -1.0]
+    );
+    assert!(JsProjection::new(vec![1.0, 2.0, 3.0], 2, 2).is_err());
+    assert_eq!(
+        latent_arithmetic(vec![1.0, 1.0], vec![0.5, 0.0], vec![0.0, 2.0]).unwrap(),
+        vec![0.5, 3.0]
+    );
+    assert!(latent_arithmetic(vec![1.0], vec![0.5, 0.0], vec![0.0, 2.0]).is_err());
+    let kl = kl_per_dimension(vec![1.0, 0.0], vec![0.0, 0.0], 1, 2).unwrap();
+    assert_eq!(kl, vec![0.5, 0.0]);
 }

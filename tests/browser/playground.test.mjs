@@ -1,0 +1,262 @@
+// The playground's deeper parts as a person uses them, in headless Chromium: training in the tab
+// (the loss falls, the map reorganises, the page keeps its frame rate, the run survives a reload and
+// round-trips through a downloaded file), a diverging run, the tools built on the current latent
+// point, the autoencoder-vs-VAE and conditional-VAE lessons, keyboard access and URL state.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { canvasInk, digest, drawZero, launch, serve, watchErrors } from "./helpers.mjs";
+
+let server;
+let browser;
+before(async () => {
+  server = await serve();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** A fresh context (its own IndexedDB) and a started page. */
+async function openPage(query = "") {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await page.goto(server.url + query);
+  await page.waitForSelector("body[data-started=true]", { timeout: 60000 });
+  return { context, page, errors };
+}
+
+const history = (page) => page.evaluate(() => window.vaePlayground.training.history);
+const inkCount = async (page, id, level = 0.3) => (await canvasInk(page, id)).filter((v) => v > level).length;
+
+/** rAF intervals over `ms` milliseconds, measured in the page. */
+function frameIntervals(page, ms) {
+  return page.evaluate(
+    (ms) =>
+      new Promise((resolve) => {
+        const gaps = [];
+        let last = performance.now();
+        const end = last + ms;
+        const tick = (now) => {
+          gaps.push(now - last);
+          last = now;
+          if (now < end) requestAnimationFrame(tick);
+          else resolve(gaps);
+        };
+        requestAnimationFrame(tick);
+      }),
+    ms,
+  );
+}
+
+const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
+
+test("training in the tab: the loss falls, the map reorganises, frames keep coming, and the run survives a reload", async () => {
+  const { context, page, errors } = await openPage("?epochs=3");
+  const mapBefore = await digest(page, "map");
+  await page.getByRole("button", { name: "Train", exact: true }).click();
+  await page.waitForSelector("body[data-training=running]");
+  // The walk plays while the model trains; the frame rate is measured meanwhile.
+  await page.getByRole("button", { name: "Play" }).click();
+  await page.waitForFunction(() => Number(document.body.dataset.snapshots ?? 0) >= 1, null, { timeout: 60000 });
+  const gaps = await frameIntervals(page, 5000);
+  const within = gaps.filter((g) => g <= 50).length / gaps.length;
+  console.log(
+    `frames during training: ${gaps.length} in 5 s, p50 ${percentile(gaps, 50).toFixed(1)} ms, p95 ${percentile(gaps, 95).toFixed(1)} ms, ` +
+      `${(100 * within).toFixed(1)}% within 50 ms`,
+  );
+  await page.getByRole("button", { name: "Pause", exact: true }).click();
+
+  await page.waitForFunction(() => window.vaePlayground.training.history.epoch.length >= 1, null, { timeout: 120000 });
+  const sps = await page.evaluate(() => window.vaePlayground.stepsPerSecond);
+  console.log(`training speed: ${sps.toFixed(1)} steps/s at batch 128 (${(128 * sps).toFixed(0)} digits/s), latent 2, hidden 256`);
+  assert.equal(await page.locator("#model-select").inputValue(), "yours", "the page follows the model being trained");
+  assert.notEqual(await digest(page, "map"), mapBefore, "the map shows the new model's codes");
+  assert.match(await page.locator("#train-progress-text").textContent(), /Epoch \d of 3 · step \d+ · [\d.]+ steps\/s/);
+  assert.ok((await page.locator("#train-progress").evaluate((p) => p.value)) > 0);
+
+  await page.waitForSelector("body[data-training=finished]", { timeout: 180000 });
+  const h = await history(page);
+  const mean = (v) => v.reduce((s, x) => s + x, 0) / v.length;
+  const early = mean(h.loss.slice(0, 10));
+  const late = mean(h.loss.slice(-10));
+  console.log(`loss: first 10 steps ${early.toFixed(1)} → last 10 steps ${late.toFixed(1)} nats; test −ELBO per epoch ${h.elboSampled.map((v) => v.toFixed(1)).join(", ")}`);
+  assert.ok(late < 0.7 * early, `the loss falls (${early} → ${late})`);
+  assert.equal(h.elboSampled.length, 3);
+  assert.ok(h.elboSampled[2] < h.elboSampled[0], "test −ELBO improves over the epochs");
+  assert.ok(h.elboSampled[2] < 200, `a recognisable model after 3 epochs (test −ELBO ${h.elboSampled[2]})`);
+  assert.match(await page.locator("#train-status").textContent(), /Finished 3 epochs/);
+  assert.ok((await inkCount(page, "samples")) > 40, "the prior samples are digits, not blank");
+  // The trained model reconstructs a drawing.
+  await drawZero(page);
+  await page.waitForFunction(() => document.getElementById("elbo-text").textContent !== "—");
+  await page.waitForSelector("body[data-saved]");
+  const steps = h.step.length;
+
+  // Reload: the model, its history and its settings are back.
+  await page.reload();
+  await page.waitForSelector("body[data-started=true]", { timeout: 60000 });
+  await page.waitForFunction(() => window.vaePlayground.training?.weights);
+  assert.match(await page.locator("#train-status").textContent(), /is back \(\d+ steps, 3 epochs\)/);
+  assert.equal((await history(page)).step.length, steps, "the loss history survived the reload");
+  assert.equal(await page.locator("#model-select").inputValue(), "yours", "the URL brought back the view of your model");
+  assert.equal(await page.getByRole("button", { name: "Resume training" }).isEnabled(), true);
+  assert.equal(await page.locator("#train-latent").isDisabled(), true, "the architecture is fixed for a trained model");
+
+  // Download it, then upload a broken file (rejected, nothing changes) and the real one.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download .safetensors" }).click()]);
+  const file = join(tmpdir(), `vae-test-${process.pid}.safetensors`);
+  await download.saveAs(file);
+  const bytes = await readFile(file);
+  assert.ok(bytes.length > 100000, `the download holds the weights (${bytes.length} bytes)`);
+  const bad = join(tmpdir(), `vae-bad-${process.pid}.safetensors`);
+  await writeFile(bad, bytes.subarray(0, 5000));
+  const weightsBefore = await page.evaluate(() => window.vaePlayground.training.weights.length);
+  await page.locator("#train-upload").setInputFiles(bad);
+  await page.waitForSelector("body[data-upload=rejected]");
+  assert.match(await page.locator("#train-status").textContent(), /Could not load .*Nothing was changed/);
+  assert.equal(await page.evaluate(() => window.vaePlayground.training.weights.length), weightsBefore);
+  await page.locator("#train-upload").setInputFiles(file);
+  await page.waitForSelector("body[data-upload=ok]");
+  assert.match(await page.locator("#train-status").textContent(), /Loaded .*a vae with latent 2 and hidden 256/);
+
+  // Reset asks twice, then forgets the model.
+  await page.getByRole("button", { name: "Reset" }).click();
+  assert.match(await page.locator("#train-status").textContent(), /click again/);
+  await page.getByRole("button", { name: "Really reset? Click again" }).click();
+  await page.waitForSelector("body[data-training=reset]");
+  assert.equal(await page.locator("#model-select option[value=yours]").count(), 0);
+  assert.equal(await page.getByRole("button", { name: "Train", exact: true }).isEnabled(), true);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a diverging run stops, says so, and keeps finite weights", async () => {
+  const { context, page, errors } = await openPage("?lr=1");
+  await page.getByRole("button", { name: "Train", exact: true }).click();
+  await page.waitForSelector("body[data-training=diverged]", { timeout: 60000 });
+  const status = await page.locator("#train-status").textContent();
+  console.log(`divergence message: ${status}`);
+  assert.match(status, /Training stopped — training diverged: the loss became (NaN|inf)/i);
+  assert.match(status, /rolled back/);
+  // The rolled-back model still works: the views are drawn from it without errors.
+  await drawZero(page);
+  await page.waitForFunction(() => /^\d+\.\d nats/.test(document.getElementById("elbo-text").textContent));
+  assert.equal(await page.getByRole("button", { name: "Resume training" }).isEnabled(), true);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the current point drives the sliders, the walk's ends and latent arithmetic; the map works from the keyboard", async () => {
+  const { context, page, errors } = await openPage("?model=20");
+  assert.equal(await page.locator("#sliders input").count(), 20, "one slider per latent dimension");
+  assert.equal(await page.locator("#kl-bars li").count(), 20, "per-dimension KL of the latent-20 model");
+  // The map of a 20-D space is a PCA projection; arrow keys pick points on it.
+  const map = page.getByLabel("Latent map");
+  await map.focus();
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("ArrowUp");
+  await page.waitForSelector("body[data-picked]");
+  const picked = (await page.evaluate(() => document.body.dataset.picked)).split(",").map(Number);
+  assert.ok(picked[0] > 0 && picked[1] > 0, `arrow keys move the pick right and up (${picked})`);
+
+  // A slider moved from the keyboard changes the decoded point.
+  const view = await digest(page, "slider-view");
+  const slider = page.getByLabel("z1", { exact: true });
+  await slider.focus();
+  for (let i = 0; i < 30; i++) await page.keyboard.press("ArrowRight");
+  await page.waitForTimeout(200);
+  assert.notEqual(await digest(page, "slider-view"), view, "moving z1 changes the decoded digit");
+
+  // Start of the walk from a drawing, end from a test digit; the morph plays between them.
+  await drawZero(page);
+  await page.waitForFunction(() => window.vaePlayground.state.current?.source === "drawing");
+  await page.getByRole("button", { name: "Start ← current point" }).click();
+  await page.getByRole("button", { name: "A ← current" }).click();
+  await page.getByRole("button", { name: "Load a test digit" }).click();
+  await page.waitForFunction(() => window.vaePlayground.updates > 1);
+  await page.waitForTimeout(200);
+  await page.getByRole("button", { name: "End ← current point" }).click();
+  await page.getByRole("button", { name: "B ← current" }).click();
+  assert.equal(await page.locator("#walk-path").inputValue(), "between");
+  assert.ok((await inkCount(page, "walk-from", 0.3)) > 5 && (await inkCount(page, "walk-to", 0.3)) > 5);
+  await page.evaluate(() => (window.vaePlayground.walkFrames.length = 0));
+  await page.getByRole("button", { name: "Play" }).click();
+  await page.waitForFunction(() => window.vaePlayground.walkFrames.length > 20);
+  const a = await digest(page, "walk");
+  await page.waitForFunction(() => window.vaePlayground.walkFrames.length > 80);
+  assert.notEqual(await digest(page, "walk"), a, "the morph animates");
+  await page.getByRole("button", { name: "Pause", exact: true }).click();
+
+  // C from a point on the map, then A − B + C appears.
+  await map.focus();
+  await page.keyboard.press("ArrowLeft");
+  await page.getByRole("button", { name: "C ← current" }).click();
+  await page.waitForSelector("body[data-arithmetic=done]");
+  assert.ok((await inkCount(page, "arith-result", 0.3)) > 5, "the result is decoded");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the lessons side by side: the autoencoder's codes sprawl, the VAE's fill the prior; the conditional VAE draws the digit asked for", async () => {
+  const { context, page, errors } = await openPage();
+  await page.locator("#compare-card").scrollIntoViewIfNeeded();
+  await page.waitForSelector("body[data-compare=ready]", { timeout: 30000 });
+  const share = async (key) => Number((await page.locator(`#compare-note-${key}`).textContent()).match(/(\d+)% of test codes/)[1]);
+  const [ae, vae] = [await share("ae"), await share("2")];
+  console.log(`test codes inside the prior's 95% circle: autoencoder ${ae}%, VAE ${vae}%`);
+  assert.ok(vae > 60 && ae < vae - 20, `the VAE's codes fill the prior (${vae}%), the autoencoder's do not (${ae}%)`);
+
+  await page.locator("#cvae-card").scrollIntoViewIfNeeded();
+  await page.waitForSelector("body[data-cvae]");
+  await page.getByLabel("Digit", { exact: true }).selectOption("7");
+  await page.waitForSelector("body[data-cvae='7']");
+  const before = await digest(page, "cvae-samples");
+  assert.ok((await inkCount(page, "cvae-samples")) > 40);
+  await page.getByRole("button", { name: "New styles" }).click();
+  await page.waitForFunction((b) => {
+    const c = document.getElementById("cvae-samples");
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let h = 0;
+    for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i]) | 0;
+    return h !== b;
+  }, before);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the URL carries the view and the settings; every control has an accessible name", async () => {
+  const { context, page, errors } = await openPage("?model=20&walk=random&digit=7&beta=4&lr=0.0003");
+  assert.equal(await page.locator("#model-select").inputValue(), "20");
+  assert.equal(await page.locator("#walk-path").inputValue(), "random");
+  assert.equal(await page.locator("#cvae-digit").inputValue(), "7");
+  assert.equal(await page.locator("#train-beta").inputValue(), "4");
+  assert.equal(await page.locator("#train-lr").inputValue(), "0.0003");
+  await page.getByLabel("Path").selectOption("circle");
+  await page.getByLabel("Model", { exact: true }).selectOption("2");
+  await page.waitForFunction(() => document.getElementById("status").textContent.includes("latent-2"));
+  const query = new URLSearchParams(new URL(page.url()).search);
+  assert.equal(query.get("walk"), null, "a default value leaves the URL");
+  assert.equal(query.get("model"), null);
+  assert.equal(query.get("beta"), "4");
+
+  const unnamed = await page.evaluate(() =>
+    [...document.querySelectorAll("button, input, select, canvas, progress")]
+      .filter((el) => !el.closest("[hidden]") && !el.parentElement.closest("[role=img][aria-label]"))
+      .filter((el) => {
+        const name = el.getAttribute("aria-label") || el.labels?.[0]?.textContent || (el.tagName === "BUTTON" && el.textContent.trim());
+        return !name || !name.trim();
+      })
+      .map((el) => el.outerHTML.slice(0, 80)),
+  );
+  assert.deepEqual(unnamed, [], "controls without an accessible name");
+  // Tab reaches the map and the sliders.
+  const focusable = await page.evaluate(() => [document.getElementById("map").tabIndex, document.getElementById("pad").tabIndex]);
+  assert.equal(focusable[0], 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
