@@ -5,7 +5,6 @@
 import { DrawingPad } from "./draw.js";
 import { clearCanvas, drawDigit, drawGrid, drawRow } from "./render.js";
 import { LatentMap, PALETTE } from "./latent-map.js";
-import { TrainingPanel } from "./training.js";
 import { readUrl, watchUrl } from "./url-state.js";
 
 const $ = (id) => document.getElementById(id);
@@ -608,6 +607,8 @@ async function main() {
   walk.speed = Number($("walk-speed").value);
   $("walk-speed-value").textContent = `${walk.speed}×`;
 
+  // The training panel (and its chart library) loads after the page is ready to draw.
+  const { TrainingPanel } = await import("./training.js");
   const panel = new TrainingPanel({
     onModel: (weights, snap, how) => adoptTrained(weights, snap, how),
     onReset: forgetTrained,

@@ -164,7 +164,7 @@ test("the latent walk plays, animates the decoded frame and pauses", async () =>
     const first = await digest(page, "walk");
     await page.waitForFunction(() => window.vaePlayground.walkFrames.length > 60);
     assert.notEqual(await digest(page, "walk"), first, `${path}: the decoded frame changes as the walk moves`);
-    await page.getByRole("button", { name: "Pause" }).click();
+    await page.getByRole("button", { name: "Pause", exact: true }).click();
     await page.waitForTimeout(100);
     const paused = await page.evaluate(() => window.vaePlayground.walkFrames.length);
     await page.waitForTimeout(300);

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { canvasInk, digest, drawZero, launch, serve, watchErrors } from "./helpers.mjs";
+import { ROOT, canvasInk, digest, drawZero, launch, serve, watchErrors } from "./helpers.mjs";
 
 let server;
 let browser;
@@ -120,6 +120,12 @@ test("training in the tab: the loss falls, the map reorganises, frames keep comi
   await page.waitForSelector("body[data-upload=rejected]");
   assert.match(await page.locator("#train-status").textContent(), /Could not load .*Nothing was changed/);
   assert.equal(await page.evaluate(() => window.vaePlayground.training.weights.length), weightsBefore);
+  // A checkpoint saved by PyTorch (the parity fixture: hidden 16, latent 3) loads as it is.
+  await page.locator("#train-upload").setInputFiles(join(ROOT, "crates/core/tests/fixtures/parity_vae.safetensors"));
+  await page.waitForSelector("body[data-upload=ok]");
+  assert.match(await page.locator("#train-status").textContent(), /Loaded parity_vae\.safetensors: a vae with latent 3 and hidden 16/);
+  await page.waitForFunction(() => document.getElementById("status").textContent.includes("your latent-3 VAE"));
+  await page.evaluate(() => delete document.body.dataset.upload);
   await page.locator("#train-upload").setInputFiles(file);
   await page.waitForSelector("body[data-upload=ok]");
   assert.match(await page.locator("#train-status").textContent(), /Loaded .*a vae with latent 2 and hidden 256/);
