@@ -560,7 +560,7 @@ function whenVisible(id, work) {
 // ---- URL state ----------------------------------------------------------------------------------
 
 const URL_FIELDS = ["model-select", "walk-path", "walk-speed", "cvae-digit", "draw-label",
-  "train-kind", "train-latent", "train-hidden", "train-likelihood", "train-beta", "train-lr", "train-batch", "train-epochs", "train-seed"];
+  "train-kind", "train-latent", "train-hidden", "train-likelihood", "train-beta", "train-lr", "train-batch", "train-epochs", "train-seed", "train-backend"];
 const syncUrl = watchUrl(URL_FIELDS);
 
 // ---- start --------------------------------------------------------------------------------------
@@ -603,7 +603,7 @@ async function main() {
     showConditional();
   });
   // Settings from the URL before anything is drawn with them.
-  for (const id of ["walk-path", "walk-speed", "cvae-digit", "draw-label"]) if (fromUrl[id] !== undefined) $(id).value = fromUrl[id];
+  for (const id of ["walk-path", "walk-speed", "cvae-digit", "draw-label", "train-backend"]) if (fromUrl[id] !== undefined) $(id).value = fromUrl[id];
   walk.speed = Number($("walk-speed").value);
   $("walk-speed-value").textContent = `${walk.speed}×`;
 

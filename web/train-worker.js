@@ -3,8 +3,12 @@
 // its message queue after every step (so pause arrives at once), and posts progress, per-epoch
 // test −ELBO and periodic snapshots: the weights plus everything the page needs to redraw its views
 // (test μ, manifold, prior samples), computed here rather than on the page's thread.
-
-import init, * as wasm from "../vae-wasm.js";
+//
+// Backend: "cpu" loads the page's CPU build. "auto" and "webgpu" first ask navigator.gpu for an
+// adapter (with a timeout); only if one answers is the much larger WebGPU build downloaded (with
+// progress) and asked for a WebGPU model, which runs a self-check against the CPU. "auto" falls back
+// to the CPU, saying why. The GPUDevice is watched: if it is lost, the page is told at once and
+// moves training to the CPU with the last weights it holds.
 
 const SNAPSHOT_MS = 2000; // how often the page's views refresh while training
 const PROGRESS_MS = 250; // how often loss points are sent to the charts
@@ -12,6 +16,10 @@ const SAMPLE_COUNT = 16;
 const SAMPLE_SEED = 99; // the same prior points every snapshot, so the change is the model's
 const MANIFOLD_SIDE = 15;
 
+let wasm = null;
+let backendChoice = "auto";
+let moduleReason = null; // why the CPU build was loaded although WebGPU was allowed
+let gpuDevice = null;
 let vae = null;
 let digitsBytes = null;
 let test = null;
@@ -39,11 +47,108 @@ async function fetchDigits() {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-async function start() {
-  await init({ module_or_path: new URL("../vae-wasm_bg.wasm", import.meta.url) });
+const ADAPTER_TIMEOUT_MS = 5000;
+const GPU_START_TIMEOUT_MS = 30000;
+
+function withTimeout(promise, ms, message) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Null when a WebGPU adapter answers; otherwise why not, in words. */
+async function probeWebGpu() {
+  if (!self.navigator?.gpu) return "this browser does not offer WebGPU";
+  try {
+    const adapter = await withTimeout(navigator.gpu.requestAdapter(), ADAPTER_TIMEOUT_MS, "timeout");
+    return adapter ? null : "no WebGPU adapter is available";
+  } catch (e) {
+    return e.message === "timeout" ? `the WebGPU adapter did not answer within ${ADAPTER_TIMEOUT_MS / 1000} s` : `the adapter request failed (${errorText(e)})`;
+  }
+}
+
+/** Keeps hold of the GPUDevice wgpu asks for, to hear when it is lost (and, for tests, to lose it). */
+function watchDevices() {
+  if (!self.GPUAdapter || GPUAdapter.prototype.requestDevice.watched) return;
+  const original = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await original.apply(this, args);
+    gpuDevice = device;
+    device.lost.then((info) => {
+      stopRequested = true;
+      post({ type: "device-lost", message: info.message || "the GPU device was lost", reason: info.reason });
+    });
+    return device;
+  };
+  GPUAdapter.prototype.requestDevice.watched = true;
+}
+
+/** Fetches a wasm file, posting download progress, and returns it as a Response for streaming compile. */
+async function fetchWasm(url, what) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${what}: HTTP ${response.status}`);
+  const total = Number(response.headers.get("content-length")) || 0;
+  const reader = response.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    post({ type: "loading", what, loaded, total });
+  }
+  return new Response(new Blob(chunks), { headers: { "content-type": "application/wasm" } });
+}
+
+async function loadCpuBuild() {
+  const module = await import("../vae-wasm.js");
+  await module.default({ module_or_path: new URL("../vae-wasm_bg.wasm", import.meta.url) });
+  return module;
+}
+
+/** The module for `choice`, and why it is the CPU one if WebGPU was possible to ask for. */
+async function loadBuild(choice) {
+  if (choice === "cpu") return { module: await loadCpuBuild(), reason: null };
+  let reason = await probeWebGpu();
+  if (!reason) {
+    try {
+      watchDevices();
+      const module = await import("../gpu/vae-gpu.js");
+      const bytes = await fetchWasm(new URL("../gpu/vae-gpu_bg.wasm", import.meta.url), "the WebGPU build");
+      await module.default({ module_or_path: bytes });
+      return { module, reason: null };
+    } catch (e) {
+      reason = `the WebGPU build could not be loaded (${errorText(e)})`;
+    }
+  }
+  if (choice === "webgpu") throw new Error(`WebGPU is not available: ${reason}`);
+  return { module: await loadCpuBuild(), reason };
+}
+
+async function start(choice) {
+  backendChoice = choice;
+  const loaded = await loadBuild(choice);
+  wasm = loaded.module;
+  moduleReason = loaded.reason;
   digitsBytes = await fetchDigits();
   test = wasm.testDigits(digitsBytes);
   post({ type: "ready" });
+}
+
+/** A model on the chosen backend; a WebGPU start that hangs falls back like one that fails. */
+async function placed(make) {
+  const model = await withTimeout(make(backendChoice), GPU_START_TIMEOUT_MS, `WebGPU did not start within ${GPU_START_TIMEOUT_MS / 1000} s`).catch(async (e) => {
+    if (backendChoice !== "auto") throw e;
+    const cpu = await make("cpu");
+    cpu.timeoutReason = errorText(e);
+    return cpu;
+  });
+  const reason = model.backend === "cpu" && backendChoice !== "cpu" ? (moduleReason ?? model.timeoutReason ?? model.fallbackReason) : null;
+  post({ type: "backend", backend: model.backend, reason });
+  return model;
 }
 
 function adopt(model) {
@@ -52,8 +157,8 @@ function adopt(model) {
   vae.setTrainingDigits(digitsBytes, settings.seed);
 }
 
-function modelOptions(s) {
-  return { latentDim: s.latent, hidden: s.hidden, kind: s.kind, likelihood: s.likelihood, seed: s.seed, backend: "cpu" };
+function modelOptions(s, backend) {
+  return { latentDim: s.latent, hidden: s.hidden, kind: s.kind, likelihood: s.likelihood, seed: s.seed, backend };
 }
 
 /** Everything the page redraws from: weights, test μ / log σ² / −ELBO, manifold, prior samples. */
@@ -122,11 +227,16 @@ async function run() {
     reason = /diverged/.test(errorText(e)) ? "diverged" : "error";
     message = errorText(e);
     if (wasm.panicked()) reason = "crashed";
+    if (vae?.backend === "webgpu" && reason !== "diverged") reason = "gpu-failed";
   }
-  if (points.length) post({ type: "progress", points, epoch, step: vae.steps + (settings.stepOffset ?? 0) });
+  try {
+    if (points.length) post({ type: "progress", points, epoch, step: vae.steps + (settings.stepOffset ?? 0) });
+  } catch {
+    // A crashed module cannot say its step count; the page keeps the points it has.
+  }
   running = false;
   if (generation !== mine) return;
-  if (reason !== "crashed") {
+  if (reason !== "crashed" && reason !== "gpu-failed") {
     try {
       await snapshot(vae.steps + (settings.stepOffset ?? 0), epoch);
     } catch (e) {
@@ -139,13 +249,18 @@ async function run() {
 const handlers = {
   async create({ settings: s }) {
     settings = { ...s };
-    adopt(await wasm.Vae.create(modelOptions(s)));
+    adopt(await placed((backend) => wasm.Vae.create(modelOptions(s, backend))));
     post({ type: "created" });
   },
   async load({ settings: s, weights }) {
     settings = { ...s };
-    adopt(await wasm.Vae.fromSafetensors(new Uint8Array(weights), modelOptions(s)));
+    const bytes = new Uint8Array(weights);
+    adopt(await placed((backend) => wasm.Vae.fromSafetensors(bytes, modelOptions(s, backend))));
     post({ type: "created" });
+  },
+  /** Test hook: loses the GPU device as a driver reset would. */
+  debugLoseDevice() {
+    gpuDevice?.destroy();
   },
   settings({ settings: s }) {
     if (settings) Object.assign(settings, s);
@@ -161,9 +276,13 @@ const handlers = {
   },
 };
 
-const ready = start().catch((e) => post({ type: "failed", message: errorText(e) }));
+let ready = null;
 
 onmessage = async ({ data }) => {
+  if (data.type === "start") {
+    ready = start(data.backend).catch((e) => post({ type: "failed", message: errorText(e) }));
+    return;
+  }
   await ready;
   try {
     await handlers[data.type]?.(data);

@@ -53,6 +53,7 @@ export class TrainingPanel {
     $("train-pause").addEventListener("click", () => this.pause());
     $("train-reset").addEventListener("click", () => this.reset());
     $("train-download").addEventListener("click", () => this.download());
+    $("train-backend").addEventListener("change", () => this.switchBackend());
     $("train-upload").addEventListener("change", (e) => this.upload(e.target.files?.[0]).finally(() => (e.target.value = "")));
     for (const [key, [id]] of Object.entries(FIELDS)) {
       $(id).addEventListener("input", () => {
@@ -139,6 +140,7 @@ export class TrainingPanel {
     });
     this.worker.onmessage = ({ data }) => this.message(data);
     this.worker.onerror = (e) => this.failed(e.message || "the training worker failed to start");
+    this.worker.postMessage({ type: "start", backend: $("train-backend").value });
     return this.workerReady;
   }
 
@@ -174,7 +176,68 @@ export class TrainingPanel {
         return this.snapshot(data);
       case "stopped":
         return this.stopped(data);
+      case "loading": {
+        const mb = (n) => (n / 1e6).toFixed(1);
+        $("train-progress-text").textContent = data.total
+          ? `Loading ${data.what}… ${Math.round((100 * data.loaded) / data.total)}% of ${mb(data.total)} MB`
+          : `Loading ${data.what}… ${mb(data.loaded)} MB`;
+        return;
+      }
+      case "backend":
+        return this.showBackend(data);
+      case "device-lost":
+        return this.recover(`the GPU device was lost (${data.message})`);
     }
+  }
+
+  /** Says in words where training runs, and why not on the GPU if it could have. */
+  showBackend({ backend, reason }) {
+    this.backend = backend;
+    document.body.dataset.trainBackend = backend;
+    const chosen = $("train-backend").value;
+    $("train-backend-status").textContent =
+      backend === "webgpu"
+        ? "Training runs on your GPU (WebGPU)."
+        : this.lostGpu
+          ? `Training runs on the CPU (WebAssembly) since the GPU failed: ${this.lostGpu}.`
+          : reason
+          ? `Training runs on the CPU (WebAssembly) — WebGPU not available: ${reason}.`
+          : `Training runs on the CPU (WebAssembly)${chosen === "cpu" ? ", as chosen" : ""}.`;
+  }
+
+  /** The GPU failed mid-run: carry on on the CPU from the last weights the page holds. */
+  async recover(why) {
+    if (this.recovering) return;
+    this.recovering = true;
+    why = why.split("\n")[0].replace(/[:\s]+$/, "");
+    this.lostGpu = why;
+    this.worker?.terminate();
+    this.worker = null;
+    this.workerHasModel = false;
+    this.running = false;
+    $("train-backend").value = "cpu";
+    this.onSettings?.();
+    document.body.dataset.recovered = "true";
+    await this.start();
+    this.status(`Your GPU stopped working (${why}). Training goes on on the CPU from the last saved weights (step ${this.steps}); nothing you trained before them is lost.`);
+    this.recovering = false;
+  }
+
+  /** Moves the model to the backend now chosen: pause, restart the worker, load, go on. */
+  async switchBackend() {
+    this.lostGpu = null;
+    if (!this.worker) return;
+    const wasRunning = this.running;
+    if (wasRunning) {
+      const stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+      this.pause();
+      await stopped;
+    }
+    this.worker.terminate();
+    this.worker = null;
+    this.workerHasModel = false;
+    if (wasRunning) await this.start();
+    else this.status("The new backend is used when you press Resume training.");
   }
 
   progress({ points, epoch, stepInEpoch, stepsPerEpoch, stepsPerSecond, step }) {
@@ -218,7 +281,10 @@ export class TrainingPanel {
   }
 
   stopped({ reason, message, epoch }) {
+    if (reason === "gpu-failed") return this.recover(`WebGPU reported an error: ${message}`);
     this.running = false;
+    this.resolveStopped?.();
+    this.resolveStopped = null;
     this.epochsDone = epoch;
     const texts = {
       paused: "Paused. Press Resume training to go on; your model is saved in this browser.",

@@ -19,7 +19,7 @@ use wasm_bindgen::prelude::*;
 
 pub use panic::{panic_message, panicked};
 
-use options::{CreateOptions, StepOptions};
+use options::{BackendChoice, CreateOptions, StepOptions};
 
 /// What a `Vae` holds. Never borrowed across an `.await`: methods copy out what they need first.
 struct State {
@@ -43,7 +43,9 @@ struct TrainingDigits {
 #[wasm_bindgen]
 pub struct Vae {
     state: RefCell<State>,
-    backend: String,
+    backend: &'static str,
+    /// Why the model runs on the CPU although WebGPU was possible to ask for ("auto").
+    fallback: Option<String>,
     likelihood: Likelihood,
 }
 
@@ -77,11 +79,43 @@ fn encoded_object(encoded: &inference::Encoded) -> Result<Object, JsError> {
     Ok(out)
 }
 
+/// Moves a CPU model to the backend `choice` asks for. Returns the model, the backend's name, and
+/// for "auto" the reason it stayed on the CPU, if it did.
+async fn place(
+    model: vae_core::Vae,
+    choice: BackendChoice,
+) -> Result<(vae_core::Vae, &'static str, Option<String>), JsError> {
+    if choice == BackendChoice::Cpu {
+        return Ok((model, "cpu", None));
+    }
+    match to_webgpu(&model).await {
+        Ok(gpu) => Ok((gpu, "webgpu", None)),
+        Err(reason) if choice == BackendChoice::Auto => Ok((model, "cpu", Some(reason))),
+        Err(reason) => Err(JsError::new(&format!("WebGPU is not available: {reason}"))),
+    }
+}
+
+/// The model on the WebGPU device, after its self-check against the CPU copy.
+#[cfg(feature = "webgpu")]
+async fn to_webgpu(model: &vae_core::Vae) -> Result<vae_core::Vae, String> {
+    vae_core::backend::on_webgpu(model)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "webgpu"))]
+async fn to_webgpu(_model: &vae_core::Vae) -> Result<vae_core::Vae, String> {
+    Err("this build of the module has no WebGPU backend (load the WebGPU build)".into())
+}
+
 #[wasm_bindgen]
 impl Vae {
     /// Creates a freshly initialised model. Options (all optional): `latentDim` (20), `hidden`
     /// (400), `kind` ("vae" | "autoencoder" | "conditional"), `likelihood` ("bernoulli" |
-    /// "gaussian"), `seed` (1), `backend` ("cpu"; "auto" uses the CPU in this build).
+    /// "gaussian"), `seed` (1), `backend` ("auto": WebGPU if this build has it, an adapter answers
+    /// and a self-check agrees with the CPU, else the CPU — `fallbackReason` says why; "webgpu":
+    /// WebGPU or an error; "cpu"). The initial weights are drawn on the CPU from `seed`, so a seed
+    /// gives the same model on every backend.
     pub async fn create(
         #[wasm_bindgen(unchecked_param_type = "VaeOptions | undefined")] options: JsValue,
     ) -> Result<Vae, JsError> {
@@ -89,11 +123,13 @@ impl Vae {
         let device = vae_core::backend::cpu_device();
         device.seed(options.seed);
         let model = options.config.init(&device);
+        let (model, backend, fallback) = place(model, options.backend).await?;
         Ok(Self::with_model(
             model,
             options.seed,
             options.likelihood,
-            options.backend,
+            backend,
+            fallback,
         ))
     }
 
@@ -113,15 +149,23 @@ impl Vae {
             .get("likelihood")
             .and_then(|l| Likelihood::parse(l))
             .unwrap_or(options.likelihood);
+        let (model, backend, fallback) = place(model, options.backend).await?;
         Ok(Self::with_model(
             model,
             options.seed,
             likelihood,
-            options.backend,
+            backend,
+            fallback,
         ))
     }
 
-    fn with_model(model: vae_core::Vae, seed: u64, likelihood: Likelihood, backend: String) -> Vae {
+    fn with_model(
+        model: vae_core::Vae,
+        seed: u64,
+        likelihood: Likelihood,
+        backend: &'static str,
+        fallback: Option<String>,
+    ) -> Vae {
         let trainer = Trainer::new(model, seed);
         let state = State {
             model: trainer.model(),
@@ -131,14 +175,28 @@ impl Vae {
         Vae {
             state: RefCell::new(state),
             backend,
+            fallback,
             likelihood,
         }
     }
 
-    /// The backend that runs this model: "cpu".
+    /// The backend that runs this model: "webgpu" or "cpu".
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
-        self.backend.clone()
+        self.backend.into()
+    }
+
+    /// Why an "auto" model runs on the CPU (no WebGPU in this build, no adapter, a failed
+    /// self-check), or null.
+    #[wasm_bindgen(getter, js_name = fallbackReason)]
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.fallback.clone()
+    }
+
+    /// Whether this build of the module holds the WebGPU backend.
+    #[wasm_bindgen(getter, js_name = hasWebGpu)]
+    pub fn has_webgpu() -> bool {
+        vae_core::backend::HAS_WEBGPU
     }
 
     #[wasm_bindgen(getter, js_name = latentDim)]
@@ -486,7 +544,7 @@ export interface VaeOptions {
   kind?: "vae" | "autoencoder" | "conditional";
   likelihood?: "bernoulli" | "gaussian";
   seed?: number;
-  backend?: "cpu" | "auto";
+  backend?: "auto" | "webgpu" | "cpu";
 }
 export interface TrainStepOptions {
   lr?: number;

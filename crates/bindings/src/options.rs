@@ -61,11 +61,21 @@ fn likelihood(options: &JsValue, default: Likelihood) -> Result<Likelihood, JsEr
     }
 }
 
+/// Which backend a model should run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// WebGPU when this build has it and an adapter answers and passes the self-check; else the CPU.
+    Auto,
+    Cpu,
+    /// WebGPU or an error.
+    WebGpu,
+}
+
 pub struct CreateOptions {
     pub config: VaeConfig,
     pub seed: u64,
     pub likelihood: Likelihood,
-    pub backend: String,
+    pub backend: BackendChoice,
 }
 
 impl CreateOptions {
@@ -85,12 +95,9 @@ impl CreateOptions {
         }
         let seed = whole(options, "seed", 0.0, 9_007_199_254_740_991.0)?.unwrap_or(1.0) as u64;
         let backend = match text(options, "backend")?.as_deref() {
-            None | Some("cpu") | Some("auto") => "cpu".to_string(),
-            Some("webgpu") => {
-                return Err(JsError::new(
-                    "the WebGPU backend is not in this build; use backend \"cpu\" or \"auto\"",
-                ));
-            }
+            None | Some("auto") => BackendChoice::Auto,
+            Some("cpu") => BackendChoice::Cpu,
+            Some("webgpu") => BackendChoice::WebGpu,
             Some(other) => {
                 return Err(invalid(format!(
                     "option backend must be \"auto\", \"webgpu\" or \"cpu\", got \"{other}\""

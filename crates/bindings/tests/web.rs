@@ -1,5 +1,6 @@
 //! The bindings in a real browser (headless Chromium through wasm-bindgen-test): the JS contract,
-//! and bad input rejected with a message instead of a panic.
+//! and bad input rejected with a message instead of a panic. Built with `--features webgpu` the
+//! same tests run on WebGPU (Chromium's SwiftShader adapter here), plus the cross-backend checks.
 #![cfg(target_family = "wasm")]
 
 use js_sys::{Object, Reflect};
@@ -24,11 +25,19 @@ fn message(error: wasm_bindgen::JsError) -> String {
     value.dyn_into::<js_sys::Error>().unwrap().message().into()
 }
 
+/// The backend the suite runs on.
+const BACKEND: &str = if cfg!(feature = "webgpu") {
+    "webgpu"
+} else {
+    "cpu"
+};
+
 async fn small() -> Vae {
     Vae::create(options(&[
         ("latentDim", 2.into()),
         ("hidden", 32.into()),
         ("seed", 3.into()),
+        ("backend", BACKEND.into()),
     ]))
     .await
     .unwrap()
@@ -41,11 +50,22 @@ fn field(object: &JsValue, key: &str) -> JsValue {
 #[wasm_bindgen_test]
 async fn create_reports_its_shape() {
     let vae = small().await;
-    assert_eq!(vae.backend(), "cpu");
+    assert_eq!(vae.backend(), BACKEND);
     assert_eq!(vae.latent_dim(), 2);
     assert_eq!(vae.hidden(), 32);
     assert_eq!(vae.kind(), "vae");
     let defaults = Vae::create(JsValue::UNDEFINED).await.unwrap();
+    // "auto": WebGPU where the build and the browser have it, else the CPU with the reason.
+    assert_eq!(defaults.backend(), BACKEND);
+    match BACKEND {
+        "cpu" => assert!(
+            defaults
+                .fallback_reason()
+                .unwrap()
+                .contains("no WebGPU backend")
+        ),
+        _ => assert_eq!(defaults.fallback_reason(), None),
+    }
     assert_eq!((defaults.latent_dim(), defaults.hidden()), (20, 400));
 }
 
@@ -233,4 +253,93 @@ async fn trains_on_digits_kept_in_the_module() {
     assert!(latent_arithmetic(vec![1.0], vec![0.5, 0.0], vec![0.0, 2.0]).is_err());
     let kl = kl_per_dimension(vec![1.0, 0.0], vec![0.0, 0.0], 1, 2).unwrap();
     assert_eq!(kl, vec![0.5, 0.0]);
+}
+
+/// Largest |a − b| / max(|b|, 1e-3).
+#[cfg(feature = "webgpu")]
+fn max_relative(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / y.abs().max(1e-3))
+        .fold(0.0, f32::max)
+}
+
+#[cfg(feature = "webgpu")]
+fn floats(object: &JsValue, key: &str) -> Vec<f32> {
+    field(object, key)
+        .dyn_into::<js_sys::Float32Array>()
+        .unwrap()
+        .to_vec()
+}
+
+/// Same seed ⇒ the same weights on both backends; then encode/decode agree within 1e-4 relative,
+/// and 10 training steps on the same batches and noise give losses within 1e-3 relative.
+#[cfg(feature = "webgpu")]
+#[wasm_bindgen_test]
+async fn webgpu_agrees_with_the_cpu() {
+    let make = |backend: &str| {
+        Vae::create(options(&[
+            ("latentDim", 4.into()),
+            ("hidden", 64.into()),
+            ("seed", 5.into()),
+            ("backend", backend.into()),
+        ]))
+    };
+    let cpu = make("cpu").await.unwrap();
+    let gpu = make("webgpu").await.unwrap();
+    assert_eq!(
+        (cpu.backend(), gpu.backend()),
+        ("cpu".into(), "webgpu".into())
+    );
+    let pixels: Vec<f32> = (0..8 * 784)
+        .map(|i| ((i * 29) % 97) as f32 / 96.0)
+        .collect();
+    let (a, b) = (
+        cpu.reconstruct(pixels.clone(), 8, None).await.unwrap(),
+        gpu.reconstruct(pixels.clone(), 8, None).await.unwrap(),
+    );
+    for key in ["mu", "logvar", "recon", "negElbo"] {
+        let off = max_relative(&floats(&b, key), &floats(&a, key));
+        web_sys_log(&format!(
+            "encode/decode {key}: WebGPU vs CPU relative difference {off:.2e}"
+        ));
+        assert!(off < 1e-4, "{key}: relative difference {off}");
+    }
+    let z = standard_normal(8 * 4, 9.0).unwrap();
+    let off = max_relative(
+        &gpu.decode(z.clone(), 8, None).await.unwrap(),
+        &cpu.decode(z, 8, None).await.unwrap(),
+    );
+    assert!(off < 1e-4, "decode: relative difference {off}");
+
+    let digits: Vec<u8> = (0..200 * 784)
+        .map(|i| ((i * 53 + i / 784) % 256) as u8)
+        .collect();
+    let labels: Vec<u8> = (0..200).map(|i| (i % 10) as u8).collect();
+    let bytes = vae_core::data::Digits::new(digits, labels)
+        .unwrap()
+        .to_bytes();
+    cpu.set_training_digits(bytes.clone(), 2.0).unwrap();
+    gpu.set_training_digits(bytes, 2.0).unwrap();
+    let step = options(&[("batchSize", 32.into()), ("lr", 1e-3.into())]);
+    let mut worst = 0.0f64;
+    for _ in 0..10 {
+        let x = cpu.train_batch(step.clone()).await.unwrap();
+        let y = gpu.train_batch(step.clone()).await.unwrap();
+        let (x, y) = (
+            field(&x, "loss").as_f64().unwrap(),
+            field(&y, "loss").as_f64().unwrap(),
+        );
+        worst = worst.max((x - y).abs() / x.abs());
+    }
+    web_sys_log(&format!(
+        "10 training steps: largest relative loss difference {worst:.2e}"
+    ));
+    assert!(worst < 1e-3, "training diverged across backends: {worst}");
+}
+
+#[cfg(feature = "webgpu")]
+fn web_sys_log(message: &str) {
+    wasm_bindgen_test::console_log!("{}", message);
 }

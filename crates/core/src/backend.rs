@@ -58,3 +58,45 @@ pub fn cpu_device() -> Device {
         .and_then(|b| b.device())
         .expect("vae-core needs the `flex` or `ndarray` feature")
 }
+
+/// The WebGPU (wgpu) device, started once per thread and then shared: burn's wgpu runtime can be
+/// initialised only once. In the browser this asks `navigator.gpu` for an adapter and a device,
+/// which is why it is async (a synchronous start panics on wasm).
+#[cfg(feature = "wgpu")]
+pub async fn webgpu_device() -> crate::Result<Device> {
+    thread_local! {
+        static DEVICE: std::cell::RefCell<Option<Device>> = const { std::cell::RefCell::new(None) };
+    }
+    if let Some(device) = DEVICE.with(|d| d.borrow().clone()) {
+        return Ok(device);
+    }
+    let device = Device::wgpu_options()
+        .init_async()
+        .await
+        .map_err(|e| crate::VaeError::Backend(format!("WebGPU could not start: {e}")))?;
+    DEVICE.with(|d| *d.borrow_mut() = Some(device.clone()));
+    Ok(device)
+}
+
+/// Whether this build holds the WebGPU backend.
+pub const HAS_WEBGPU: bool = cfg!(feature = "wgpu");
+
+/// Largest relative difference the WebGPU self-check accepts against the CPU: a broken driver is
+/// off by far more, a working one agrees to ~1e-6.
+pub const SELF_CHECK_TOLERANCE: f32 = 1e-3;
+
+/// A copy of `model` (on the CPU) on the WebGPU device, once one encode/decode of four digits
+/// agrees with the CPU within [`SELF_CHECK_TOLERANCE`]. The error says why WebGPU is not used.
+#[cfg(feature = "wgpu")]
+pub async fn on_webgpu(model: &crate::Vae) -> crate::Result<crate::Vae> {
+    use burn::module::Module;
+    let device = webgpu_device().await?;
+    let gpu = model.clone().to_device(&device);
+    let off = crate::inference::disagreement(&gpu, model, 4).await?;
+    if off > SELF_CHECK_TOLERANCE {
+        return Err(crate::VaeError::Backend(format!(
+            "WebGPU's self-check disagreed with the CPU (relative difference {off:.1e})"
+        )));
+    }
+    Ok(gpu)
+}

@@ -303,6 +303,40 @@ pub async fn manifold(model: &Vae, side: usize) -> Result<Vec<f32>> {
     decode(model, &z, side * side, labels.as_deref()).await
 }
 
+/// How far apart two models' outputs are on the same input: the largest relative difference
+/// |a − b| / max(|b|, 1e-3) over μ, log σ² and the decoded image of a fixed pattern of `n` digits.
+/// The page's self-check runs this between a model on a new backend and its copy on the CPU.
+pub async fn disagreement(model: &Vae, reference: &Vae, n: usize) -> Result<f32> {
+    let pixels: Vec<f32> = (0..n * PIXELS)
+        .map(|i| ((i * 37 + 11) % 101) as f32 / 100.0)
+        .collect();
+    let labels: Option<Vec<u8>> = (model.kind == crate::ModelKind::Conditional)
+        .then(|| (0..n).map(|i| (i % 10) as u8).collect());
+    let likelihood = Likelihood::Bernoulli;
+    let a = reconstruct(model, &pixels, n, labels.as_deref(), likelihood).await?;
+    let b = reconstruct(reference, &pixels, n, labels.as_deref(), likelihood).await?;
+    let pairs = [
+        (a.encoded.mu, b.encoded.mu),
+        (
+            a.encoded.logvar.unwrap_or_default(),
+            b.encoded.logvar.unwrap_or_default(),
+        ),
+        (a.images, b.images),
+    ];
+    let mut worst = 0.0f32;
+    for (x, y) in &pairs {
+        for (x, y) in x.iter().zip(y) {
+            let d = (x - y).abs() / y.abs().max(1e-3);
+            worst = if d.is_nan() {
+                f32::INFINITY
+            } else {
+                worst.max(d)
+            };
+        }
+    }
+    Ok(worst)
+}
+
 #[cfg(test)]
 mod tests {
     use super::probit;

@@ -1,0 +1,94 @@
+// WebGPU in the page, in headless Chromium: with --enable-unsafe-webgpu (SwiftShader's adapter,
+// WebGPU on the CPU: correct but slow, so the models here are small) the trainer reports the GPU
+// and trains; without it the page says it uses the CPU and why; a lost GPU device mid-run moves
+// training to the CPU with the last weights; the backend can be switched without losing the model.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { launch, serve, watchErrors } from "./helpers.mjs";
+
+let server;
+before(async () => {
+  server = await serve();
+});
+after(async () => {
+  await server?.close();
+});
+
+const SMALL = "?hidden=64&batch=32&epochs=1";
+const steps = (page) => page.evaluate(() => window.vaePlayground.training.history.step.length);
+
+async function openPage(browser, query) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(120000);
+  const errors = watchErrors(page);
+  await page.goto(server.url + query);
+  await page.waitForSelector("body[data-started=true]");
+  return { page, errors };
+}
+
+test("with a WebGPU adapter the trainer runs on the GPU; a lost device moves it to the CPU with the weights intact", async () => {
+  const browser = await launch({ webgpu: true });
+  const { page, errors } = await openPage(browser, SMALL);
+  await page.getByRole("button", { name: "Train", exact: true }).click();
+  await page.waitForSelector("body[data-train-backend=webgpu]");
+  assert.equal(await page.locator("#train-backend-status").textContent(), "Training runs on your GPU (WebGPU).");
+  await page.waitForFunction(() => Number(document.body.dataset.snapshots ?? 0) >= 1 && window.vaePlayground.training.history.step.length >= 3);
+  const before = await page.evaluate(() => window.vaePlayground.training.steps);
+  console.log(`WebGPU (SwiftShader): ${await steps(page)} steps before the device is lost`);
+
+  await page.evaluate(() => window.vaePlayground.training.worker.postMessage({ type: "debugLoseDevice" }));
+  await page.waitForSelector("body[data-recovered=true]");
+  await page.waitForSelector("body[data-train-backend=cpu]");
+  const status = await page.locator("#train-status").textContent();
+  console.log(`after the device loss: ${status}`);
+  assert.match(status, /Your GPU stopped working .*Training goes on on the CPU from the last saved weights \(step \d+\)/);
+  assert.match(await page.locator("#train-backend-status").textContent(), /on the CPU \(WebAssembly\) since the GPU failed/);
+  // Training goes on from the saved step, not from scratch, and finishes its epoch on the CPU.
+  await page.waitForSelector("body[data-training=finished]", { timeout: 240000 });
+  const h = await page.evaluate(() => window.vaePlayground.training.history);
+  assert.ok(h.step.at(-1) > before, "steps continue after the recovery");
+  assert.ok(h.elboSampled.length === 1 && Number.isFinite(h.elboSampled[0]) && h.elboSampled[0] < 300, `test −ELBO ${h.elboSampled}`);
+  assert.ok(h.loss.every(Number.isFinite));
+  assert.deepEqual(errors, []);
+  await browser.close();
+});
+
+test("without WebGPU the page says it trains on the CPU and why", async () => {
+  const browser = await launch();
+  const { page, errors } = await openPage(browser, SMALL);
+  await page.getByRole("button", { name: "Train", exact: true }).click();
+  await page.waitForSelector("body[data-train-backend=cpu]");
+  const text = await page.locator("#train-backend-status").textContent();
+  console.log(`without the flag: ${text}`);
+  assert.match(text, /^Training runs on the CPU \(WebAssembly\) — WebGPU not available: (no WebGPU adapter is available|this browser does not offer WebGPU)\.$/);
+  await page.waitForFunction(() => window.vaePlayground.training.history.step.length > 5);
+  await page.getByRole("button", { name: "Pause training" }).click();
+  await page.waitForSelector("body[data-training=paused]");
+  assert.deepEqual(errors, []);
+  await browser.close();
+});
+
+test("switching backend mid-run keeps the model and its step count", async () => {
+  const browser = await launch({ webgpu: true });
+  const { page, errors } = await openPage(browser, `${SMALL}&backend=cpu`);
+  await page.getByRole("button", { name: "Train", exact: true }).click();
+  await page.waitForSelector("body[data-train-backend=cpu]");
+  await page.waitForFunction(() => window.vaePlayground.training.history.step.length > 20);
+  await page.getByLabel("Train on").selectOption("webgpu");
+  await page.waitForSelector("body[data-train-backend=webgpu]");
+  const at = await page.evaluate(() => window.vaePlayground.training.steps);
+  const seen = await steps(page);
+  await page.waitForFunction((n) => window.vaePlayground.training.history.step.length > n + 1, seen);
+  const h = await page.evaluate(() => window.vaePlayground.training.history);
+  assert.ok(at > 20, `the WebGPU worker took over at step ${at}`);
+  assert.ok(h.step.at(-1) > at, "steps continue from there");
+  // Same model: its loss carries on near where the CPU left it rather than restarting high.
+  const cpuLast = h.loss[seen - 1];
+  const gpuFirst = h.loss[seen];
+  console.log(`loss at the switch: CPU ${cpuLast.toFixed(1)} → WebGPU ${gpuFirst.toFixed(1)} (a fresh model starts near 540)`);
+  assert.ok(gpuFirst < 1.3 * cpuLast, `the loss carries on (${cpuLast} → ${gpuFirst})`);
+  await page.getByRole("button", { name: "Pause training" }).click();
+  await page.waitForSelector("body[data-training=paused]");
+  assert.deepEqual(errors, []);
+  await browser.close();
+});
