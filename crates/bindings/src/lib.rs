@@ -79,6 +79,15 @@ fn encoded_object(encoded: &inference::Encoded) -> Result<Object, JsError> {
     Ok(out)
 }
 
+/// `{ loss, recon, kl }` of one training step.
+fn stats_object(stats: &vae_core::training::StepStats) -> Result<Object, JsError> {
+    let out = Object::new();
+    set(&out, "loss", &stats.loss.into())?;
+    set(&out, "recon", &stats.recon.into())?;
+    set(&out, "kl", &stats.kl.into())?;
+    Ok(out)
+}
+
 /// Moves a CPU model to the backend `choice` asks for. Returns the model, the backend's name, and
 /// for "auto" the reason it stayed on the CPU, if it did.
 async fn place(
@@ -414,11 +423,7 @@ impl Vae {
             state.model = trainer.model();
             state.trainer = Some(trainer);
         }
-        let stats = result.map_err(js_error)?;
-        let out = Object::new();
-        set(&out, "loss", &stats.loss.into())?;
-        set(&out, "recon", &stats.recon.into())?;
-        set(&out, "kl", &stats.kl.into())?;
+        let out = stats_object(&result.map_err(js_error)?)?;
         Ok(out.into())
     }
 
@@ -486,11 +491,7 @@ impl Vae {
             state.trainer = Some(trainer);
             state.data = Some(data);
         }
-        let stats = result.map_err(js_error)?;
-        let out = Object::new();
-        set(&out, "loss", &stats.loss.into())?;
-        set(&out, "recon", &stats.recon.into())?;
-        set(&out, "kl", &stats.kl.into())?;
+        let out = stats_object(&result.map_err(js_error)?)?;
         set(&out, "epoch", &(batch.epoch as f64).into())?;
         set(&out, "stepInEpoch", &(batch.step_in_epoch as f64).into())?;
         set(&out, "stepsPerEpoch", &(per_epoch as f64).into())?;
