@@ -2,6 +2,7 @@
 //! every method checks its arguments through the core and returns `Result<_, JsError>`, so bad
 //! input rejects a promise with a message instead of panicking.
 
+mod ctors;
 mod options;
 mod panic;
 
@@ -107,6 +108,7 @@ async fn place(
 /// The model on the WebGPU device, after its self-check against the CPU copy.
 #[cfg(feature = "webgpu")]
 async fn to_webgpu(model: &vae_core::Vae) -> Result<vae_core::Vae, String> {
+    ctors::run_once(); // burn's WebGPU runtime registers its kernels in static constructors
     vae_core::backend::on_webgpu(model)
         .await
         .map_err(|e| e.to_string())

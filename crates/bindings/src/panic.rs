@@ -14,6 +14,7 @@ thread_local! {
 
 #[wasm_bindgen(start)]
 pub fn start() {
+    crate::ctors::run_once();
     std::panic::set_hook(Box::new(|info| {
         PANICKED.store(true, Ordering::SeqCst);
         MESSAGE.with(|m| *m.borrow_mut() = Some(info.to_string()));
