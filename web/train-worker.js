@@ -7,7 +7,7 @@
 // Backend: "cpu" loads the page's CPU build. "auto" and "webgpu" first ask navigator.gpu for an
 // adapter (with a timeout); only if one answers is the much larger WebGPU build downloaded (with
 // progress) and asked for a WebGPU model, which runs a self-check against the CPU. "auto" falls back
-// to the CPU, saying why. The GPUDevice is watched: if it is lost, the page is told at once and
+// to the CPU, saying why, and passes over a software adapter (SwiftShader). The GPUDevice is watched: if it is lost, the page is told at once and
 // moves training to the CPU with the last weights it holds.
 
 const SNAPSHOT_MS = 2000; // how often the page's views refresh while training
@@ -58,12 +58,19 @@ function withTimeout(promise, ms, message) {
   ]).finally(() => clearTimeout(timer));
 }
 
-/** Null when a WebGPU adapter answers; otherwise why not, in words. */
-async function probeWebGpu() {
+/** Null when a WebGPU adapter answers (for "auto", a hardware one); otherwise why not, in words. */
+async function probeWebGpu(choice) {
   if (!self.navigator?.gpu) return "this browser does not offer WebGPU";
   try {
     const adapter = await withTimeout(navigator.gpu.requestAdapter(), ADAPTER_TIMEOUT_MS, "timeout");
-    return adapter ? null : "no WebGPU adapter is available";
+    if (!adapter) return "no WebGPU adapter is available";
+    // A software adapter (SwiftShader) runs WebGPU on the CPU, ~60× slower than the CPU build for
+    // this model (bench/run.mjs), so "auto" does not pick it; "webgpu" still may.
+    const fallback = adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter;
+    if (choice === "auto" && fallback) {
+      return "the only adapter is a software renderer, slower than the CPU (choose “GPU (WebGPU)” to use it anyway)";
+    }
+    return null;
   } catch (e) {
     return e.message === "timeout" ? `the WebGPU adapter did not answer within ${ADAPTER_TIMEOUT_MS / 1000} s` : `the adapter request failed (${errorText(e)})`;
   }
@@ -112,7 +119,7 @@ async function loadCpuBuild() {
 /** The module for `choice`, and why it is the CPU one if WebGPU was possible to ask for. */
 async function loadBuild(choice) {
   if (choice === "cpu") return { module: await loadCpuBuild(), reason: null };
-  let reason = await probeWebGpu();
+  let reason = await probeWebGpu(choice);
   if (!reason) {
     try {
       watchDevices();

@@ -28,7 +28,8 @@ async function openPage(browser, query) {
 
 test("with a WebGPU adapter the trainer runs on the GPU; a lost device moves it to the CPU with the weights intact", async () => {
   const browser = await launch({ webgpu: true });
-  const { page, errors } = await openPage(browser, SMALL);
+  // SwiftShader is a software adapter, which "auto" passes over: ask for WebGPU by name.
+  const { page, errors } = await openPage(browser, `${SMALL}&backend=webgpu`);
   await page.getByRole("button", { name: "Train", exact: true }).click();
   await page.waitForSelector("body[data-train-backend=webgpu]");
   assert.equal(await page.locator("#train-backend-status").textContent(), "Training runs on your GPU (WebGPU).");
@@ -61,6 +62,21 @@ test("without WebGPU the page says it trains on the CPU and why", async () => {
   const text = await page.locator("#train-backend-status").textContent();
   console.log(`without the flag: ${text}`);
   assert.match(text, /^Training runs on the CPU \(WebAssembly\) — WebGPU not available: (no WebGPU adapter is available|this browser does not offer WebGPU)\.$/);
+  await page.waitForFunction(() => window.vaePlayground.training.history.step.length > 5);
+  await page.getByRole("button", { name: "Pause training" }).click();
+  await page.waitForSelector("body[data-training=paused]");
+  assert.deepEqual(errors, []);
+  await browser.close();
+});
+
+test("with only a software WebGPU adapter, \"auto\" trains on the CPU and says why", async () => {
+  const browser = await launch({ webgpu: true });
+  const { page, errors } = await openPage(browser, SMALL);
+  await page.getByRole("button", { name: "Train", exact: true }).click();
+  await page.waitForSelector("body[data-train-backend=cpu]");
+  const text = await page.locator("#train-backend-status").textContent();
+  console.log(`auto with SwiftShader: ${text}`);
+  assert.match(text, /^Training runs on the CPU \(WebAssembly\) — WebGPU not available: the only adapter is a software renderer, slower than the CPU/);
   await page.waitForFunction(() => window.vaePlayground.training.history.step.length > 5);
   await page.getByRole("button", { name: "Pause training" }).click();
   await page.waitForSelector("body[data-training=paused]");
