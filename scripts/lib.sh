@@ -41,7 +41,7 @@ step_summary() {
   fi
   return "$rc"
 }
-trap step_summary EXIT
+trap 'step_summary; rc=$?; stop_jobs; exit $rc' EXIT
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -119,6 +119,44 @@ ensure_tools() {
   fi
 }
 
+# Work that needs one core (wasm-opt is a single-threaded wasm build of binaryen running in node)
+# runs in the background beside other steps: `start_job NAME command…` starts it with its output
+# kept aside; `finish_job NAME` waits for it, prints its output and its time, and fails the run if
+# it failed. A job still running when the script exits is stopped.
+JOB_DIR="$(mktemp -d)"
+declare -A JOB_PID JOB_START
+start_job() {
+  local name="$1"
+  shift
+  echo "    started in the background: $name"
+  JOB_START[$name]=$(date +%s)
+  ("$@") >"$JOB_DIR/$name.log" 2>&1 &
+  JOB_PID[$name]=$!
+}
+finish_job() {
+  local name="$1" rc=0
+  wait "${JOB_PID[$name]}" || rc=$?
+  local took=$(( $(date +%s) - JOB_START[$name] ))
+  echo "    --- background job '$name' ($((took / 60)):$(printf '%02d' $((took % 60)))), its output:"
+  sed 's/^/    | /' "$JOB_DIR/$name.log"
+  STEP_TIMES+=("$(printf '%4d:%02d  %s' $((took / 60)) $((took % 60)) "(in the background) $name")")
+  unset "JOB_PID[$name]"
+  if [ "$rc" != 0 ]; then
+    echo "background job '$name' failed (exit $rc)" >&2
+    exit "$rc"
+  fi
+}
+kill_tree() {
+  local child
+  for child in $(pgrep -P "$1" || true); do kill_tree "$child"; done
+  kill "$1" 2>/dev/null || true
+}
+stop_jobs() {
+  local pid
+  for pid in "${JOB_PID[@]}"; do kill_tree "$pid"; done
+  rm -rf "$JOB_DIR"
+}
+
 # Runs a cargo command with clippy linting our crates as they compile (deny warnings): cargo's
 # workspace wrapper applies to the workspace members only, so the dependencies are built once, as
 # the command needs them, instead of being checked again by a separate `cargo clippy` pass.
@@ -128,16 +166,17 @@ with_clippy() {
     "$@"
 }
 
-# The page: Trunk builds the bindings crate for wasm32, runs wasm-bindgen and wasm-opt -Oz.
+# The page's CPU build: Trunk builds the bindings crate for wasm32, runs wasm-bindgen and wasm-opt
+# -Oz. With VAE_GPU_BUILD=skip its post-build hook leaves the WebGPU build out (scripts/test makes
+# that one itself, beside other work, and copies it into dist/gpu).
 build_page() {
-  step "Building the page (trunk build --release)"
   trunk build --release
 }
 
-# The embeddable package: the same wasm, wasm-bindgen --target web output with its .d.ts.
+# The embeddable package from the wasm the page's build compiled (target/…/release/vae_wasm.wasm,
+# so no cargo here): wasm-bindgen --target web output with its .d.ts, then wasm-opt -Oz. The
+# wasm-bindgen output names its own files, so it cannot share the page's optimised wasm.
 build_pkg() {
-  step "Building pkg/ (wasm-bindgen --target web)"
-  cargo build --release --target wasm32-unknown-unknown -p vae-wasm
   wasm-bindgen --target web --weak-refs --out-dir pkg --out-name vae_playground \
     target/wasm32-unknown-unknown/release/vae_wasm.wasm
   wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
