@@ -113,6 +113,25 @@ async fn encode_decode_and_train_in_the_browser() {
     assert_eq!(vae.steps(), 21.0);
 }
 
+/// `file` with `step` added to every number of every tensor's `key` ("data_offsets" or "shape").
+fn shifted(file: &[u8], key: &str, step: u64) -> Vec<u8> {
+    let header_len = u64::from_le_bytes(file[..8].try_into().unwrap()) as usize;
+    let mut header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&file[8..8 + header_len]).unwrap();
+    for (name, entry) in header.iter_mut() {
+        if name != "__metadata__" {
+            for n in entry[key].as_array_mut().unwrap() {
+                *n = (n.as_u64().unwrap() + step).into();
+            }
+        }
+    }
+    let text = serde_json::to_vec(&header).unwrap();
+    let mut out = (text.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&file[8 + header_len..]);
+    out
+}
+
 #[wasm_bindgen_test]
 async fn safetensors_round_trip_and_bad_files_change_nothing() {
     let vae = small().await;
@@ -151,6 +170,18 @@ async fn safetensors_round_trip_and_bad_files_change_nothing() {
         bytes,
         "a failed load must leave the model unchanged"
     );
+
+    // Offsets and sizes past 2³² are refused on wasm32 rather than wrapped to small, plausible
+    // numbers (each of these files loaded, and replaced the model, before).
+    for key in ["data_offsets", "shape"] {
+        let wrapped = message(
+            other
+                .load_safetensors(shifted(&bytes, key, 1 << 32))
+                .unwrap_err(),
+        );
+        assert!(wrapped.contains("too large"), "{key}: {wrapped}");
+    }
+    assert_eq!(other.to_safetensors().await.unwrap(), bytes);
 
     let adopted = Vae::from_safetensors(
         wrong_shape.to_safetensors().await.unwrap(),
@@ -224,6 +255,13 @@ async fn trains_on_digits_kept_in_the_module() {
     let bytes = vae_core::data::Digits::new(pixels, labels)
         .unwrap()
         .to_bytes();
+    // A 24-byte file whose count makes 8 + count × 785 wrap to 24 in 32-bit arithmetic: it used
+    // to pass the length check and then panic while slicing.
+    let mut lying = b"VAED".to_vec();
+    lying.extend_from_slice(&3_222_593_296u32.to_le_bytes());
+    lying.extend_from_slice(&[0; 16]);
+    let lie = message(vae.set_training_digits(lying, 1.0).unwrap_err());
+    assert!(lie.contains("24 bytes for 3222593296 digits"), "{lie}");
     assert_eq!(vae.set_training_digits(bytes, 1.0).unwrap(), 36);
     let batch = options(&[("batchSize", 16.into())]);
     let mut ends = Vec::new();

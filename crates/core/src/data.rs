@@ -44,14 +44,18 @@ impl Digits {
             ));
         }
         let count = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
-        let expected = 8 + count * (PIXELS + 1);
-        if bytes.len() != expected {
+        // Checked: on wasm32 `count × 785` wraps for a count past ~5.5 million, and a wrapped
+        // length could match a tiny file.
+        let expected = count.checked_mul(PIXELS + 1).and_then(|n| n.checked_add(8));
+        if expected != Some(bytes.len()) {
             return Err(VaeError::Data(format!(
-                "{} bytes for {count} digits; expected {expected}",
-                bytes.len()
+                "{} bytes for {count} digits; expected {}",
+                bytes.len(),
+                expected.map_or("more than this machine can address".into(), |n| n
+                    .to_string())
             )));
         }
-        let split = 8 + count * PIXELS;
+        let split = 8 + count * PIXELS; // < bytes.len(), so no overflow
         Self::new(bytes[8..split].to_vec(), bytes[split..].to_vec())
     }
 

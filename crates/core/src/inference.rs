@@ -50,6 +50,11 @@ pub fn check_rows(what: &str, values: &[f32], n: usize, width: usize) -> Result<
             "{what}: n must be at least 1"
         )));
     }
+    if width == 0 {
+        return Err(VaeError::InvalidInput(format!(
+            "{what}: the width of a row must be at least 1"
+        )));
+    }
     if n.checked_mul(width) != Some(values.len()) {
         return Err(VaeError::InvalidInput(format!(
             "{what}: expected {n} × {width} numbers, got {}",

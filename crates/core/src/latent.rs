@@ -232,4 +232,11 @@ mod tests {
         );
         assert!((kl[1] - 0.5).abs() < 1e-6);
     }
+
+    #[test]
+    fn a_zero_wide_latent_space_is_refused_not_a_panic() {
+        let error = mean_kl_per_dimension(&[], &[], 1, 0).unwrap_err();
+        assert!(error.to_string().contains("width"), "{error}");
+        assert!(Projection::pca(&[], 1, 0).is_err());
+    }
 }

@@ -5,14 +5,18 @@
 //! label). The plain autoencoder has no `fc22`.
 //!
 //! Reading checks the whole file (header, names, shapes, dtypes, offsets, finite values) before
-//! any model is built, so a failed load leaves the caller's model as it was.
+//! any model is built, so a failed load leaves the caller's model as it was; and it checks the
+//! header completely before decoding any tensor, so a hostile file costs no more memory than its
+//! own size and a model of a valid size.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use burn::module::Param;
 use burn::nn::Linear;
 use burn::prelude::*;
 use half::{bf16, f16};
+use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, Visitor};
 use serde_json::{Map, Value, json};
 
 use crate::error::{Result, VaeError};
@@ -101,7 +105,56 @@ fn bad(message: impl Into<String>) -> VaeError {
     VaeError::Weights(message.into())
 }
 
+/// One tensor's header entry, checked for internal consistency but not yet decoded.
+struct Entry {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    /// Byte range in the data section.
+    begin: usize,
+    end: usize,
+}
+
+/// The header's top-level entries in file order. serde_json's map would keep only the last of two
+/// entries with the same name; a weight file that names a tensor twice is refused instead.
+struct HeaderEntries(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for HeaderEntries {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> Visitor<'de> for Entries {
+            type Value = HeaderEntries;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object with one entry per tensor")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<HeaderEntries, A::Error> {
+                let mut entries: Vec<(String, Value)> = Vec::new();
+                let mut seen = BTreeSet::new();
+                while let Some((name, value)) = map.next_entry::<String, Value>()? {
+                    if !seen.insert(name.clone()) {
+                        return Err(A::Error::custom(format!("{name} appears twice")));
+                    }
+                    entries.push((name, value));
+                }
+                Ok(HeaderEntries(entries))
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
+}
+
 /// Parses and checks a safetensors file; infers the architecture from the shapes.
+///
+/// Everything is checked before any tensor is decoded: the header, every entry's dtype, shape and
+/// offsets (64-bit numbers that must fit this machine's sizes, never truncated), the names and
+/// shapes against the architecture they imply, and that the tensors tile the data section exactly
+/// (no overlap, no gap, no byte left over). Decoding can then allocate at most what a model of a
+/// valid size needs.
 pub fn read_safetensors(bytes: &[u8]) -> Result<WeightFile> {
     if bytes.len() < 8 {
         return Err(bad(format!(
@@ -115,20 +168,24 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<WeightFile> {
             "the header claims {header_len} bytes; at most {MAX_HEADER} are accepted (is this a safetensors file?)"
         )));
     }
-    let header_end = 8 + header_len as usize;
+    let header_end = 8 + header_len as usize; // ≤ 8 + MAX_HEADER: no overflow
     if bytes.len() < header_end {
         return Err(bad(format!(
             "the file is truncated: the header needs {header_len} bytes but only {} follow",
             bytes.len() - 8
         )));
     }
-    let header: Map<String, Value> = serde_json::from_slice(&bytes[8..header_end])
-        .map_err(|e| bad(format!("the header is not valid JSON: {e}")))?;
+    let HeaderEntries(header) = serde_json::from_slice(&bytes[8..header_end]).map_err(|e| {
+        if e.is_data() {
+            bad(format!("the header is not a safetensors header: {e}"))
+        } else {
+            bad(format!("the header is not valid JSON: {e}"))
+        }
+    })?;
     let data = &bytes[header_end..];
 
-    let mut tensors = BTreeMap::new();
+    let mut entries = Vec::new();
     let mut metadata = BTreeMap::new();
-    let mut covered = 0usize;
     for (name, entry) in &header {
         if name == "__metadata__" {
             if let Some(map) = entry.as_object() {
@@ -138,17 +195,32 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<WeightFile> {
             }
             continue;
         }
-        let (tensor, bytes_used) = read_entry(name, entry, data)?;
-        covered += bytes_used;
-        tensors.insert(name.clone(), tensor);
+        entries.push(read_entry(name, entry)?);
     }
-    if covered != data.len() {
-        return Err(bad(format!(
-            "the data section has {} bytes but the tensors cover {covered} (truncated or padded file)",
-            data.len()
-        )));
+    let shapes: BTreeMap<&str, &[usize]> = entries
+        .iter()
+        .map(|e| (e.name.as_str(), e.shape.as_slice()))
+        .collect();
+    let config = infer_config(&shapes)?;
+    check_coverage(&mut entries, data.len())?;
+
+    let mut tensors = BTreeMap::new();
+    for entry in entries {
+        let values = entry.dtype.decode(&data[entry.begin..entry.end]);
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(bad(format!(
+                "{}: element {i} is {} (weights must be finite)",
+                entry.name, values[i]
+            )));
+        }
+        tensors.insert(
+            entry.name,
+            NamedTensor {
+                shape: entry.shape,
+                values,
+            },
+        );
     }
-    let config = infer_config(&tensors)?;
     Ok(WeightFile {
         config,
         tensors,
@@ -156,7 +228,19 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<WeightFile> {
     })
 }
 
-fn read_entry(name: &str, entry: &Value, data: &[u8]) -> Result<(NamedTensor, usize)> {
+/// A size from the header as this machine's `usize`, refusing what does not fit (on wasm32 a
+/// 64-bit offset would otherwise wrap to a small, plausible one).
+fn size(name: &str, what: &str, value: &Value) -> Result<usize> {
+    let n = value.as_u64().ok_or_else(|| {
+        bad(format!(
+            "{name}: each {what} must be a whole number ≥ 0, got {value}"
+        ))
+    })?;
+    usize::try_from(n).map_err(|_| bad(format!("{name}: the {what} {n} is too large")))
+}
+
+/// Reads one tensor's dtype, shape and byte range, and checks they agree with each other.
+fn read_entry(name: &str, entry: &Value) -> Result<Entry> {
     let dtype_name = entry
         .get("dtype")
         .and_then(Value::as_str)
@@ -166,22 +250,20 @@ fn read_entry(name: &str, entry: &Value, data: &[u8]) -> Result<(NamedTensor, us
             "{name} has dtype {dtype_name}; only F32, F16 and BF16 are accepted"
         ))
     })?;
-    let shape: Vec<usize> = entry
+    let shape = entry
         .get("shape")
         .and_then(Value::as_array)
-        .and_then(|dims| {
-            dims.iter()
-                .map(|d| d.as_u64().map(|d| d as usize))
-                .collect()
-        })
-        .ok_or_else(|| bad(format!("{name}: shape is missing or not a list of sizes")))?;
-    let offsets: Vec<usize> = entry
+        .ok_or_else(|| bad(format!("{name}: shape is missing or not a list of sizes")))?
+        .iter()
+        .map(|d| size(name, "shape size", d))
+        .collect::<Result<Vec<usize>>>()?;
+    let offsets = entry
         .get("data_offsets")
         .and_then(Value::as_array)
-        .and_then(|o| o.iter().map(|d| d.as_u64().map(|d| d as usize)).collect())
-        .filter(|o: &Vec<usize>| o.len() == 2)
+        .filter(|o| o.len() == 2)
         .ok_or_else(|| bad(format!("{name}: data_offsets must be [begin, end]")))?;
-    let (begin, end) = (offsets[0], offsets[1]);
+    let begin = size(name, "data offset", &offsets[0])?;
+    let end = size(name, "data offset", &offsets[1])?;
     let count = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
     let expected = count.and_then(|c| c.checked_mul(dtype.size()));
     if begin > end || Some(end - begin) != expected {
@@ -189,38 +271,73 @@ fn read_entry(name: &str, entry: &Value, data: &[u8]) -> Result<(NamedTensor, us
             "{name}: offsets [{begin}, {end}] do not hold a {dtype_name} tensor of shape {shape:?}"
         )));
     }
-    if end > data.len() {
-        return Err(bad(format!(
-            "the file is truncated: {name} ends at byte {end} of the data section, which has {} bytes",
-            data.len()
-        )));
-    }
-    let values = dtype.decode(&data[begin..end]);
-    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-        return Err(bad(format!(
-            "{name}: element {i} is {} (weights must be finite)",
-            values[i]
-        )));
-    }
-    Ok((NamedTensor { shape, values }, end - begin))
+    Ok(Entry {
+        name: name.to_string(),
+        dtype,
+        shape,
+        begin,
+        end,
+    })
 }
 
-fn shape_of<'a>(tensors: &'a BTreeMap<String, NamedTensor>, name: &str) -> Result<&'a [usize]> {
-    tensors
+/// The tensors must tile the data section: sorted by offset, each begins where the previous one
+/// ended, the first at 0 and the last at the end. Summing sizes is not enough: an overlap and a gap
+/// of the same size would pass.
+fn check_coverage(entries: &mut [Entry], data_len: usize) -> Result<()> {
+    entries.sort_by_key(|e| (e.begin, e.end));
+    if let Some(last) = entries.iter().max_by_key(|e| e.end)
+        && last.end > data_len
+    {
+        return Err(bad(format!(
+            "the file is truncated: {} ends at byte {} of the data section, which has {data_len} bytes",
+            last.name, last.end
+        )));
+    }
+    let mut at = 0;
+    let mut previous: Option<&str> = None;
+    for entry in entries.iter() {
+        if entry.begin < at {
+            return Err(bad(format!(
+                "{} (bytes {}..{}) overlaps {} in the data section",
+                entry.name,
+                entry.begin,
+                entry.end,
+                previous.unwrap_or("another tensor")
+            )));
+        }
+        if entry.begin > at {
+            return Err(bad(format!(
+                "bytes {at}..{} of the data section belong to no tensor",
+                entry.begin
+            )));
+        }
+        at = entry.end;
+        previous = Some(entry.name.as_str());
+    }
+    if at != data_len {
+        return Err(bad(format!(
+            "the data section has {data_len} bytes but the tensors cover {at} (truncated or padded file)"
+        )));
+    }
+    Ok(())
+}
+
+fn shape_of<'a>(shapes: &BTreeMap<&str, &'a [usize]>, name: &str) -> Result<&'a [usize]> {
+    shapes
         .get(name)
-        .map(|t| t.shape.as_slice())
+        .copied()
         .ok_or_else(|| bad(format!("the tensor {name} is missing")))
 }
 
 /// Reads hidden, latent and kind off the shapes, then checks every tensor against them.
-fn infer_config(tensors: &BTreeMap<String, NamedTensor>) -> Result<VaeConfig> {
-    let fc1 = shape_of(tensors, "fc1.weight")?;
-    let fc21 = shape_of(tensors, "fc21.weight")?;
+fn infer_config(shapes: &BTreeMap<&str, &[usize]>) -> Result<VaeConfig> {
+    let fc1 = shape_of(shapes, "fc1.weight")?;
+    let fc21 = shape_of(shapes, "fc21.weight")?;
     if fc1.len() != 2 || fc21.len() != 2 {
         return Err(bad("fc1.weight and fc21.weight must be matrices"));
     }
     let (hidden, latent) = (fc1[0], fc21[0]);
-    let kind = match (fc1[1], tensors.contains_key("fc22.weight")) {
+    let kind = match (fc1[1], shapes.contains_key("fc22.weight")) {
         (n, true) if n == PIXELS + CLASSES => ModelKind::Conditional,
         (_, true) => ModelKind::Vae,
         (_, false) => ModelKind::Autoencoder,
@@ -233,7 +350,7 @@ fn infer_config(tensors: &BTreeMap<String, NamedTensor>) -> Result<VaeConfig> {
     config.validate().map_err(|e| bad(e.to_string()))?;
     let expected = expected_shapes(&config);
     for (name, shape) in &expected {
-        let found = shape_of(tensors, name)?;
+        let found = shape_of(shapes, name)?;
         if found != shape.as_slice() {
             return Err(bad(format!(
                 "{name} has shape {found:?}; a {} with hidden {hidden} and latent {latent} needs {shape:?}",
@@ -241,7 +358,7 @@ fn infer_config(tensors: &BTreeMap<String, NamedTensor>) -> Result<VaeConfig> {
             )));
         }
     }
-    if let Some(extra) = tensors
+    if let Some(extra) = shapes
         .keys()
         .find(|k| !expected.iter().any(|(name, _)| name == *k))
     {

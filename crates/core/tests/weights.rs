@@ -231,3 +231,109 @@ fn shipped_weights_fit_the_model_and_meet_the_quality_bar() {
         );
     }
 }
+
+/// A good small file split into its header (as JSON entries) and its data section.
+fn good_parts() -> (Map<String, serde_json::Value>, Vec<u8>) {
+    let config = VaeConfig {
+        hidden: 5,
+        latent: 3,
+        kind: ModelKind::Vae,
+    };
+    let bytes = encode_safetensors(&tensors_for(&config), Dtype::F32, Map::new());
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = serde_json::from_slice(&bytes[8..8 + header_len]).unwrap();
+    (header, bytes[8 + header_len..].to_vec())
+}
+
+/// A safetensors file from a header written out as text (so it can say things a map cannot).
+fn file_from(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut file = (header.len() as u64).to_le_bytes().to_vec();
+    file.extend_from_slice(header.as_bytes());
+    file.extend_from_slice(data);
+    file
+}
+
+#[test]
+fn rejects_a_tensor_named_twice() {
+    let (header, data) = good_parts();
+    let text = serde_json::to_string(&header).unwrap();
+    // The same entry again at the end: a map keeps the last one, so this used to load.
+    let again = format!(
+        "{},\"fc4.bias\":{}}}",
+        &text[..text.len() - 1],
+        header["fc4.bias"]
+    );
+    let message = error_of(&file_from(&again, &data));
+    assert!(message.contains("fc4.bias appears twice"), "{message}");
+}
+
+#[test]
+fn rejects_overlapping_tensors_even_when_a_gap_makes_up_the_size() {
+    let (mut header, data) = good_parts();
+    // Move fc1.weight 4 bytes earlier: it overlaps the tensor before it by 4 bytes and leaves 4
+    // bytes after it that belong to nobody, so the sizes still add up to the data section.
+    let offsets = header["fc1.weight"]["data_offsets"].clone();
+    let (begin, end) = (offsets[0].as_u64().unwrap(), offsets[1].as_u64().unwrap());
+    assert!(begin >= 4, "fc1.weight is not the first tensor");
+    header["fc1.weight"]["data_offsets"] = json!([begin - 4, end - 4]);
+    let message = error_of(&file_from(&serde_json::to_string(&header).unwrap(), &data));
+    assert!(
+        message.contains("fc1.weight") && message.contains("overlaps"),
+        "{message}"
+    );
+
+    // A gap alone (the last tensor moved past the end) is a truncated file.
+    let (mut header, data) = good_parts();
+    let last = header
+        .iter()
+        .filter(|(name, _)| *name != "__metadata__")
+        .max_by_key(|(_, e)| e["data_offsets"][1].as_u64().unwrap())
+        .map(|(name, _)| name.clone())
+        .unwrap();
+    let offsets = header[&last]["data_offsets"].clone();
+    let (begin, end) = (offsets[0].as_u64().unwrap(), offsets[1].as_u64().unwrap());
+    header[&last]["data_offsets"] = json!([begin + 4, end + 4]);
+    let message = error_of(&file_from(&serde_json::to_string(&header).unwrap(), &data));
+    assert!(message.contains("truncated"), "{message}");
+}
+
+#[test]
+fn checks_names_before_decoding_anything() {
+    // An unexpected tensor full of NaN: the name is refused before its values are ever decoded
+    // (a hostile file cannot make the loader decode megabytes it would then throw away).
+    let config = VaeConfig {
+        hidden: 5,
+        latent: 3,
+        kind: ModelKind::Vae,
+    };
+    let mut tensors = tensors_for(&config);
+    tensors.insert(
+        "junk".into(),
+        NamedTensor {
+            shape: vec![1000],
+            values: vec![f32::NAN; 1000],
+        },
+    );
+    let message = error_of(&encode_safetensors(&tensors, Dtype::F16, Map::new()));
+    assert!(message.contains("unexpected tensor junk"), "{message}");
+}
+
+#[test]
+fn rejects_sizes_that_are_not_whole_numbers_or_do_not_fit() {
+    let (header, data) = good_parts();
+    for (bad_value, expected) in [
+        (json!(-4), "whole number"),
+        (json!(4.5), "whole number"),
+        (json!("4"), "whole number"),
+        (json!(18446744073709551615u64), "do not hold"),
+    ] {
+        let mut header = header.clone();
+        header["fc4.bias"]["data_offsets"][0] = bad_value.clone();
+        let message = error_of(&file_from(&serde_json::to_string(&header).unwrap(), &data));
+        assert!(message.contains(expected), "{bad_value}: {message}");
+        let mut header = header.clone();
+        header["fc4.bias"]["shape"] = json!([bad_value]);
+        let message = error_of(&file_from(&serde_json::to_string(&header).unwrap(), &data));
+        assert!(message.contains("fc4.bias"), "{bad_value}: {message}");
+    }
+}
