@@ -125,12 +125,13 @@ ensure_tools() {
 # it failed. A job still running when the script exits is stopped.
 JOB_DIR="$(mktemp -d)"
 declare -A JOB_PID JOB_START
+job_log() { echo "$JOB_DIR/${1//[^A-Za-z0-9]/_}.log"; }
 start_job() {
   local name="$1"
   shift
   echo "    started in the background: $name"
   JOB_START[$name]=$(date +%s)
-  ("$@") >"$JOB_DIR/$name.log" 2>&1 &
+  ("$@") >"$(job_log "$name")" 2>&1 &
   JOB_PID[$name]=$!
 }
 finish_job() {
@@ -138,7 +139,7 @@ finish_job() {
   wait "${JOB_PID[$name]}" || rc=$?
   local took=$(( $(date +%s) - JOB_START[$name] ))
   echo "    --- background job '$name' ($((took / 60)):$(printf '%02d' $((took % 60)))), its output:"
-  sed 's/^/    | /' "$JOB_DIR/$name.log"
+  sed 's/^/    | /' "$(job_log "$name")"
   STEP_TIMES+=("$(printf '%4d:%02d  %s' $((took / 60)) $((took % 60)) "(in the background) $name")")
   unset "JOB_PID[$name]"
   if [ "$rc" != 0 ]; then
