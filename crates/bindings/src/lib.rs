@@ -2,6 +2,7 @@
 //! every method checks its arguments through the core and returns `Result<_, JsError>`, so bad
 //! input rejects a promise with a message instead of panicking.
 
+mod args;
 mod ctors;
 mod options;
 mod panic;
@@ -10,7 +11,7 @@ use std::cell::RefCell;
 
 use js_sys::{Float32Array, Object, Reflect};
 use vae_core::data::{Batches, Digits};
-use vae_core::inference;
+use vae_core::inference::{self, MAX_ROWS};
 use vae_core::loss::Likelihood;
 use vae_core::rng::Rng;
 use vae_core::training::{Trainer, evaluate};
@@ -287,9 +288,10 @@ impl Vae {
     pub async fn encode(
         &self,
         pixels: Vec<f32>,
-        n: usize,
+        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
         labels: Option<Vec<u8>>,
     ) -> Result<JsValue, JsError> {
+        let n = args::count("n", &n, 1, MAX_ROWS)?;
         let model = self.model();
         let encoded = inference::encode(&model, &pixels, n, labels.as_deref())
             .await
@@ -301,9 +303,10 @@ impl Vae {
     pub async fn decode(
         &self,
         z: Vec<f32>,
-        n: usize,
+        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
         labels: Option<Vec<u8>>,
     ) -> Result<Vec<f32>, JsError> {
+        let n = args::count("n", &n, 1, MAX_ROWS)?;
         let model = self.model();
         inference::decode(&model, &z, n, labels.as_deref())
             .await
@@ -318,9 +321,10 @@ impl Vae {
     pub async fn reconstruct(
         &self,
         pixels: Vec<f32>,
-        n: usize,
+        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
         labels: Option<Vec<u8>>,
     ) -> Result<JsValue, JsError> {
+        let n = args::count("n", &n, 1, MAX_ROWS)?;
         let model = self.model();
         let result = inference::reconstruct(&model, &pixels, n, labels.as_deref(), self.likelihood)
             .await
@@ -348,12 +352,13 @@ impl Vae {
         &self,
         mu: Vec<f32>,
         logvar: Option<Vec<f32>>,
-        k: usize,
-        seed: f64,
+        #[wasm_bindgen(unchecked_param_type = "number")] k: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
         labels: Option<Vec<u8>>,
     ) -> Result<JsValue, JsError> {
+        let k = args::count("k", &k, 1, inference::MAX_DRAWS)?;
+        let mut rng = vae_core::rng::Rng::new(args::seed("seed", &seed)?);
         let model = self.model();
-        let mut rng = vae_core::rng::Rng::new(seed as u64);
         let (z, images) = inference::posterior_draws(
             &model,
             &mu,
@@ -376,7 +381,11 @@ impl Vae {
 
     /// The decoded manifold of a latent-2 model: a `side × side` grid of z at the prior's
     /// quantiles (Kingma & Welling's figure), row-major from the top-left; `side² × 784` values.
-    pub async fn manifold(&self, side: usize) -> Result<Vec<f32>, JsError> {
+    pub async fn manifold(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] side: JsValue,
+    ) -> Result<Vec<f32>, JsError> {
+        let side = args::count("side", &side, 2, inference::MAX_MANIFOLD_SIDE)?;
         let model = self.model();
         inference::manifold(&model, side).await.map_err(js_error)
     }
@@ -386,9 +395,10 @@ impl Vae {
     pub async fn negative_elbo(
         &self,
         pixels: Vec<f32>,
-        n: usize,
+        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
         labels: Option<Vec<u8>>,
     ) -> Result<Vec<f32>, JsError> {
+        let n = args::count("n", &n, 1, MAX_ROWS)?;
         let model = self.model();
         inference::negative_elbo(&model, &pixels, n, labels.as_deref(), self.likelihood)
             .await
@@ -402,9 +412,10 @@ impl Vae {
     pub async fn train_step(
         &self,
         pixels: Vec<f32>,
-        n: usize,
+        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
         #[wasm_bindgen(unchecked_param_type = "TrainStepOptions | undefined")] options: JsValue,
     ) -> Result<JsValue, JsError> {
+        let n = args::count("n", &n, 1, MAX_ROWS)?;
         let options = StepOptions::parse(&options, self.likelihood)?;
         let mut trainer =
             self.state.borrow_mut().trainer.take().ok_or_else(|| {
@@ -433,15 +444,20 @@ impl Vae {
     /// `trainBatch` and `testElbo`, so no batch is copied from JavaScript. `seed` fixes the batch
     /// order. Returns the number of training digits.
     #[wasm_bindgen(js_name = setTrainingDigits)]
-    pub fn set_training_digits(&self, bytes: Vec<u8>, seed: f64) -> Result<usize, JsError> {
+    pub fn set_training_digits(
+        &self,
+        bytes: Vec<u8>,
+        #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
+    ) -> Result<usize, JsError> {
+        let seed = args::seed("seed", &seed)?;
         let digits = Digits::from_bytes(&bytes).map_err(js_error)?;
         let train = digits.train_indices();
         let count = train.len();
         let data = TrainingDigits {
-            batches: Batches::new(train, seed as u64).map_err(js_error)?,
+            batches: Batches::new(train, seed).map_err(js_error)?,
             test: digits.test_indices(),
             digits,
-            rng: Rng::new(seed as u64 ^ 0x7e57),
+            rng: Rng::new(seed ^ 0x7e57),
         };
         self.state.borrow_mut().data = Some(data);
         Ok(count)
@@ -561,27 +577,44 @@ export interface TrainStepOptions {
 /// MNIST-style preprocessing of a drawing (`grey`: width×height values in [0, 1], ink = 1):
 /// scaled to fit 20×20, centred by centre of mass in 28×28. Returns 784 grey values.
 #[wasm_bindgen(js_name = toMnist)]
-pub fn to_mnist(grey: Vec<f32>, width: usize, height: usize) -> Result<Vec<f32>, JsError> {
+pub fn to_mnist(
+    grey: Vec<f32>,
+    #[wasm_bindgen(unchecked_param_type = "number")] width: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] height: JsValue,
+) -> Result<Vec<f32>, JsError> {
+    let (width, height) = image_size(&width, &height)?;
     vae_core::preprocess::to_mnist(&grey, width, height).map_err(js_error)
+}
+
+/// A drawing's width and height, each from 1 to the core's largest side.
+fn image_size(width: &JsValue, height: &JsValue) -> Result<(usize, usize), JsError> {
+    let max = vae_core::preprocess::MAX_SIDE;
+    Ok((
+        args::count("width", width, 1, max)?,
+        args::count("height", height, 1, max)?,
+    ))
 }
 
 /// [`to_mnist`] from a canvas's RGBA bytes (`getImageData().data`), the alpha channel being the ink.
 #[wasm_bindgen(js_name = rgbaToMnist)]
 pub fn rgba_to_mnist(
     #[wasm_bindgen(unchecked_param_type = "Uint8Array | Uint8ClampedArray")] rgba: Vec<u8>,
-    width: usize,
-    height: usize,
+    #[wasm_bindgen(unchecked_param_type = "number")] width: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] height: JsValue,
 ) -> Result<Vec<f32>, JsError> {
+    let (width, height) = image_size(&width, &height)?;
     vae_core::preprocess::rgba_to_mnist(&rgba, width, height).map_err(js_error)
 }
 
 /// `n` draws from N(0, 1), reproducible from `seed`: latent points from the prior.
 #[wasm_bindgen(js_name = standardNormal)]
-pub fn standard_normal(n: usize, seed: f64) -> Result<Vec<f32>, JsError> {
-    if n > 1 << 24 {
-        return Err(JsError::new("standardNormal: n is too large"));
-    }
-    Ok(vae_core::rng::Rng::new(seed as u64).normals(n))
+pub fn standard_normal(
+    #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
+) -> Result<Vec<f32>, JsError> {
+    let n = args::count("n", &n, 1, 1 << 24)?; // 64 MB of floats
+    let seed = args::seed("seed", &seed)?;
+    Ok(vae_core::rng::Rng::new(seed).normals(n))
 }
 
 /// Reads the packed digits file (already decompressed) and returns the test split
@@ -617,14 +650,20 @@ impl JsLatentWalk {
     /// the prior) or "between" (a morph back and forth from `from` to `to`, latentDim values each).
     #[wasm_bindgen(constructor)]
     pub fn new(
-        path: &str,
-        latent: usize,
-        seed: f64,
+        #[wasm_bindgen(unchecked_param_type = "\"circle\" | \"random\" | \"between\"")]
+        path: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] latent: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
         from: Option<Vec<f32>>,
         to: Option<Vec<f32>>,
     ) -> Result<JsLatentWalk, JsError> {
         use vae_core::walk::{LatentWalk, WalkPath};
-        let path = match (path, from, to) {
+        let path = path
+            .as_string()
+            .ok_or_else(|| args::invalid("walk path must be a string"))?;
+        let latent = args::count("latent", &latent, 1, VaeConfig::MAX_WIDTH)?;
+        let seed = args::seed("seed", &seed)?;
+        let path = match (path.as_str(), from, to) {
             ("circle", _, _) => WalkPath::Circle { radius: 1.5 },
             ("random", _, _) => WalkPath::Random,
             ("between", Some(from), Some(to)) => WalkPath::Between { from, to },
@@ -640,7 +679,7 @@ impl JsLatentWalk {
             }
         };
         Ok(Self {
-            walk: LatentWalk::new(path, latent, seed as u64).map_err(js_error)?,
+            walk: LatentWalk::new(path, latent, seed).map_err(js_error)?,
         })
     }
 
@@ -672,10 +711,19 @@ pub fn latent_arithmetic(a: Vec<f32>, b: Vec<f32>, c: Vec<f32>) -> Result<Vec<f3
 pub fn kl_per_dimension(
     mu: Vec<f32>,
     logvar: Vec<f32>,
-    n: usize,
-    dim: usize,
+    #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] dim: JsValue,
 ) -> Result<Vec<f32>, JsError> {
+    let (n, dim) = rows_and_width(&n, &dim)?;
     vae_core::latent::mean_kl_per_dimension(&mu, &logvar, n, dim).map_err(js_error)
+}
+
+/// `n` rows of `dim` latent values: n from 1 to MAX_ROWS, dim from 1 to the widest latent space.
+fn rows_and_width(n: &JsValue, dim: &JsValue) -> Result<(usize, usize), JsError> {
+    Ok((
+        args::count("n", n, 1, MAX_ROWS)?,
+        args::count("dim", dim, 1, VaeConfig::MAX_WIDTH)?,
+    ))
 }
 
 /// A flat view of a latent space for the map: the identity for 2-D, else the plane of the first
@@ -689,14 +737,24 @@ pub struct JsProjection {
 impl JsProjection {
     /// From `n` latent points (`points`: n×dim), e.g. the test digits' μ.
     #[wasm_bindgen(constructor)]
-    pub fn new(points: Vec<f32>, n: usize, dim: usize) -> Result<JsProjection, JsError> {
+    pub fn new(
+        points: Vec<f32>,
+        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] dim: JsValue,
+    ) -> Result<JsProjection, JsError> {
+        let (n, dim) = rows_and_width(&n, &dim)?;
         Ok(Self {
             projection: vae_core::latent::Projection::pca(&points, n, dim).map_err(js_error)?,
         })
     }
 
     /// Map coordinates (n×2) of `n` latent points.
-    pub fn project(&self, points: Vec<f32>, n: usize) -> Result<Vec<f32>, JsError> {
+    pub fn project(
+        &self,
+        points: Vec<f32>,
+        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
+    ) -> Result<Vec<f32>, JsError> {
+        let n = args::count("n", &n, 1, MAX_ROWS)?;
         self.projection.project(&points, n).map_err(js_error)
     }
 

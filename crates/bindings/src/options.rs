@@ -7,10 +7,7 @@ use vae_core::{ModelKind, VaeConfig};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-/// Option errors read like the core's input errors.
-fn invalid(message: impl std::fmt::Display) -> JsError {
-    JsError::new(&format!("invalid input: {message}"))
-}
+use crate::args::{self, invalid};
 
 fn field(options: &JsValue, key: &str) -> Option<JsValue> {
     if !options.is_object() {
@@ -32,12 +29,9 @@ fn number(options: &JsValue, key: &str) -> Result<Option<f64>, JsError> {
 }
 
 fn whole(options: &JsValue, key: &str, min: f64, max: f64) -> Result<Option<f64>, JsError> {
-    match number(options, key)? {
-        Some(x) if x.fract() != 0.0 || x < min || x > max => Err(invalid(format!(
-            "option {key} must be a whole number from {min} to {max}, got {x}"
-        ))),
-        other => Ok(other),
-    }
+    field(options, key)
+        .map(|v| args::whole(&format!("option {key}"), &v, min, max))
+        .transpose()
 }
 
 fn text(options: &JsValue, key: &str) -> Result<Option<String>, JsError> {
@@ -93,7 +87,7 @@ impl CreateOptions {
                 invalid(format!("option kind must be \"vae\", \"autoencoder\" or \"conditional\", got \"{kind}\""))
             })?;
         }
-        let seed = whole(options, "seed", 0.0, 9_007_199_254_740_991.0)?.unwrap_or(1.0) as u64;
+        let seed = whole(options, "seed", 0.0, args::MAX_SEED)?.unwrap_or(1.0) as u64;
         let backend = match text(options, "backend")?.as_deref() {
             None | Some("auto") => BackendChoice::Auto,
             Some("cpu") => BackendChoice::Cpu,

@@ -5,7 +5,8 @@
 
 use js_sys::{Object, Reflect};
 use vae_wasm::{
-    JsProjection, Vae, kl_per_dimension, latent_arithmetic, panicked, standard_normal, to_mnist,
+    JsLatentWalk, JsProjection, Vae, kl_per_dimension, latent_arithmetic, panicked,
+    standard_normal, to_mnist,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -75,7 +76,7 @@ async fn encode_decode_and_train_in_the_browser() {
     let pixels: Vec<f32> = (0..3 * 784)
         .map(|i| ((i * 37) % 101) as f32 / 100.0)
         .collect();
-    let encoded = vae.encode(pixels.clone(), 3, None).await.unwrap();
+    let encoded = vae.encode(pixels.clone(), 3.into(), None).await.unwrap();
     let mu: Vec<f32> = field(&encoded, "mu")
         .dyn_into::<js_sys::Float32Array>()
         .unwrap()
@@ -85,18 +86,18 @@ async fn encode_decode_and_train_in_the_browser() {
         .unwrap()
         .to_vec();
     assert_eq!((mu.len(), logvar.len()), (6, 6));
-    let images = vae.decode(mu.clone(), 3, None).await.unwrap();
+    let images = vae.decode(mu.clone(), 3.into(), None).await.unwrap();
     assert_eq!(images.len(), 3 * 784);
     assert!(images.iter().all(|v| (0.0..=1.0).contains(v)));
 
     let first = vae
-        .train_step(pixels.clone(), 3, options(&[("lr", 0.01.into())]))
+        .train_step(pixels.clone(), 3.into(), options(&[("lr", 0.01.into())]))
         .await
         .unwrap();
     let mut last = first.clone();
     for _ in 0..20 {
         last = vae
-            .train_step(pixels.clone(), 3, options(&[("lr", 0.01.into())]))
+            .train_step(pixels.clone(), 3.into(), options(&[("lr", 0.01.into())]))
             .await
             .unwrap();
     }
@@ -196,26 +197,34 @@ async fn safetensors_round_trip_and_bad_files_change_nothing() {
 async fn bad_input_rejects_with_a_message_and_never_panics() {
     let vae = small().await;
     let err = |e: Result<JsValue, wasm_bindgen::JsError>| message(e.unwrap_err());
-    assert!(err(vae.encode(vec![0.5; 700], 1, None).await).contains("expected 1 × 784"));
-    assert!(err(vae.encode(vec![], 0, None).await).contains("n must be at least 1"));
+    assert!(err(vae.encode(vec![0.5; 700], 1.into(), None).await).contains("expected 1 × 784"));
+    assert!(err(vae.encode(vec![], 0.into(), None).await).contains("n must be a whole number"));
     let mut nan = vec![0.5; 784];
     nan[10] = f32::NAN;
-    assert!(err(vae.encode(nan.clone(), 1, None).await).contains("not a finite number"));
+    assert!(err(vae.encode(nan.clone(), 1.into(), None).await).contains("not a finite number"));
     assert!(
         message(
-            vae.decode(vec![f32::INFINITY, 0.0], 1, None)
+            vae.decode(vec![f32::INFINITY, 0.0], 1.into(), None)
                 .await
                 .unwrap_err()
         )
         .contains("not a finite number")
     );
     assert!(
-        message(vae.decode(vec![0.0; 3], 1, None).await.unwrap_err()).contains("expected 1 × 2")
+        message(vae.decode(vec![0.0; 3], 1.into(), None).await.unwrap_err())
+            .contains("expected 1 × 2")
     );
-    assert!(err(vae.train_step(nan, 1, JsValue::UNDEFINED).await).contains("not a finite number"));
+    assert!(
+        err(vae.train_step(nan, 1.into(), JsValue::UNDEFINED).await)
+            .contains("not a finite number")
+    );
     assert!(
         err(vae
-            .train_step(vec![0.5; 784], 1, options(&[("lr", f64::NAN.into())]))
+            .train_step(
+                vec![0.5; 784],
+                1.into(),
+                options(&[("lr", f64::NAN.into())])
+            )
             .await)
         .contains("lr")
     );
@@ -237,9 +246,130 @@ async fn bad_input_rejects_with_a_message_and_never_panics() {
         )
         .contains("backend")
     );
-    assert!(message(to_mnist(vec![0.0; 5], 2, 2).unwrap_err()).contains("expected"));
-    assert!(standard_normal(usize::MAX, 1.0).is_err());
+    assert!(message(to_mnist(vec![0.0; 5], 2.into(), 2.into()).unwrap_err()).contains("expected"));
+    assert!(standard_normal((usize::MAX as f64).into(), 1.into()).is_err());
     assert!(!panicked(), "no bad input may panic the module");
+}
+
+/// Asserts that `error` says the argument `name` must be a whole number.
+fn names(error: wasm_bindgen::JsError, name: &str, value: &JsValue) {
+    let text = message(error);
+    assert!(
+        text.contains(&format!("{name} must be a whole number")),
+        "{name} = {value:?}: {text}"
+    );
+}
+
+/// Counts, sizes and seeds from JavaScript: wasm-bindgen would turn 1.5 into 1, 2³² + 1 into 1,
+/// −1 into 4294967295 and "1" into 1 without a word. Each is refused with a message naming the
+/// argument, sizes too large to allocate are refused before allocating, and afterwards the model
+/// decodes exactly as before.
+#[wasm_bindgen_test]
+async fn counts_and_seeds_must_be_whole_numbers_in_range() {
+    let vae = small().await;
+    let z = vec![0.3, -0.2];
+    let before = vae.decode(z.clone(), 1.into(), None).await.unwrap();
+    let pixels = vec![0.5; 784];
+    let bad: [JsValue; 8] = [
+        0.into(),
+        (-1).into(),
+        1.5.into(),
+        f64::NAN.into(),
+        "1".into(),
+        4_294_967_297.0.into(),
+        20_000_000.into(),
+        JsValue::NULL,
+    ];
+    for v in &bad {
+        let n = || v.clone();
+        names(vae.decode(z.clone(), n(), None).await.unwrap_err(), "n", v);
+        names(
+            vae.encode(pixels.clone(), n(), None).await.unwrap_err(),
+            "n",
+            v,
+        );
+        names(
+            vae.reconstruct(pixels.clone(), n(), None)
+                .await
+                .unwrap_err(),
+            "n",
+            v,
+        );
+        names(
+            vae.negative_elbo(pixels.clone(), n(), None)
+                .await
+                .unwrap_err(),
+            "n",
+            v,
+        );
+        names(
+            vae.train_step(pixels.clone(), n(), JsValue::UNDEFINED)
+                .await
+                .unwrap_err(),
+            "n",
+            v,
+        );
+        names(
+            vae.posterior_draws(z.clone(), None, n(), 1.into(), None)
+                .await
+                .unwrap_err(),
+            "k",
+            v,
+        );
+        names(vae.manifold(n()).await.unwrap_err(), "side", v);
+        names(
+            to_mnist(vec![0.0; 4], n(), 2.into()).unwrap_err(),
+            "width",
+            v,
+        );
+        names(standard_normal(n(), 1.into()).unwrap_err(), "n", v);
+        names(
+            kl_per_dimension(vec![0.0], vec![0.0], 1.into(), n()).unwrap_err(),
+            "dim",
+            v,
+        );
+        names(
+            JsProjection::new(vec![0.0; 4], n(), 2.into())
+                .err()
+                .unwrap(),
+            "n",
+            v,
+        );
+        names(
+            JsLatentWalk::new("circle".into(), n(), 1.into(), None, None)
+                .err()
+                .unwrap(),
+            "latent",
+            v,
+        );
+    }
+    let digits = vae_core::data::Digits::new(vec![0; 10 * 784], (0..10).collect())
+        .unwrap()
+        .to_bytes();
+    let bad_seeds: [JsValue; 5] = [
+        (-1).into(),
+        0.5.into(),
+        "7".into(),
+        f64::NAN.into(),
+        9_007_199_254_740_992.0.into(),
+    ];
+    for v in &bad_seeds {
+        names(standard_normal(2.into(), v.clone()).unwrap_err(), "seed", v);
+        names(
+            vae.set_training_digits(digits.clone(), v.clone())
+                .unwrap_err(),
+            "seed",
+            v,
+        );
+    }
+    let path = message(
+        JsLatentWalk::new(5.into(), 2.into(), 1.into(), None, None)
+            .err()
+            .unwrap(),
+    );
+    assert!(path.contains("walk path must be a string"), "{path}");
+    assert_eq!(vae.decode(z, 1.into(), None).await.unwrap(), before);
+    assert!(!panicked(), "no argument may panic the module");
 }
 
 /// The in-tab trainer's path: digits kept inside the module, batches drawn there, epochs counted,
@@ -260,9 +390,9 @@ async fn trains_on_digits_kept_in_the_module() {
     let mut lying = b"VAED".to_vec();
     lying.extend_from_slice(&3_222_593_296u32.to_le_bytes());
     lying.extend_from_slice(&[0; 16]);
-    let lie = message(vae.set_training_digits(lying, 1.0).unwrap_err());
+    let lie = message(vae.set_training_digits(lying, 1.into()).unwrap_err());
     assert!(lie.contains("24 bytes for 3222593296 digits"), "{lie}");
-    assert_eq!(vae.set_training_digits(bytes, 1.0).unwrap(), 36);
+    assert_eq!(vae.set_training_digits(bytes, 1.into()).unwrap(), 36);
     let batch = options(&[("batchSize", 16.into())]);
     let mut ends = Vec::new();
     for _ in 0..4 {
@@ -278,18 +408,18 @@ async fn trains_on_digits_kept_in_the_module() {
     let bad = options(&[("batchSize", 0.into())]);
     assert!(message(vae.train_batch(bad).await.err().unwrap()).contains("batchSize"));
 
-    let projection = JsProjection::new(vec![1.0, 2.0, 3.0, 4.0], 2, 2).unwrap();
+    let projection = JsProjection::new(vec![1.0, 2.0, 3.0, 4.0], 2.into(), 2.into()).unwrap();
     assert_eq!(
-        projection.project(vec![0.5, -1.0], 1).unwrap(),
+        projection.project(vec![0.5, -1.0], 1.into()).unwrap(),
         vec![0.5, -1.0]
     );
-    assert!(JsProjection::new(vec![1.0, 2.0, 3.0], 2, 2).is_err());
+    assert!(JsProjection::new(vec![1.0, 2.0, 3.0], 2.into(), 2.into()).is_err());
     assert_eq!(
         latent_arithmetic(vec![1.0, 1.0], vec![0.5, 0.0], vec![0.0, 2.0]).unwrap(),
         vec![0.5, 3.0]
     );
     assert!(latent_arithmetic(vec![1.0], vec![0.5, 0.0], vec![0.0, 2.0]).is_err());
-    let kl = kl_per_dimension(vec![1.0, 0.0], vec![0.0, 0.0], 1, 2).unwrap();
+    let kl = kl_per_dimension(vec![1.0, 0.0], vec![0.0, 0.0], 1.into(), 2.into()).unwrap();
     assert_eq!(kl, vec![0.5, 0.0]);
 }
 
@@ -334,8 +464,12 @@ async fn webgpu_agrees_with_the_cpu() {
         .map(|i| ((i * 29) % 97) as f32 / 96.0)
         .collect();
     let (a, b) = (
-        cpu.reconstruct(pixels.clone(), 8, None).await.unwrap(),
-        gpu.reconstruct(pixels.clone(), 8, None).await.unwrap(),
+        cpu.reconstruct(pixels.clone(), 8.into(), None)
+            .await
+            .unwrap(),
+        gpu.reconstruct(pixels.clone(), 8.into(), None)
+            .await
+            .unwrap(),
     );
     for key in ["mu", "logvar", "recon", "negElbo"] {
         let off = max_relative(&floats(&b, key), &floats(&a, key));
@@ -344,10 +478,10 @@ async fn webgpu_agrees_with_the_cpu() {
         ));
         assert!(off < 1e-4, "{key}: relative difference {off}");
     }
-    let z = standard_normal(8 * 4, 9.0).unwrap();
+    let z = standard_normal((8 * 4).into(), 9.into()).unwrap();
     let off = max_relative(
-        &gpu.decode(z.clone(), 8, None).await.unwrap(),
-        &cpu.decode(z, 8, None).await.unwrap(),
+        &gpu.decode(z.clone(), 8.into(), None).await.unwrap(),
+        &cpu.decode(z, 8.into(), None).await.unwrap(),
     );
     assert!(off < 1e-4, "decode: relative difference {off}");
 
@@ -358,8 +492,8 @@ async fn webgpu_agrees_with_the_cpu() {
     let bytes = vae_core::data::Digits::new(digits, labels)
         .unwrap()
         .to_bytes();
-    cpu.set_training_digits(bytes.clone(), 2.0).unwrap();
-    gpu.set_training_digits(bytes, 2.0).unwrap();
+    cpu.set_training_digits(bytes.clone(), 2.into()).unwrap();
+    gpu.set_training_digits(bytes, 2.into()).unwrap();
     let step = options(&[("batchSize", 32.into()), ("lr", 1e-3.into())]);
     let mut worst = 0.0f64;
     for _ in 0..10 {

@@ -43,11 +43,21 @@ pub async fn read1(tensor: Tensor<1>) -> Result<Vec<f32>> {
     read(tensor.reshape([1, n])).await
 }
 
-/// Checks that `values` holds `n` rows of `width` finite numbers.
+/// The most rows (digits or latent points) one call takes: all 10,000 shipped digits fit, and the
+/// 784 floats of each row stay under 52 MB in all. Checked before anything is allocated.
+pub const MAX_ROWS: usize = 16_384;
+
+/// The most draws from q(z|x) one call decodes.
+pub const MAX_DRAWS: usize = 1024;
+
+/// The widest manifold grid (side × side decoded digits).
+pub const MAX_MANIFOLD_SIDE: usize = 40;
+
+/// Checks that `values` holds `n` rows of `width` finite numbers, `n` from 1 to [`MAX_ROWS`].
 pub fn check_rows(what: &str, values: &[f32], n: usize, width: usize) -> Result<()> {
-    if n == 0 {
+    if n == 0 || n > MAX_ROWS {
         return Err(VaeError::InvalidInput(format!(
-            "{what}: n must be at least 1"
+            "{what}: n must be from 1 to {MAX_ROWS}, got {n}"
         )));
     }
     if width == 0 {
@@ -195,9 +205,9 @@ pub async fn posterior_draws(
     if let Some(logvar) = logvar {
         check_rows("logvar", logvar, 1, latent)?;
     }
-    if k == 0 || k > 1024 {
+    if k == 0 || k > MAX_DRAWS {
         return Err(VaeError::InvalidInput(format!(
-            "draws: k must be between 1 and 1024, got {k}"
+            "draws: k must be between 1 and {MAX_DRAWS}, got {k}"
         )));
     }
     let device = model.fc1.weight.device();
@@ -292,9 +302,9 @@ pub async fn manifold(model: &Vae, side: usize) -> Result<Vec<f32>> {
             model.latent()
         )));
     }
-    if !(2..=40).contains(&side) {
+    if !(2..=MAX_MANIFOLD_SIDE).contains(&side) {
         return Err(VaeError::InvalidInput(format!(
-            "manifold: side must be 2 to 40, got {side}"
+            "manifold: side must be 2 to {MAX_MANIFOLD_SIDE}, got {side}"
         )));
     }
     let quantile = |i: usize| probit((i as f64 + 0.5) / side as f64) as f32;

@@ -13,12 +13,20 @@ const SIDE: usize = 28;
 /// Grey level below which a pixel does not count towards the digit's extent.
 const INK: f32 = 0.05;
 
+/// The largest drawing side accepted, in pixels.
+pub const MAX_SIDE: usize = 4096;
+
 /// Preprocesses a `width × height` grey image (row-major, values in [0, 1], ink = 1) into 784
 /// grey values. An image without ink gives all zeros.
 pub fn to_mnist(grey: &[f32], width: usize, height: usize) -> Result<Vec<f32>> {
-    if width == 0 || height == 0 || width > 4096 || height > 4096 || grey.len() != width * height {
+    if width == 0
+        || height == 0
+        || width > MAX_SIDE
+        || height > MAX_SIDE
+        || grey.len() != width * height
+    {
         return Err(VaeError::InvalidInput(format!(
-            "image: expected width × height values (1 to 4096 a side), got {} for {width} × {height}",
+            "image: expected width × height values (1 to {MAX_SIDE} a side), got {} for {width} × {height}",
             grey.len()
         )));
     }
