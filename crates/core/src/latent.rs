@@ -15,10 +15,27 @@ pub struct Projection {
     pub explained: [f32; 2],
 }
 
+/// Most multiply-adds one [`Projection::pca`] may spend: ~0.2 s of WebAssembly, so building a map
+/// never freezes the page, whatever the latent width (the covariance route cost n·dim², over 10¹⁰
+/// for 1,000 points of a 4,096-wide space). Wide spaces get fewer refinement steps; the variance
+/// shares reported are measured along the axes actually used, so the map's label stays exact.
+pub const PCA_BUDGET: u64 = 200_000_000;
+/// Refinement steps at most, for narrow spaces where the budget allows many.
+const PCA_MAX_STEPS: usize = 300;
+/// Refinement steps the budget must always leave room for: past `PCA_BUDGET / (2 + 5·this) / dim`
+/// points, an evenly spaced subset of the points is used.
+const PCA_MIN_STEPS: u64 = 4;
+
 impl Projection {
-    /// The two principal components of `n` points of `dim` values (power iteration with
-    /// deflation on the covariance, from a fixed start, so the same points give the same map).
+    /// The plane of the two principal components of `n` points of `dim` values, by subspace
+    /// iteration on the centred points themselves (the covariance matrix is never formed) from a
+    /// fixed start, so the same points give the same map; at most [`PCA_BUDGET`] multiply-adds.
     pub fn pca(points: &[f32], n: usize, dim: usize) -> Result<Self> {
+        Ok(Self::pca_counted(points, n, dim)?.0)
+    }
+
+    /// [`Self::pca`], and the multiply-adds it spent.
+    pub fn pca_counted(points: &[f32], n: usize, dim: usize) -> Result<(Self, u64)> {
         check_rows("points", points, n, dim)?;
         if dim < 2 {
             return Err(VaeError::InvalidInput(
@@ -26,42 +43,64 @@ impl Projection {
             ));
         }
         if dim == 2 {
-            return Ok(Self {
+            let identity = Self {
                 mean: vec![0.0; 2],
                 axes: [vec![1.0, 0.0], vec![0.0, 1.0]],
                 explained: [1.0, 1.0],
-            });
+            };
+            return Ok((identity, 0));
         }
-        let rows = || points.chunks_exact(dim);
-        let mean: Vec<f64> = (0..dim)
-            .map(|j| rows().map(|r| r[j] as f64).sum::<f64>() / n as f64)
-            .collect();
-        let mut cov = vec![0.0f64; dim * dim];
-        for row in rows() {
-            let centred: Vec<f64> = row.iter().zip(&mean).map(|(&v, m)| v as f64 - m).collect();
-            for (i, ci) in centred.iter().enumerate() {
-                for (j, cj) in centred.iter().enumerate() {
-                    cov[i * dim + j] += ci * cj / n as f64;
-                }
+        let most_rows = (PCA_BUDGET / ((2 + 5 * PCA_MIN_STEPS) * dim as u64)).max(1) as usize;
+        let data = Centred::new(points, dim, n.div_ceil(most_rows));
+        let mut work = 2 * (data.n * dim) as u64; // the mean and the total variance
+        let per_step = data.cost();
+        let steps = (PCA_BUDGET.saturating_sub(work) / per_step).clamp(1, PCA_MAX_STEPS as u64) as usize;
+        let mut basis = orthonormal([
+            (0..dim).map(|i| 1.0 + 0.01 * i as f64).collect(),
+            (0..dim).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 } * (1.0 + 0.02 * i as f64)).collect(),
+        ]);
+        for _ in 0..steps.saturating_sub(1) {
+            let next = orthonormal(data.covariance_times(&basis));
+            work += per_step;
+            let change: f64 = (0..2)
+                .map(|k| 1.0 - dot(&next[k], &basis[k]).abs())
+                .sum();
+            basis = next;
+            if change < 1e-13 {
+                break;
             }
         }
-        let total: f64 = (0..dim).map(|i| cov[i * dim + i]).sum();
-        let first = principal_axis(&cov, dim);
-        let first_var = rayleigh(&cov, dim, &first);
-        // Deflate: remove the first component's variance, then find the next.
-        for i in 0..dim {
-            for j in 0..dim {
-                cov[i * dim + j] -= first_var * first[i] * first[j];
+        // Rayleigh–Ritz: the best pair of axes within the plane found, ordered by variance.
+        let images = data.covariance_times(&basis);
+        work += per_step;
+        let (a, b, c) = (
+            dot(&basis[0], &images[0]),
+            dot(&basis[0], &images[1]),
+            dot(&basis[1], &images[1]),
+        );
+        let angle = 0.5 * (2.0 * b).atan2(a - c);
+        let (cos, sin) = (angle.cos(), angle.sin());
+        let axes = [
+            combine(cos, &basis[0], sin, &basis[1]),
+            combine(-sin, &basis[0], cos, &basis[1]),
+        ];
+        let variances = [
+            a * cos * cos + 2.0 * b * sin * cos + c * sin * sin,
+            a * sin * sin - 2.0 * b * sin * cos + c * cos * cos,
+        ];
+        let share = |v: f64| {
+            if data.total > 0.0 {
+                (v / data.total) as f32
+            } else {
+                0.0
             }
-        }
-        let second = principal_axis(&cov, dim);
-        let second_var = rayleigh(&cov, dim, &second);
-        let share = |v: f64| if total > 0.0 { (v / total) as f32 } else { 0.0 };
-        Ok(Self {
-            mean: mean.iter().map(|&m| m as f32).collect(),
-            axes: [to_f32(&first), to_f32(&second)],
-            explained: [share(first_var), share(second_var)],
-        })
+        };
+        let projection = Self {
+            mean: to_f32(&data.mean),
+            axes: axes.map(|axis| to_f32(&with_positive_peak(axis))),
+            explained: variances.map(share),
+        };
+        Ok((projection, work))
     }
 
     pub fn dim(&self) -> usize {
@@ -103,44 +142,101 @@ fn to_f32(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }
 
-fn multiply(matrix: &[f64], dim: usize, v: &[f64]) -> Vec<f64> {
-    (0..dim)
-        .map(|i| (0..dim).map(|j| matrix[i * dim + j] * v[j]).sum())
-        .collect()
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-fn rayleigh(matrix: &[f64], dim: usize, v: &[f64]) -> f64 {
-    multiply(matrix, dim, v)
-        .iter()
-        .zip(v)
-        .map(|(a, b)| a * b)
-        .sum()
+/// `p·u + q·v`.
+fn combine(p: f64, u: &[f64], q: f64, v: &[f64]) -> Vec<f64> {
+    u.iter().zip(v).map(|(a, b)| p * a + q * b).collect()
 }
 
-/// The unit eigenvector of the largest eigenvalue of a symmetric positive semi-definite matrix,
-/// its sign fixed so that its largest component is positive.
-fn principal_axis(matrix: &[f64], dim: usize) -> Vec<f64> {
-    let mut v: Vec<f64> = (0..dim).map(|i| 1.0 + 0.01 * i as f64).collect();
-    for _ in 0..500 {
-        let next = multiply(matrix, dim, &v);
-        let norm = next.iter().map(|x| x * x).sum::<f64>().sqrt();
+/// Gram–Schmidt on two vectors (a vanishing one is replaced by a fixed unit vector).
+fn orthonormal([u, v]: [Vec<f64>; 2]) -> [Vec<f64>; 2] {
+    let unit = |mut w: Vec<f64>, fallback: usize| {
+        let norm = dot(&w, &w).sqrt();
         if norm < 1e-30 {
-            break;
+            w.iter_mut().enumerate().for_each(|(i, x)| *x = f64::from(i == fallback));
+        } else {
+            w.iter_mut().for_each(|x| *x /= norm);
         }
-        let next: Vec<f64> = next.iter().map(|x| x / norm).collect();
-        let change: f64 = next.iter().zip(&v).map(|(a, b)| (a - b).abs()).sum();
-        v = next;
-        if change < 1e-12 {
-            break;
-        }
-    }
-    let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-30);
-    let biggest = v
+        w
+    };
+    let u = unit(u, 0);
+    let along = dot(&u, &v);
+    let v = unit(combine(1.0, &v, -along, &u), 1);
+    let along = dot(&u, &v); // the fallback may not be orthogonal to u
+    let v = unit(combine(1.0, &v, -along, &u), 2);
+    [u, v]
+}
+
+/// Its sign flipped, if need be, so that its largest component is positive.
+fn with_positive_peak(v: Vec<f64>) -> Vec<f64> {
+    let peak = v
         .iter()
         .copied()
         .fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
-    let sign = if biggest < 0.0 { -1.0 } else { 1.0 };
-    v.iter().map(|x| sign * x / norm).collect()
+    if peak < 0.0 {
+        v.iter().map(|x| -x).collect()
+    } else {
+        v
+    }
+}
+
+/// Every `stride`-th of some points of `dim` values, seen as centred on their mean, without
+/// copying them.
+struct Centred<'a> {
+    points: &'a [f32],
+    stride: usize,
+    /// How many points are used.
+    n: usize,
+    dim: usize,
+    mean: Vec<f64>,
+    /// Total variance (the covariance's trace).
+    total: f64,
+}
+
+impl<'a> Centred<'a> {
+    fn new(points: &'a [f32], dim: usize, stride: usize) -> Self {
+        let rows = || points.chunks_exact(dim).step_by(stride);
+        let n = rows().count();
+        let mut mean = vec![0.0f64; dim];
+        for row in rows() {
+            mean.iter_mut().zip(row).for_each(|(m, &x)| *m += x as f64);
+        }
+        mean.iter_mut().for_each(|m| *m /= n as f64);
+        let total = rows()
+            .map(|row| row.iter().zip(&mean).map(|(&x, m)| (x as f64 - m).powi(2)).sum::<f64>())
+            .sum::<f64>()
+            / n as f64;
+        Self {
+            points,
+            stride,
+            n,
+            dim,
+            mean,
+            total,
+        }
+    }
+
+    /// Multiply-adds of one [`Self::covariance_times`].
+    fn cost(&self) -> u64 {
+        5 * (self.n * self.dim) as u64
+    }
+
+    /// The covariance matrix times each of two vectors: (1/n) Σ_r c_r (c_r · v), c_r = x_r − mean.
+    fn covariance_times(&self, vs: &[Vec<f64>; 2]) -> [Vec<f64>; 2] {
+        let mut out = [vec![0.0f64; self.dim], vec![0.0f64; self.dim]];
+        let mut centred = vec![0.0f64; self.dim];
+        for row in self.points.chunks_exact(self.dim).step_by(self.stride) {
+            centred.iter_mut().zip(row).zip(&self.mean).for_each(|((c, &x), m)| *c = x as f64 - m);
+            for (v, o) in vs.iter().zip(out.iter_mut()) {
+                let along = dot(&centred, v) / self.n as f64;
+                o.iter_mut().zip(&centred).for_each(|(o, c)| *o += along * c);
+            }
+        }
+        out
+    }
 }
 
 /// Latent arithmetic z(a) − z(b) + z(c): "a is to b as ? is to c" in the decoder's terms.
@@ -205,6 +301,35 @@ mod tests {
         let back = p.lift(xy[0], xy[1]).unwrap();
         let again = p.project(&back, 1).unwrap();
         assert!((again[0] - xy[0]).abs() < 1e-4 && (again[1] - xy[1]).abs() < 1e-4);
+    }
+
+    /// 1,000 points of a 4,096-wide latent space (a file a person may upload): the map is built
+    /// within the budget (the covariance route needed ~10¹⁰ multiply-adds: tens of seconds of a
+    /// frozen page) and still finds a clear plane.
+    #[test]
+    fn pca_of_a_wide_space_stays_within_its_budget() {
+        let (n, dim) = (1000, 4096);
+        let mut rng = Rng::new(9);
+        let mut points = Vec::with_capacity(n * dim);
+        for _ in 0..n {
+            let (a, b) = (3.0 * rng.normal(), 2.0 * rng.normal());
+            let mut row: Vec<f32> = (0..dim).map(|_| 0.05 * rng.normal()).collect();
+            row[10] += a;
+            row[4000] += b;
+            points.extend(row);
+        }
+        let (p, work) = Projection::pca_counted(&points, n, dim).unwrap();
+        assert!(work <= PCA_BUDGET, "{work} multiply-adds");
+        assert!(p.axes[0][10].abs() > 0.99, "{}", p.axes[0][10]);
+        assert!(p.axes[1][4000].abs() > 0.99, "{}", p.axes[1][4000]);
+        let total = 9.0 + 4.0 + dim as f32 * 0.0025;
+        assert!((p.explained[0] - 9.0 / total).abs() < 0.03, "{:?}", p.explained);
+        assert_eq!(Projection::pca(&points, n, dim).unwrap(), p, "the same points give the same map");
+        // The most points the bindings accept, at the widest latent: still within the budget.
+        let many = 16_384;
+        let big: Vec<f32> = (0..many * dim).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+        let (_, work) = Projection::pca_counted(&big, many, dim).unwrap();
+        assert!(work <= PCA_BUDGET, "{work} multiply-adds for {many} points");
     }
 
     #[test]

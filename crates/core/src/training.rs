@@ -1,6 +1,11 @@
 //! The hand-written training loop (burn-train's `Learner` does not run on wasm): one step is
-//! forward, loss, backward and an Adam update. A step whose loss is not finite changes nothing
-//! and rolls the model back to the last weights that gave a finite loss.
+//! forward, loss, backward and an Adam update.
+//!
+//! Divergence is caught three ways, and each rolls the model back to the last weights whose own
+//! loss was measured and found sound (finite, and not far above the run's recent level): a loss
+//! that is not finite; a loss term that jumps far above its running level (an explosion that is
+//! still finite, e.g. 8·10⁷ nats one step after 500); and weights that an update made non-finite.
+//! So the model a caller can read, encode with or save never holds a NaN or an exploded state.
 
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
@@ -49,11 +54,52 @@ pub fn adam() -> ModuleOptimizer {
     AdamConfig::new().with_epsilon(1e-8).init()
 }
 
+/// A loss term counts as exploded when it exceeds its running level by more than this many times
+/// the level's size plus [`EXPLOSION_SLACK`]. Healthy runs never jump 10× in one step (the loss
+/// falls from ~550 towards ~100 nats); a diverging learning rate jumps by 10³ and more.
+pub const EXPLOSION_FACTOR: f32 = 10.0;
+/// Nats added to the explosion threshold, so terms near zero (the KL of a switched-off latent
+/// space, which may grow quickly when β is lowered) do not trip it.
+pub const EXPLOSION_SLACK: f32 = 50.0;
+/// Weight of the newest accepted step in the running level (an exponential moving average).
+const LEVEL_RATE: f32 = 0.1;
+
+/// Running levels of the reconstruction and KL terms (per digit, nats) of the accepted steps.
+/// They are tracked apart from β, so moving the β slider mid-run is never mistaken for divergence.
+#[derive(Debug, Clone, Copy)]
+struct Levels {
+    recon: f32,
+    kl: f32,
+}
+
+impl Levels {
+    fn exploded(level: f32, value: f32) -> bool {
+        value - level > EXPLOSION_FACTOR * level.abs() + EXPLOSION_SLACK
+    }
+
+    /// Why `stats` is an explosion relative to these levels, if it is.
+    fn explosion(&self, stats: &StepStats) -> Option<String> {
+        let jumped = |what: &str, level: f32, value: f32| {
+            Self::exploded(level, value)
+                .then(|| format!("the {what} jumped to {value:.3e} nats from a running level of {level:.1}"))
+        };
+        jumped("reconstruction term", self.recon, stats.recon)
+            .or_else(|| jumped("KL term", self.kl, stats.kl))
+    }
+
+    fn update(&mut self, stats: &StepStats) {
+        self.recon += LEVEL_RATE * (stats.recon - self.recon);
+        self.kl += LEVEL_RATE * (stats.kl - self.kl);
+    }
+}
+
 /// A model with its optimiser state, its noise source and its last good weights.
 pub struct Trainer {
     model: Vae,
     optim: ModuleOptimizer,
     last_good: (Vae, ModuleOptimizer),
+    /// `None` until the first step is accepted.
+    levels: Option<Levels>,
     rng: Rng,
     steps: u64,
 }
@@ -67,6 +113,7 @@ impl Trainer {
             last_good: (model.clone(), optim.clone()),
             model,
             optim,
+            levels: None,
             rng: Rng::new(seed),
             steps: 0,
         }
@@ -127,22 +174,44 @@ impl Trainer {
             recon: values[1],
             kl: values[2],
         };
-        if !values.iter().all(|v| v.is_finite()) {
-            let (model, optim) = self.last_good.clone();
-            self.model = model;
-            self.optim = optim;
-            return Err(VaeError::Diverged(format!(
-                "the loss became {} at step {}; the weights were rolled back to the last good step \
-                 (try a smaller learning rate)",
-                stats.loss,
-                self.steps + 1
-            )));
+        let failure = if !values.iter().all(|v| v.is_finite()) {
+            Some(format!("the loss became {}", stats.loss))
+        } else {
+            self.levels.and_then(|levels| levels.explosion(&stats))
+        };
+        if let Some(why) = failure {
+            return Err(self.roll_back(&why));
         }
+        // These weights' own loss is sound: they are the ones to come back to.
         self.last_good = (self.model.clone(), self.optim.clone());
+        match &mut self.levels {
+            Some(levels) => levels.update(&stats),
+            None => {
+                self.levels = Some(Levels {
+                    recon: stats.recon,
+                    kl: stats.kl,
+                })
+            }
+        }
         let grads = GradientsParams::from_grads(terms.total.backward(), &self.model);
         self.model = self.optim.step(lr, self.model.clone(), grads);
+        if !weights_are_finite(&self.model()).await? {
+            return Err(self.roll_back("the update made some weights infinite or NaN"));
+        }
         self.steps += 1;
         Ok(stats)
+    }
+
+    /// Restores the last good weights and optimiser state; the error says why and from where.
+    fn roll_back(&mut self, why: &str) -> VaeError {
+        let (model, optim) = self.last_good.clone();
+        self.model = model;
+        self.optim = optim;
+        VaeError::Diverged(format!(
+            "{why} at step {}; the weights were rolled back to the last step whose loss was sound \
+             (try a smaller learning rate)",
+            self.steps + 1
+        ))
     }
 
     /// One step on the digits at `indices` of `digits` (their labels go to a conditional model).
@@ -190,6 +259,23 @@ impl Trainer {
             kl: mean(sum[2]),
         })
     }
+}
+
+/// Whether every weight of `model` is finite, with one read of one number: Σ 0·w is 0 exactly
+/// when no w is infinite or NaN (0·∞ and 0·NaN are NaN), so no weight leaves the device.
+pub async fn weights_are_finite(model: &Vae) -> crate::Result<bool> {
+    let mut layers = vec![&model.fc1, &model.fc21, &model.fc3, &model.fc4];
+    layers.extend(&model.fc22);
+    let probes: Vec<Tensor<1>> = layers
+        .into_iter()
+        .flat_map(|layer| {
+            let weight = layer.weight.val().mul_scalar(0.0).sum();
+            let bias = layer.bias.as_ref().map(|b| b.val().mul_scalar(0.0).sum());
+            std::iter::once(weight).chain(bias)
+        })
+        .collect();
+    let total = read1(Tensor::cat(probes, 0).sum()).await?;
+    Ok(total[0] == 0.0)
 }
 
 /// Test-set −ELBO per digit (β = 1): `(one z sample, z = μ)`.

@@ -458,6 +458,16 @@ pub async fn write_safetensors(
     }
     linear_tensors(&model.fc3, "fc3", &mut tensors).await?;
     linear_tensors(&model.fc4, "fc4", &mut tensors).await?;
+    // A file with a NaN in it would not load again (the reader refuses non-finite values): say so
+    // now, when the caller can still keep the weights it had.
+    if let Some(name) = tensors
+        .iter()
+        .find_map(|(name, t)| t.values.iter().any(|v| !v.is_finite()).then_some(name))
+    {
+        return Err(VaeError::InvalidInput(format!(
+            "cannot save these weights: {name} holds an infinite or NaN value"
+        )));
+    }
     let mut meta = Map::new();
     meta.insert("format".into(), json!("pt"));
     meta.insert("kind".into(), json!(model.kind.name()));

@@ -247,3 +247,64 @@ fn larger_beta_switches_dimensions_off() {
     );
     assert!(total_8 < 0.5 * total_1, "total KL {total_8} vs {total_1}");
 }
+
+/// The page's default model at the largest learning rate it accepts: the loss explodes while still
+/// finite (~10⁷ nats) before it becomes NaN. The run must stop at the explosion and come back to
+/// weights whose loss was sound — finite weights, a loss near where it started, a file that saves
+/// and loads again — never to the exploded ones.
+#[test]
+fn an_exploding_loss_stops_the_run_before_the_weights_are_ruined() {
+    use vae_core::inference::negative_elbo;
+    use vae_core::training::weights_are_finite;
+    use vae_core::weights::read_safetensors;
+    let digits = digits();
+    let (pixels, _) = digits.batch(&digits.train_indices()[..128]);
+    let device = device();
+    device.seed(1);
+    let mut t = Trainer::new(VaeConfig::new().init(&device), 1);
+    let mean_loss = |t: &Trainer| {
+        let per_digit =
+            block_on(negative_elbo(&t.model(), &pixels, 128, None, Likelihood::Bernoulli)).unwrap();
+        per_digit.iter().sum::<f32>() / 128.0
+    };
+    let start = mean_loss(&t);
+    let mut accepted = Vec::new();
+    let error = loop {
+        match block_on(t.step(&pixels, 128, None, 1.0, 1.0, Likelihood::Bernoulli)) {
+            Ok(stats) => accepted.push(stats.loss),
+            Err(e) => break e,
+        }
+        assert!(accepted.len() < 50, "lr 1 should diverge: {accepted:?}");
+    };
+    println!("accepted losses {accepted:?}, then: {error}");
+    assert!(matches!(&error, VaeError::Diverged(m) if m.contains("rolled back")), "{error}");
+    assert!(
+        accepted.iter().all(|&l| l < 10.0 * start),
+        "a step with an exploded loss was accepted: {accepted:?} (start {start})"
+    );
+    assert!(block_on(weights_are_finite(&t.model())).unwrap());
+    let after = mean_loss(&t);
+    assert!(after.is_finite() && after < 10.0 * start, "rolled back to weights with loss {after} (start {start})");
+    let saved = block_on(write_safetensors(&t.model(), Dtype::F32, &[])).unwrap();
+    assert_eq!(read_safetensors(&saved).unwrap().config, t.model().config());
+    // Training goes on from there at a sane rate.
+    let next = block_on(t.step(&pixels, 128, None, 1e-3, 1.0, Likelihood::Bernoulli)).unwrap();
+    assert!(next.loss < 10.0 * start);
+}
+
+/// Weights holding a NaN are never written: such a file would not load again.
+#[test]
+fn non_finite_weights_are_neither_kept_nor_saved() {
+    use vae_core::training::weights_are_finite;
+    use vae_core::weights::read_safetensors;
+    let device = device();
+    let mut file = read_safetensors(&std::fs::read(repo_path("web/assets/vae-latent2.safetensors")).unwrap()).unwrap();
+    assert!(block_on(weights_are_finite(&file.to_model(&device))).unwrap());
+    for value in [f32::NAN, f32::INFINITY] {
+        file.tensors.get_mut("fc4.bias").unwrap().values[7] = value;
+        let model = file.to_model(&device);
+        assert!(!block_on(weights_are_finite(&model)).unwrap(), "{value}");
+        let error = block_on(write_safetensors(&model, Dtype::F32, &[])).unwrap_err();
+        assert!(error.to_string().contains("fc4.bias"), "{error}");
+    }
+}
