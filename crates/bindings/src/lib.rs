@@ -6,10 +6,12 @@ mod args;
 mod ctors;
 mod options;
 mod panic;
+mod pending;
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
-use js_sys::{Float32Array, Object, Reflect};
+use js_sys::{Float32Array, Object, Promise, Reflect};
 use vae_core::data::{Batches, Digits};
 use vae_core::inference::{self, MAX_ROWS};
 use vae_core::loss::Likelihood;
@@ -19,9 +21,13 @@ use vae_core::weights::{Dtype, read_safetensors, write_safetensors};
 use vae_core::{VaeConfig, VaeError};
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "webgpu")]
+pub use panic::debug_webgpu_fault;
 pub use panic::{panic_message, panicked};
+pub use pending::pending_count;
 
 use options::{BackendChoice, CreateOptions, StepOptions};
+use pending::settle;
 
 /// What a `Vae` holds. Never borrowed across an `.await`: methods copy out what they need first.
 struct State {
@@ -42,13 +48,27 @@ struct TrainingDigits {
 }
 
 /// A VAE on one backend. Create it with `await Vae.create({...})`.
+///
+/// The JS object holds one handle on a shared model; every async method takes a handle of its
+/// own before it returns its promise, so `free()` while a call is pending succeeds at once and
+/// the model lives on until that call has settled.
 #[wasm_bindgen]
 pub struct Vae {
+    shared: Rc<Shared>,
+}
+
+/// What every handle on one model shares.
+struct Shared {
     state: RefCell<State>,
     backend: &'static str,
     /// Why the model runs on the CPU although WebGPU was possible to ask for ("auto").
     fallback: Option<String>,
     likelihood: Likelihood,
+}
+
+/// A float vector as the Float32Array a promise resolves to.
+fn floats(values: Vec<f32>) -> Result<JsValue, JsError> {
+    Ok(Float32Array::from(values.as_slice()).into())
 }
 
 fn js_error(e: VaeError) -> JsError {
@@ -128,47 +148,22 @@ impl Vae {
     /// and a self-check agrees with the CPU, else the CPU — `fallbackReason` says why; "webgpu":
     /// WebGPU or an error; "cpu"). The initial weights are drawn on the CPU from `seed`, so a seed
     /// gives the same model on every backend.
-    pub async fn create(
+    #[wasm_bindgen(js_name = create, unchecked_return_type = "Promise<Vae>")]
+    pub fn create_js(
         #[wasm_bindgen(unchecked_param_type = "VaeOptions | undefined")] options: JsValue,
-    ) -> Result<Vae, JsError> {
-        let options = CreateOptions::parse(&options)?;
-        let device = vae_core::backend::cpu_device();
-        device.seed(options.seed);
-        let model = options.config.init(&device);
-        let (model, backend, fallback) = place(model, options.backend).await?;
-        Ok(Self::with_model(
-            model,
-            options.seed,
-            options.likelihood,
-            backend,
-            fallback,
-        ))
+    ) -> Promise {
+        settle(async move { Ok(Self::create(options).await?.into()) })
     }
 
     /// Creates a model whose architecture is read from a safetensors file (a PyTorch
     /// `vae/main.py` checkpoint, or one this class wrote). Options as for `create`; their sizes are
     /// ignored in favour of the file's.
-    #[wasm_bindgen(js_name = fromSafetensors)]
-    pub async fn from_safetensors(
+    #[wasm_bindgen(js_name = fromSafetensors, unchecked_return_type = "Promise<Vae>")]
+    pub fn from_safetensors_js(
         bytes: Vec<u8>,
         #[wasm_bindgen(unchecked_param_type = "VaeOptions | undefined")] options: JsValue,
-    ) -> Result<Vae, JsError> {
-        let options = CreateOptions::parse(&options)?;
-        let file = read_safetensors(&bytes).map_err(js_error)?;
-        let model = file.to_model(&vae_core::backend::cpu_device());
-        let likelihood = file
-            .metadata
-            .get("likelihood")
-            .and_then(|l| Likelihood::parse(l))
-            .unwrap_or(options.likelihood);
-        let (model, backend, fallback) = place(model, options.backend).await?;
-        Ok(Self::with_model(
-            model,
-            options.seed,
-            likelihood,
-            backend,
-            fallback,
-        ))
+    ) -> Promise {
+        settle(async move { Ok(Self::from_safetensors(bytes, options).await?.into()) })
     }
 
     fn with_model(
@@ -185,24 +180,33 @@ impl Vae {
             data: None,
         };
         Vae {
-            state: RefCell::new(state),
-            backend,
-            fallback,
-            likelihood,
+            shared: Rc::new(Shared {
+                state: RefCell::new(state),
+                backend,
+                fallback,
+                likelihood,
+            }),
+        }
+    }
+
+    /// Another handle on the same model, for a promise to keep while it runs.
+    fn handle(&self) -> Vae {
+        Vae {
+            shared: Rc::clone(&self.shared),
         }
     }
 
     /// The backend that runs this model: "webgpu" or "cpu".
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
-        self.backend.into()
+        self.shared.backend.into()
     }
 
     /// Why an "auto" model runs on the CPU (no WebGPU in this build, no adapter, a failed
     /// self-check), or null.
     #[wasm_bindgen(getter, js_name = fallbackReason)]
     pub fn fallback_reason(&self) -> Option<String> {
-        self.fallback.clone()
+        self.shared.fallback.clone()
     }
 
     /// Whether this build of the module holds the WebGPU backend.
@@ -230,15 +234,15 @@ impl Vae {
     /// "bernoulli" or "gaussian": the likelihood trainStep and negativeElbo use by default.
     #[wasm_bindgen(getter)]
     pub fn likelihood(&self) -> String {
-        format!("{:?}", self.likelihood).to_lowercase()
+        format!("{:?}", self.shared.likelihood).to_lowercase()
     }
 
     fn config(&self) -> VaeConfig {
-        self.state.borrow().model.config()
+        self.shared.state.borrow().model.config()
     }
 
     fn model(&self) -> vae_core::Vae {
-        self.state.borrow().model.clone()
+        self.shared.state.borrow().model.clone()
     }
 
     /// Replaces the weights with a safetensors file of the same architecture. On any problem
@@ -259,7 +263,7 @@ impl Vae {
                 current.latent
             )));
         }
-        let mut state = self.state.borrow_mut();
+        let mut state = self.shared.state.borrow_mut();
         let device = state.model.fc1.weight.device();
         let trainer = state
             .trainer
@@ -270,8 +274,250 @@ impl Vae {
         Ok(())
     }
 
+    /// Keeps the packed digits file (decompressed `digits.bin`) inside the module for
+    /// `trainBatch` and `testElbo`, so no batch is copied from JavaScript. `seed` fixes the batch
+    /// order. Returns the number of training digits.
+    #[wasm_bindgen(js_name = setTrainingDigits)]
+    pub fn set_training_digits(
+        &self,
+        bytes: Vec<u8>,
+        #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
+    ) -> Result<usize, JsError> {
+        let seed = args::seed("seed", &seed)?;
+        let digits = Digits::from_bytes(&bytes).map_err(js_error)?;
+        let train = digits.train_indices();
+        let count = train.len();
+        let data = TrainingDigits {
+            batches: Batches::new(train, seed).map_err(js_error)?,
+            test: digits.test_indices(),
+            digits,
+            rng: Rng::new(seed ^ 0x7e57),
+        };
+        self.shared.state.borrow_mut().data = Some(data);
+        Ok(count)
+    }
+
+    fn take_training(&self) -> Result<(Trainer, TrainingDigits), JsError> {
+        let mut state = self.shared.state.borrow_mut();
+        match (state.trainer.take(), state.data.take()) {
+            (Some(trainer), Some(data)) => Ok((trainer, data)),
+            (trainer, data) => {
+                let missing = data.is_none();
+                state.trainer = trainer;
+                state.data = data;
+                Err(JsError::new(if missing {
+                    "no training digits: call setTrainingDigits first"
+                } else {
+                    "a training step is already running; await it first"
+                }))
+            }
+        }
+    }
+
+    /// Training steps taken since creation or the last load.
+    #[wasm_bindgen(getter)]
+    pub fn steps(&self) -> f64 {
+        self.shared
+            .state
+            .borrow()
+            .trainer
+            .as_ref()
+            .map_or(0.0, |t| t.steps() as f64)
+    }
+
+    /// The weights as a safetensors file (F32, PyTorch names and layout). Rejects, saving
+    /// nothing, if a weight is not finite.
+    #[wasm_bindgen(js_name = toSafetensors, unchecked_return_type = "Promise<Uint8Array>")]
+    pub fn to_safetensors_js(&self) -> Promise {
+        let this = self.handle();
+        settle(async move {
+            let bytes = this.to_safetensors().await?;
+            Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
+        })
+    }
+
+    /// q(z|x) of `n` digits (`pixels`: n×784 grey values in [0, 1]). Resolves to
+    /// `{ mu, logvar, sigma }`, each n×latentDim; `logvar` and `sigma` are null for the plain
+    /// autoencoder. `labels` (n digits 0–9) is used by conditional models.
+    #[wasm_bindgen(
+        js_name = encode,
+        unchecked_return_type = "Promise<{ mu: Float32Array, logvar: Float32Array | null, sigma: Float32Array | null }>"
+    )]
+    pub fn encode_js(
+        &self,
+        pixels: Vec<f32>,
+        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
+        labels: Option<Vec<u8>>,
+    ) -> Promise {
+        let this = self.handle();
+        settle(async move { this.encode(pixels, n, labels).await })
+    }
+
+    /// The decoder's mean images of `n` latent points (`z`: n×latentDim): n×784 grey values.
+    #[wasm_bindgen(js_name = decode, unchecked_return_type = "Promise<Float32Array>")]
+    pub fn decode_js(
+        &self,
+        z: Vec<f32>,
+        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
+        labels: Option<Vec<u8>>,
+    ) -> Promise {
+        let this = self.handle();
+        settle(async move { floats(this.decode(z, n, labels).await?) })
+    }
+
+    /// One deterministic pass (z = μ) over `n` digits: what the page shows for a drawing.
+    /// Resolves to `{ mu, logvar, sigma, recon, negElbo }` (recon n×784; negElbo n, nats).
+    #[wasm_bindgen(
+        js_name = reconstruct,
+        unchecked_return_type = "Promise<{ mu: Float32Array, logvar: Float32Array | null, sigma: Float32Array | null, recon: Float32Array, negElbo: Float32Array }>"
+    )]
+    pub fn reconstruct_js(
+        &self,
+        pixels: Vec<f32>,
+        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
+        labels: Option<Vec<u8>>,
+    ) -> Promise {
+        let this = self.handle();
+        settle(async move { this.reconstruct(pixels, n, labels).await })
+    }
+
+    /// `k` decoded draws z = μ + σ ⊙ ε from q(z|x) = N(μ, σ²) of one digit, given its `mu` and
+    /// `logvar` (latentDim values each, as `encode`/`reconstruct` return them; null logvar = no
+    /// spread), reproducible from `seed`. Resolves to
+    /// `{ z: Float32Array (k×latentDim), images: Float32Array (k×784) }`.
+    #[wasm_bindgen(
+        js_name = posteriorDraws,
+        unchecked_return_type = "Promise<{ z: Float32Array, images: Float32Array }>"
+    )]
+    pub fn posterior_draws_js(
+        &self,
+        mu: Vec<f32>,
+        logvar: Option<Vec<f32>>,
+        #[wasm_bindgen(unchecked_param_type = "number")] k: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
+        labels: Option<Vec<u8>>,
+    ) -> Promise {
+        let this = self.handle();
+        settle(async move { this.posterior_draws(mu, logvar, k, seed, labels).await })
+    }
+
+    /// The decoded manifold of a latent-2 model: a `side × side` grid of z at the prior's
+    /// quantiles (Kingma & Welling's figure), row-major from the top-left; `side² × 784` values.
+    #[wasm_bindgen(js_name = manifold, unchecked_return_type = "Promise<Float32Array>")]
+    pub fn manifold_js(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] side: JsValue,
+    ) -> Promise {
+        let this = self.handle();
+        settle(async move { floats(this.manifold(side).await?) })
+    }
+
+    /// −ELBO of each digit in nats (z = μ, β = 1): the anomaly score.
+    #[wasm_bindgen(js_name = negativeElbo, unchecked_return_type = "Promise<Float32Array>")]
+    pub fn negative_elbo_js(
+        &self,
+        pixels: Vec<f32>,
+        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
+        labels: Option<Vec<u8>>,
+    ) -> Promise {
+        let this = self.handle();
+        settle(async move { floats(this.negative_elbo(pixels, n, labels).await?) })
+    }
+
+    /// One Adam step on `n` digits. `options`: `{ lr = 1e-3, beta = 1, labels?, likelihood? }`.
+    /// Resolves to the per-digit means `{ loss, recon, kl }` in nats, measured before the update.
+    /// A loss that is not finite or explodes, or an update that makes a weight non-finite, rejects
+    /// the promise and rolls the weights back to the last step whose loss was sound.
+    #[wasm_bindgen(
+        js_name = trainStep,
+        unchecked_return_type = "Promise<{ loss: number, recon: number, kl: number }>"
+    )]
+    pub fn train_step_js(
+        &self,
+        pixels: Vec<f32>,
+        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "TrainStepOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let this = self.handle();
+        settle(async move { this.train_step(pixels, n, options).await })
+    }
+
+    /// One Adam step on the next batch of the training digits (see `setTrainingDigits`).
+    /// `options`: `{ lr = 1e-3, beta = 1, batchSize = 128, likelihood? }`. Resolves to
+    /// `{ loss, recon, kl, epoch, stepInEpoch, stepsPerEpoch, endsEpoch }` (per-digit means in nats,
+    /// measured before the update; `epoch` counts finished epochs). Divergence rejects the promise
+    /// and rolls the weights back, as for `trainStep`.
+    #[wasm_bindgen(
+        js_name = trainBatch,
+        unchecked_return_type = "Promise<{ loss: number, recon: number, kl: number, epoch: number, stepInEpoch: number, stepsPerEpoch: number, endsEpoch: boolean }>"
+    )]
+    pub fn train_batch_js(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "TrainStepOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let this = self.handle();
+        settle(async move { this.train_batch(options).await })
+    }
+
+    /// −ELBO per digit of the test split (β = 1), `{ sampled, atMean }`: with one z drawn from
+    /// q(z|x), and with z = μ.
+    #[wasm_bindgen(
+        js_name = testElbo,
+        unchecked_return_type = "Promise<{ sampled: number, atMean: number }>"
+    )]
+    pub fn test_elbo_js(&self) -> Promise {
+        let this = self.handle();
+        settle(async move { this.test_elbo().await })
+    }
+}
+
+/// The async methods as Rust sees them (the wasm-bindgen tests call these); JavaScript gets
+/// each as a promise from the exported wrapper of the same JS name above.
+impl Vae {
+    /// Creates a freshly initialised model. Options (all optional): `latentDim` (20), `hidden`
+    /// (400), `kind` ("vae" | "autoencoder" | "conditional"), `likelihood` ("bernoulli" |
+    /// "gaussian"), `seed` (1), `backend` ("auto": WebGPU if this build has it, an adapter answers
+    /// and a self-check agrees with the CPU, else the CPU — `fallbackReason` says why; "webgpu":
+    /// WebGPU or an error; "cpu"). The initial weights are drawn on the CPU from `seed`, so a seed
+    /// gives the same model on every backend.
+    pub async fn create(options: JsValue) -> Result<Vae, JsError> {
+        let options = CreateOptions::parse(&options)?;
+        let device = vae_core::backend::cpu_device();
+        device.seed(options.seed);
+        let model = options.config.init(&device);
+        let (model, backend, fallback) = place(model, options.backend).await?;
+        Ok(Self::with_model(
+            model,
+            options.seed,
+            options.likelihood,
+            backend,
+            fallback,
+        ))
+    }
+
+    /// Creates a model whose architecture is read from a safetensors file (a PyTorch
+    /// `vae/main.py` checkpoint, or one this class wrote). Options as for `create`; their sizes are
+    /// ignored in favour of the file's.
+    pub async fn from_safetensors(bytes: Vec<u8>, options: JsValue) -> Result<Vae, JsError> {
+        let options = CreateOptions::parse(&options)?;
+        let file = read_safetensors(&bytes).map_err(js_error)?;
+        let model = file.to_model(&vae_core::backend::cpu_device());
+        let likelihood = file
+            .metadata
+            .get("likelihood")
+            .and_then(|l| Likelihood::parse(l))
+            .unwrap_or(options.likelihood);
+        let (model, backend, fallback) = place(model, options.backend).await?;
+        Ok(Self::with_model(
+            model,
+            options.seed,
+            likelihood,
+            backend,
+            fallback,
+        ))
+    }
+
     /// The weights as a safetensors file (F32, PyTorch names and layout).
-    #[wasm_bindgen(js_name = toSafetensors)]
     pub async fn to_safetensors(&self) -> Result<Vec<u8>, JsError> {
         let model = self.model();
         write_safetensors(&model, Dtype::F32, &[("likelihood", &self.likelihood())])
@@ -282,13 +528,10 @@ impl Vae {
     /// q(z|x) of `n` digits (`pixels`: n×784 grey values in [0, 1]). Resolves to
     /// `{ mu, logvar }`, each n×latentDim; `logvar` is null for the plain autoencoder.
     /// `labels` (n digits 0–9) is used by conditional models.
-    #[wasm_bindgen(
-        unchecked_return_type = "{ mu: Float32Array, logvar: Float32Array | null, sigma: Float32Array | null }"
-    )]
     pub async fn encode(
         &self,
         pixels: Vec<f32>,
-        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
+        n: JsValue,
         labels: Option<Vec<u8>>,
     ) -> Result<JsValue, JsError> {
         let n = args::count("n", &n, 1, MAX_ROWS)?;
@@ -303,7 +546,7 @@ impl Vae {
     pub async fn decode(
         &self,
         z: Vec<f32>,
-        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
+        n: JsValue,
         labels: Option<Vec<u8>>,
     ) -> Result<Vec<f32>, JsError> {
         let n = args::count("n", &n, 1, MAX_ROWS)?;
@@ -315,20 +558,23 @@ impl Vae {
 
     /// One deterministic pass (z = μ) over `n` digits: what the page shows for a drawing.
     /// Resolves to `{ mu, logvar, recon, negElbo }` (recon n×784; negElbo n, nats).
-    #[wasm_bindgen(
-        unchecked_return_type = "{ mu: Float32Array, logvar: Float32Array | null, sigma: Float32Array | null, recon: Float32Array, negElbo: Float32Array }"
-    )]
     pub async fn reconstruct(
         &self,
         pixels: Vec<f32>,
-        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
+        n: JsValue,
         labels: Option<Vec<u8>>,
     ) -> Result<JsValue, JsError> {
         let n = args::count("n", &n, 1, MAX_ROWS)?;
         let model = self.model();
-        let result = inference::reconstruct(&model, &pixels, n, labels.as_deref(), self.likelihood)
-            .await
-            .map_err(js_error)?;
+        let result = inference::reconstruct(
+            &model,
+            &pixels,
+            n,
+            labels.as_deref(),
+            self.shared.likelihood,
+        )
+        .await
+        .map_err(js_error)?;
         let out = encoded_object(&result.encoded)?;
         set(
             &out,
@@ -347,13 +593,12 @@ impl Vae {
     /// `logvar` (latentDim values each, as `encode`/`reconstruct` return them; null logvar = no
     /// spread), reproducible from `seed`. Resolves to
     /// `{ z: Float32Array (k×latentDim), images: Float32Array (k×784) }`.
-    #[wasm_bindgen(js_name = posteriorDraws, unchecked_return_type = "{ z: Float32Array, images: Float32Array }")]
     pub async fn posterior_draws(
         &self,
         mu: Vec<f32>,
         logvar: Option<Vec<f32>>,
-        #[wasm_bindgen(unchecked_param_type = "number")] k: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
+        k: JsValue,
+        seed: JsValue,
         labels: Option<Vec<u8>>,
     ) -> Result<JsValue, JsError> {
         let k = args::count("k", &k, 1, inference::MAX_DRAWS)?;
@@ -381,46 +626,50 @@ impl Vae {
 
     /// The decoded manifold of a latent-2 model: a `side × side` grid of z at the prior's
     /// quantiles (Kingma & Welling's figure), row-major from the top-left; `side² × 784` values.
-    pub async fn manifold(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "number")] side: JsValue,
-    ) -> Result<Vec<f32>, JsError> {
+    pub async fn manifold(&self, side: JsValue) -> Result<Vec<f32>, JsError> {
         let side = args::count("side", &side, 2, inference::MAX_MANIFOLD_SIDE)?;
         let model = self.model();
         inference::manifold(&model, side).await.map_err(js_error)
     }
 
     /// −ELBO of each digit in nats (z = μ, β = 1): the anomaly score.
-    #[wasm_bindgen(js_name = negativeElbo)]
     pub async fn negative_elbo(
         &self,
         pixels: Vec<f32>,
-        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
+        n: JsValue,
         labels: Option<Vec<u8>>,
     ) -> Result<Vec<f32>, JsError> {
         let n = args::count("n", &n, 1, MAX_ROWS)?;
         let model = self.model();
-        inference::negative_elbo(&model, &pixels, n, labels.as_deref(), self.likelihood)
-            .await
-            .map_err(js_error)
+        inference::negative_elbo(
+            &model,
+            &pixels,
+            n,
+            labels.as_deref(),
+            self.shared.likelihood,
+        )
+        .await
+        .map_err(js_error)
     }
 
     /// One Adam step on `n` digits. `options`: `{ lr = 1e-3, beta = 1, labels?, likelihood? }`.
     /// Resolves to the per-digit means `{ loss, recon, kl }` in nats, measured before the update.
     /// A non-finite loss rejects the promise and rolls the weights back to the last good step.
-    #[wasm_bindgen(js_name = trainStep, unchecked_return_type = "{ loss: number, recon: number, kl: number }")]
     pub async fn train_step(
         &self,
         pixels: Vec<f32>,
-        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "TrainStepOptions | undefined")] options: JsValue,
+        n: JsValue,
+        options: JsValue,
     ) -> Result<JsValue, JsError> {
         let n = args::count("n", &n, 1, MAX_ROWS)?;
-        let options = StepOptions::parse(&options, self.likelihood)?;
-        let mut trainer =
-            self.state.borrow_mut().trainer.take().ok_or_else(|| {
-                JsError::new("a training step is already running; await it first")
-            })?;
+        let options = StepOptions::parse(&options, self.shared.likelihood)?;
+        let mut trainer = self
+            .shared
+            .state
+            .borrow_mut()
+            .trainer
+            .take()
+            .ok_or_else(|| JsError::new("a training step is already running; await it first"))?;
         let result = trainer
             .step(
                 &pixels,
@@ -432,7 +681,7 @@ impl Vae {
             )
             .await;
         {
-            let mut state = self.state.borrow_mut();
+            let mut state = self.shared.state.borrow_mut();
             state.model = trainer.model();
             state.trainer = Some(trainer);
         }
@@ -440,57 +689,13 @@ impl Vae {
         Ok(out.into())
     }
 
-    /// Keeps the packed digits file (decompressed `digits.bin`) inside the module for
-    /// `trainBatch` and `testElbo`, so no batch is copied from JavaScript. `seed` fixes the batch
-    /// order. Returns the number of training digits.
-    #[wasm_bindgen(js_name = setTrainingDigits)]
-    pub fn set_training_digits(
-        &self,
-        bytes: Vec<u8>,
-        #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
-    ) -> Result<usize, JsError> {
-        let seed = args::seed("seed", &seed)?;
-        let digits = Digits::from_bytes(&bytes).map_err(js_error)?;
-        let train = digits.train_indices();
-        let count = train.len();
-        let data = TrainingDigits {
-            batches: Batches::new(train, seed).map_err(js_error)?,
-            test: digits.test_indices(),
-            digits,
-            rng: Rng::new(seed ^ 0x7e57),
-        };
-        self.state.borrow_mut().data = Some(data);
-        Ok(count)
-    }
-
-    fn take_training(&self) -> Result<(Trainer, TrainingDigits), JsError> {
-        let mut state = self.state.borrow_mut();
-        match (state.trainer.take(), state.data.take()) {
-            (Some(trainer), Some(data)) => Ok((trainer, data)),
-            (trainer, data) => {
-                let missing = data.is_none();
-                state.trainer = trainer;
-                state.data = data;
-                Err(JsError::new(if missing {
-                    "no training digits: call setTrainingDigits first"
-                } else {
-                    "a training step is already running; await it first"
-                }))
-            }
-        }
-    }
-
     /// One Adam step on the next batch of the training digits (see `setTrainingDigits`).
     /// `options`: `{ lr = 1e-3, beta = 1, batchSize = 128, likelihood? }`. Resolves to
     /// `{ loss, recon, kl, epoch, stepInEpoch, stepsPerEpoch, endsEpoch }` (per-digit means in nats,
     /// measured before the update; `epoch` counts finished epochs). A non-finite loss rejects the
     /// promise and rolls the weights back to the last good step.
-    #[wasm_bindgen(js_name = trainBatch, unchecked_return_type = "{ loss: number, recon: number, kl: number, epoch: number, stepInEpoch: number, stepsPerEpoch: number, endsEpoch: boolean }")]
-    pub async fn train_batch(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "TrainStepOptions | undefined")] options: JsValue,
-    ) -> Result<JsValue, JsError> {
-        let options = StepOptions::parse(&options, self.likelihood)?;
+    pub async fn train_batch(&self, options: JsValue) -> Result<JsValue, JsError> {
+        let options = StepOptions::parse(&options, self.shared.likelihood)?;
         let (mut trainer, mut data) = self.take_training()?;
         let batch = data.batches.next(options.batch_size);
         let per_epoch = data.batches.per_epoch(options.batch_size);
@@ -504,7 +709,7 @@ impl Vae {
             )
             .await;
         {
-            let mut state = self.state.borrow_mut();
+            let mut state = self.shared.state.borrow_mut();
             state.model = trainer.model();
             state.trainer = Some(trainer);
             state.data = Some(data);
@@ -519,10 +724,10 @@ impl Vae {
 
     /// −ELBO per digit of the test split (β = 1), `{ sampled, atMean }`: with one z drawn from
     /// q(z|x), and with z = μ.
-    #[wasm_bindgen(js_name = testElbo, unchecked_return_type = "{ sampled: number, atMean: number }")]
     pub async fn test_elbo(&self) -> Result<JsValue, JsError> {
         let model = self.model();
         let mut data = self
+            .shared
             .state
             .borrow_mut()
             .data
@@ -532,26 +737,16 @@ impl Vae {
             &model,
             &data.digits,
             &data.test,
-            self.likelihood,
+            self.shared.likelihood,
             &mut data.rng,
         )
         .await;
-        self.state.borrow_mut().data = Some(data);
+        self.shared.state.borrow_mut().data = Some(data);
         let (sampled, at_mean) = result.map_err(js_error)?;
         let out = Object::new();
         set(&out, "sampled", &sampled.into())?;
         set(&out, "atMean", &at_mean.into())?;
         Ok(out.into())
-    }
-
-    /// Training steps taken since creation or the last load.
-    #[wasm_bindgen(getter)]
-    pub fn steps(&self) -> f64 {
-        self.state
-            .borrow()
-            .trainer
-            .as_ref()
-            .map_or(0.0, |t| t.steps() as f64)
     }
 }
 
@@ -573,6 +768,18 @@ export interface TrainStepOptions {
   likelihood?: "bernoulli" | "gaussian";
 }
 "#;
+
+/// Bytes of this module instance's WebAssembly memory. Wasm memory grows and never shrinks, so
+/// this is the high-water mark of what the module has needed: a leak shows as a figure that keeps
+/// rising (the soak benchmark, `bench/soak.mjs`, watches it).
+#[wasm_bindgen(js_name = memoryBytes)]
+pub fn memory_bytes() -> f64 {
+    wasm_bindgen::memory()
+        .unchecked_into::<js_sys::WebAssembly::Memory>()
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length() as f64
+}
 
 /// MNIST-style preprocessing of a drawing (`grey`: width×height values in [0, 1], ink = 1):
 /// scaled to fit 20×20, centred by centre of mass in 28×28. Returns 784 grey values.

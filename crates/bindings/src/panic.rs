@@ -17,8 +17,13 @@ pub fn start() {
     crate::ctors::run_once();
     std::panic::set_hook(Box::new(|info| {
         PANICKED.store(true, Ordering::SeqCst);
-        MESSAGE.with(|m| *m.borrow_mut() = Some(info.to_string()));
+        MESSAGE.with(|m| {
+            if let Ok(mut m) = m.try_borrow_mut() {
+                *m = Some(info.to_string());
+            }
+        });
         console_error_panic_hook::hook(info);
+        crate::pending::reject_all();
     }));
 }
 
@@ -39,4 +44,44 @@ pub fn panic_message() -> Option<String> {
 #[wasm_bindgen(js_name = debugPanic)]
 pub fn debug_panic() {
     panic!("debugPanic was called (a deliberate crash for testing)");
+}
+
+/// Crashes on purpose inside async work, after `after_ms`, the way a bug in a model method would:
+/// `"panic"` panics (the hook runs), `"alloc"` fails an allocation (wasm aborts without the hook,
+/// as a real out-of-memory does). For tests of the promise and crash handling only.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = debugCrashLater, unchecked_return_type = "Promise<never>")]
+pub fn debug_crash_later(how: String, after_ms: u32) -> js_sys::Promise {
+    crate::pending::settle(async move {
+        let wait = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = web_sys_timeout(&resolve, after_ms);
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(wait).await;
+        crash(&how)
+    })
+}
+
+fn crash(how: &str) -> Result<JsValue, JsError> {
+    if how == "alloc" {
+        std::alloc::handle_alloc_error(std::alloc::Layout::new::<[u8; 1 << 20]>())
+    } else {
+        panic!("debugCrashLater was called (a deliberate crash for testing)")
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout` (window or worker).
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn web_sys_timeout(handler: &js_sys::Function, ms: u32) -> JsValue;
+}
+
+/// Switches on (or off) a fault in the WebGPU path: every tensor read back from the GPU comes back
+/// 1% off, as a skipped or miscompiled kernel would leave it. For tests of the start-up self-check
+/// and the spot-check during training only; the WebGPU build only.
+#[cfg(feature = "webgpu")]
+#[doc(hidden)]
+#[wasm_bindgen(js_name = debugWebGpuFault)]
+pub fn debug_webgpu_fault(on: bool) {
+    vae_core::inference::fault::set(on);
 }

@@ -515,3 +515,60 @@ async fn webgpu_agrees_with_the_cpu() {
 fn web_sys_log(message: &str) {
     wasm_bindgen_test::console_log!("{}", message);
 }
+
+/// `free()` while a call is pending (dropping the Rust handle is what `free()` does) neither
+/// throws nor frees what the call uses: the call finishes with the same answer as before, and
+/// no promise is left waiting.
+#[wasm_bindgen_test]
+async fn a_model_freed_while_its_calls_are_pending_lives_until_they_end() {
+    use wasm_bindgen_futures::JsFuture;
+    let vae = small().await;
+    let z = vec![0.3f32, -0.2];
+    let before = vae.decode(z.clone(), 1.into(), None).await.unwrap();
+    let pixels = vec![0.5f32; 2 * 784];
+    let decoding = vae.decode_js(z.clone(), 1.into(), None);
+    let training = vae.train_step_js(pixels, 2.into(), JsValue::UNDEFINED);
+    let saving = vae.to_safetensors_js();
+    drop(vae);
+    let decoded = JsFuture::from(decoding).await.unwrap();
+    assert_eq!(js_sys::Float32Array::from(decoded).to_vec(), before);
+    let step = JsFuture::from(training).await.unwrap();
+    assert!(field(&step, "loss").as_f64().unwrap().is_finite());
+    let bytes = JsFuture::from(saving).await.unwrap();
+    assert!(js_sys::Uint8Array::from(bytes).length() > 1000);
+    assert_eq!(vae_wasm::pending_count(), 0);
+}
+
+/// A GPU that reads back wrong numbers (the fault hook makes every read 1% off) fails the start-up
+/// self-check: "webgpu" refuses with the reason, "auto" stays on the CPU and says why.
+#[cfg(feature = "webgpu")]
+#[wasm_bindgen_test]
+async fn a_faulty_gpu_fails_the_self_check() {
+    let make = |backend: &str| {
+        Vae::create(options(&[
+            ("latentDim", 2.into()),
+            ("hidden", 32.into()),
+            ("backend", backend.into()),
+        ]))
+    };
+    vae_wasm::debug_webgpu_fault(true);
+    let refused = make("webgpu").await.err().map(message);
+    let auto = make("auto").await.unwrap();
+    vae_wasm::debug_webgpu_fault(false);
+    let refused = refused.expect("a faulty GPU must be refused");
+    assert!(
+        refused.contains("self-check disagreed with the CPU"),
+        "{refused}"
+    );
+    assert_eq!(auto.backend(), "cpu");
+    assert!(
+        auto.fallback_reason()
+            .unwrap()
+            .contains("self-check disagreed")
+    );
+    assert_eq!(
+        make("webgpu").await.unwrap().backend(),
+        "webgpu",
+        "fault off: WebGPU again"
+    );
+}
