@@ -85,8 +85,10 @@ pub const HAS_WEBGPU: bool = cfg!(feature = "wgpu");
 /// off by far more, a working one agrees to ~1e-6.
 pub const SELF_CHECK_TOLERANCE: f32 = 1e-3;
 
-/// A copy of `model` (on the CPU) on the WebGPU device, once one encode/decode of four digits
-/// agrees with the CPU within [`SELF_CHECK_TOLERANCE`]. The error says why WebGPU is not used.
+/// A copy of `model` (on the CPU) on the WebGPU device, once it agrees with the CPU: one
+/// encode/decode of four digits within [`SELF_CHECK_TOLERANCE`], and one training step (loss and
+/// updated weights, from the same weights, batch and noise) within
+/// [`crate::training::STEP_CHECK_TOLERANCE`]. The error says why WebGPU is not used.
 #[cfg(feature = "wgpu")]
 pub async fn on_webgpu(model: &crate::Vae) -> crate::Result<crate::Vae> {
     use burn::module::Module;
@@ -96,6 +98,12 @@ pub async fn on_webgpu(model: &crate::Vae) -> crate::Result<crate::Vae> {
     if off > SELF_CHECK_TOLERANCE {
         return Err(crate::VaeError::Backend(format!(
             "WebGPU's self-check disagreed with the CPU (relative difference {off:.1e})"
+        )));
+    }
+    let off = crate::training::step_disagreement(&gpu, model).await?;
+    if off > crate::training::STEP_CHECK_TOLERANCE {
+        return Err(crate::VaeError::Backend(format!(
+            "WebGPU's training self-check disagreed with the CPU (one step's loss or update off by {off:.1e})"
         )));
     }
     Ok(gpu)

@@ -29,12 +29,44 @@ impl Encoded {
 
 /// Reads a tensor back to the host as `f32`s.
 pub async fn read(tensor: Tensor<2>) -> Result<Vec<f32>> {
+    #[cfg(feature = "wgpu")]
+    let faulty = fault::on() && tensor.device() != crate::backend::cpu_device();
     let data = tensor
         .into_data_async()
         .await
         .map_err(|e| VaeError::Backend(format!("{e:?}")))?;
-    data.try_into_vec::<f32>()
-        .map_err(|e| VaeError::Backend(format!("{e:?}")))
+    #[allow(unused_mut)]
+    let mut values = data
+        .try_into_vec::<f32>()
+        .map_err(|e| VaeError::Backend(format!("{e:?}")))?;
+    #[cfg(feature = "wgpu")]
+    if faulty {
+        fault::corrupt(&mut values);
+    }
+    Ok(values)
+}
+
+/// A fault that can be switched on in the WebGPU path, for tests of the checks that guard against
+/// a GPU computing wrong answers without an error (upstream, a kernel that fails validation on
+/// wasm is skipped silently and the caller reads stale data: tracel-ai/cubecl#1641).
+#[cfg(feature = "wgpu")]
+pub mod fault {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static ON: AtomicBool = AtomicBool::new(false);
+
+    /// While on, every tensor read back from a non-CPU device comes back 1% off.
+    pub fn set(on: bool) {
+        ON.store(on, Ordering::SeqCst);
+    }
+
+    pub fn on() -> bool {
+        ON.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn corrupt(values: &mut [f32]) {
+        values.iter_mut().for_each(|v| *v *= 1.01);
+    }
 }
 
 /// Reads a one-dimensional tensor back to the host.

@@ -54,17 +54,18 @@ impl Projection {
         let data = Centred::new(points, dim, n.div_ceil(most_rows));
         let mut work = 2 * (data.n * dim) as u64; // the mean and the total variance
         let per_step = data.cost();
-        let steps = (PCA_BUDGET.saturating_sub(work) / per_step).clamp(1, PCA_MAX_STEPS as u64) as usize;
+        let steps =
+            (PCA_BUDGET.saturating_sub(work) / per_step).clamp(1, PCA_MAX_STEPS as u64) as usize;
         let mut basis = orthonormal([
             (0..dim).map(|i| 1.0 + 0.01 * i as f64).collect(),
-            (0..dim).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 } * (1.0 + 0.02 * i as f64)).collect(),
+            (0..dim)
+                .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 } * (1.0 + 0.02 * i as f64))
+                .collect(),
         ]);
         for _ in 0..steps.saturating_sub(1) {
             let next = orthonormal(data.covariance_times(&basis));
             work += per_step;
-            let change: f64 = (0..2)
-                .map(|k| 1.0 - dot(&next[k], &basis[k]).abs())
-                .sum();
+            let change: f64 = (0..2).map(|k| 1.0 - dot(&next[k], &basis[k]).abs()).sum();
             basis = next;
             if change < 1e-13 {
                 break;
@@ -156,7 +157,9 @@ fn orthonormal([u, v]: [Vec<f64>; 2]) -> [Vec<f64>; 2] {
     let unit = |mut w: Vec<f64>, fallback: usize| {
         let norm = dot(&w, &w).sqrt();
         if norm < 1e-30 {
-            w.iter_mut().enumerate().for_each(|(i, x)| *x = f64::from(i == fallback));
+            w.iter_mut()
+                .enumerate()
+                .for_each(|(i, x)| *x = f64::from(i == fallback));
         } else {
             w.iter_mut().for_each(|x| *x /= norm);
         }
@@ -206,7 +209,12 @@ impl<'a> Centred<'a> {
         }
         mean.iter_mut().for_each(|m| *m /= n as f64);
         let total = rows()
-            .map(|row| row.iter().zip(&mean).map(|(&x, m)| (x as f64 - m).powi(2)).sum::<f64>())
+            .map(|row| {
+                row.iter()
+                    .zip(&mean)
+                    .map(|(&x, m)| (x as f64 - m).powi(2))
+                    .sum::<f64>()
+            })
             .sum::<f64>()
             / n as f64;
         Self {
@@ -229,10 +237,16 @@ impl<'a> Centred<'a> {
         let mut out = [vec![0.0f64; self.dim], vec![0.0f64; self.dim]];
         let mut centred = vec![0.0f64; self.dim];
         for row in self.points.chunks_exact(self.dim).step_by(self.stride) {
-            centred.iter_mut().zip(row).zip(&self.mean).for_each(|((c, &x), m)| *c = x as f64 - m);
+            centred
+                .iter_mut()
+                .zip(row)
+                .zip(&self.mean)
+                .for_each(|((c, &x), m)| *c = x as f64 - m);
             for (v, o) in vs.iter().zip(out.iter_mut()) {
                 let along = dot(&centred, v) / self.n as f64;
-                o.iter_mut().zip(&centred).for_each(|(o, c)| *o += along * c);
+                o.iter_mut()
+                    .zip(&centred)
+                    .for_each(|(o, c)| *o += along * c);
             }
         }
         out
@@ -323,11 +337,21 @@ mod tests {
         assert!(p.axes[0][10].abs() > 0.99, "{}", p.axes[0][10]);
         assert!(p.axes[1][4000].abs() > 0.99, "{}", p.axes[1][4000]);
         let total = 9.0 + 4.0 + dim as f32 * 0.0025;
-        assert!((p.explained[0] - 9.0 / total).abs() < 0.03, "{:?}", p.explained);
-        assert_eq!(Projection::pca(&points, n, dim).unwrap(), p, "the same points give the same map");
+        assert!(
+            (p.explained[0] - 9.0 / total).abs() < 0.03,
+            "{:?}",
+            p.explained
+        );
+        assert_eq!(
+            Projection::pca(&points, n, dim).unwrap(),
+            p,
+            "the same points give the same map"
+        );
         // The most points the bindings accept, at the widest latent: still within the budget.
         let many = 16_384;
-        let big: Vec<f32> = (0..many * dim).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+        let big: Vec<f32> = (0..many * dim)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+            .collect();
         let (_, work) = Projection::pca_counted(&big, many, dim).unwrap();
         assert!(work <= PCA_BUDGET, "{work} multiply-adds for {many} points");
     }

@@ -263,8 +263,14 @@ fn an_exploding_loss_stops_the_run_before_the_weights_are_ruined() {
     device.seed(1);
     let mut t = Trainer::new(VaeConfig::new().init(&device), 1);
     let mean_loss = |t: &Trainer| {
-        let per_digit =
-            block_on(negative_elbo(&t.model(), &pixels, 128, None, Likelihood::Bernoulli)).unwrap();
+        let per_digit = block_on(negative_elbo(
+            &t.model(),
+            &pixels,
+            128,
+            None,
+            Likelihood::Bernoulli,
+        ))
+        .unwrap();
         per_digit.iter().sum::<f32>() / 128.0
     };
     let start = mean_loss(&t);
@@ -277,14 +283,20 @@ fn an_exploding_loss_stops_the_run_before_the_weights_are_ruined() {
         assert!(accepted.len() < 50, "lr 1 should diverge: {accepted:?}");
     };
     println!("accepted losses {accepted:?}, then: {error}");
-    assert!(matches!(&error, VaeError::Diverged(m) if m.contains("rolled back")), "{error}");
+    assert!(
+        matches!(&error, VaeError::Diverged(m) if m.contains("rolled back")),
+        "{error}"
+    );
     assert!(
         accepted.iter().all(|&l| l < 10.0 * start),
         "a step with an exploded loss was accepted: {accepted:?} (start {start})"
     );
     assert!(block_on(weights_are_finite(&t.model())).unwrap());
     let after = mean_loss(&t);
-    assert!(after.is_finite() && after < 10.0 * start, "rolled back to weights with loss {after} (start {start})");
+    assert!(
+        after.is_finite() && after < 10.0 * start,
+        "rolled back to weights with loss {after} (start {start})"
+    );
     let saved = block_on(write_safetensors(&t.model(), Dtype::F32, &[])).unwrap();
     assert_eq!(read_safetensors(&saved).unwrap().config, t.model().config());
     // Training goes on from there at a sane rate.
@@ -298,7 +310,9 @@ fn non_finite_weights_are_neither_kept_nor_saved() {
     use vae_core::training::weights_are_finite;
     use vae_core::weights::read_safetensors;
     let device = device();
-    let mut file = read_safetensors(&std::fs::read(repo_path("web/assets/vae-latent2.safetensors")).unwrap()).unwrap();
+    let mut file =
+        read_safetensors(&std::fs::read(repo_path("web/assets/vae-latent2.safetensors")).unwrap())
+            .unwrap();
     assert!(block_on(weights_are_finite(&file.to_model(&device))).unwrap());
     for value in [f32::NAN, f32::INFINITY] {
         file.tensors.get_mut("fc4.bias").unwrap().values[7] = value;
@@ -307,4 +321,24 @@ fn non_finite_weights_are_neither_kept_nor_saved() {
         let error = block_on(write_safetensors(&model, Dtype::F32, &[])).unwrap_err();
         assert!(error.to_string().contains("fc4.bias"), "{error}");
     }
+}
+
+/// The training self-check's measure: zero for the same step on the same backend, and far above
+/// its tolerance when one side's weights are 1% off (what a GPU reading stale or wrong data gives).
+#[test]
+fn step_disagreement_is_zero_for_the_same_step_and_large_for_a_faulty_one() {
+    use vae_core::training::{STEP_CHECK_TOLERANCE, step_disagreement};
+    use vae_core::weights::read_safetensors;
+    let device = device();
+    let mut file =
+        read_safetensors(&std::fs::read(repo_path("web/assets/vae-latent2.safetensors")).unwrap())
+            .unwrap();
+    let model = file.to_model(&device);
+    assert_eq!(block_on(step_disagreement(&model, &model)).unwrap(), 0.0);
+    for tensor in file.tensors.values_mut() {
+        tensor.values.iter_mut().for_each(|v| *v *= 1.01);
+    }
+    let off = block_on(step_disagreement(&file.to_model(&device), &model)).unwrap();
+    println!("one step of 1%-off weights disagrees by {off:.3}");
+    assert!(off > 10.0 * STEP_CHECK_TOLERANCE, "{off}");
 }
