@@ -5,7 +5,7 @@
 import { DrawingPad } from "./draw.js";
 import { clearCanvas, drawDigit, drawGrid, drawRow } from "./render.js";
 import { LatentMap, PALETTE } from "./latent-map.js";
-import { readUrl, watchUrl } from "./url-state.js";
+import { accepts, readUrl, watchUrl } from "./url-state.js";
 
 const $ = (id) => document.getElementById(id);
 const SAMPLE_COUNT = 16;
@@ -22,9 +22,26 @@ const playground = (window.vaePlayground = { readyMs: null, error: null, updates
 
 let wasm = null;
 
+// A trap inside the module (a panic, or an allocation failure that skips the panic hook) may leave
+// a call's promise unsettled. Every guarded call is raced against `death`, which rejects as soon as
+// the page sees a trap, so no view waits forever; the panel then offers a restart.
+let dead = null;
+let die;
+const death = new Promise((_, reject) => (die = reject));
+death.catch(() => {});
+const isTrap = (e) => e instanceof WebAssembly.RuntimeError || /^RuntimeError/.test(String(e));
+function moduleDied(reason) {
+  if (dead) return;
+  dead = reason;
+  die(new Error(`the module crashed (${reason})`));
+}
+const crashed = () => Boolean(dead || wasm?.panicked?.());
+
 function showError(message) {
   let text = String(message ?? "Unknown error");
-  if (wasm?.panicked?.()) text = `The model crashed and must be reloaded: ${wasm.panicMessage() ?? text}`;
+  if (crashed()) {
+    text = `The model crashed and must be restarted: ${wasm?.panicMessage?.() ?? dead ?? text}. Your trained model is saved in this browser and comes back after the restart.`;
+  }
   playground.error = text;
   $("error-message").textContent = text;
   $("error-panel").hidden = false;
@@ -32,23 +49,48 @@ function showError(message) {
   document.body.dataset.state = "error";
 }
 
-addEventListener("error", (e) => showError(e.error?.message ?? e.message));
-addEventListener("unhandledrejection", (e) => showError(e.reason?.message ?? e.reason));
+addEventListener("error", (e) => {
+  if (isTrap(e.error)) moduleDied(e.error.message);
+  showError(e.error?.message ?? e.message);
+});
+addEventListener("unhandledrejection", (e) => {
+  if (isTrap(e.reason)) moduleDied(e.reason.message);
+  showError(e.reason?.message ?? e.reason);
+});
 $("reload").addEventListener("click", () => location.reload());
 
-/** Runs `work`; if the module has panicked (now or before) the panel shows, since nothing it
- * returns can be trusted after that; any other failure becomes a status message. */
+/** Runs `work`; if the module has crashed (now or before) the panel shows, since nothing it
+ * returns can be trusted after that; any other failure becomes a status message. Never hangs on
+ * a crashed module: the work is raced against its death. */
 async function guard(work, what) {
+  inFlight++;
   try {
-    if (wasm?.panicked?.()) throw new Error("the module crashed earlier");
-    const result = await work();
-    if (wasm?.panicked?.()) throw new Error("the module crashed");
+    if (crashed()) throw new Error("the module crashed earlier");
+    const result = await Promise.race([work(), death]);
+    if (crashed()) throw new Error("the module crashed");
     return result;
   } catch (e) {
-    if (wasm?.panicked?.()) showError(e?.message ?? e);
+    if (isTrap(e)) moduleDied(e.message);
+    if (crashed()) showError(e?.message ?? e);
     else $("status").textContent = `Could not ${what}: ${e?.message ?? e}`;
     return undefined;
+  } finally {
+    inFlight--;
+    if (inFlight === 0) freeRetired();
   }
+}
+playground.guard = guard;
+
+// Wasm objects the page no longer needs (a replaced version of your model, its projection) are
+// freed once no guarded work is running, since such work may still hold them between awaits.
+let inFlight = 0;
+const retired = [];
+function retire(...objects) {
+  retired.push(...objects.filter(Boolean));
+  if (inFlight === 0) freeRetired();
+}
+function freeRetired() {
+  for (const object of retired.splice(0)) object.free();
 }
 
 // ---- loading ----------------------------------------------------------------------------------
@@ -102,6 +144,7 @@ const state = {
   slots: { a: null, b: null, c: null },
 };
 playground.state = state;
+playground.models = models;
 const map = new LatentMap($("map"), { onPick: (xy) => decodePicked(xy) });
 const pad = new DrawingPad($("pad"), { onChange: scheduleUpdate });
 playground.pad = pad;
@@ -323,10 +366,10 @@ function buildSliders() {
     row.innerHTML = `<label for="${id}">z${i + 1}</label><input type="range" id="${id}" min="-4" max="4" step="0.05" value="0"><output for="${id}">0.00</output>`;
     const input = row.querySelector("input");
     input.addEventListener("input", () => {
-      const z = Float32Array.from(state.current?.z ?? new Float32Array(vae.latentDim));
+      const z = Float32Array.from(state.current?.z ?? new Float32Array(state.vae.latentDim));
       z[i] = Number(input.value);
       setCurrent(z, "sliders");
-      showProbe(vae, z);
+      showProbe(state.vae, z);
     });
     box.append(row);
   }
@@ -428,7 +471,9 @@ async function switchModel(key, { manifold = null, samples = null } = {}) {
     const vae = await model(key);
     const changedShape = state.vae?.latentDim !== vae.latentDim;
     const refresh = state.key === key && !changedShape; // a new version of the same model
+    const previous = state.vae;
     state.vae = vae;
+    if (previous && previous !== vae && ![...models.values()].includes(previous)) forget(previous);
     state.key = key;
     $("model-select").value = key;
     $("draw-label-row").hidden = !conditional(vae);
@@ -470,7 +515,9 @@ let switchedForRun = false;
  * so the page's thread only draws), an upload, or the copy saved in this browser. */
 async function adoptTrained(weights, snap, { restore = false } = {}) {
   const vae = await wasm.Vae.fromSafetensors(weights, { backend: "cpu" });
+  const old = models.get("yours");
   models.set("yours", vae);
+  if (old && state.vae !== old) forget(old);
   let option = $("model-select").querySelector("option[value=yours]");
   if (!option) {
     option = new Option("", "yours");
@@ -485,8 +532,16 @@ async function adoptTrained(weights, snap, { restore = false } = {}) {
   }
 }
 
+/** Drops a model the page no longer shows, with its test statistics, and frees both. */
+function forget(vae) {
+  retire(vae, state.stats.get(vae)?.projection);
+  state.stats.delete(vae);
+}
+
 function forgetTrained() {
+  const old = models.get("yours");
   models.delete("yours");
+  if (old && state.vae !== old) forget(old);
   $("model-select").querySelector("option[value=yours]")?.remove();
   switchedForRun = false;
   if (state.key === "yours") switchModel("2");
@@ -603,7 +658,9 @@ async function main() {
     showConditional();
   });
   // Settings from the URL before anything is drawn with them.
-  for (const id of ["walk-path", "walk-speed", "cvae-digit", "draw-label", "train-backend"]) if (fromUrl[id] !== undefined) $(id).value = fromUrl[id];
+  for (const id of ["walk-path", "walk-speed", "cvae-digit", "draw-label", "train-backend"]) {
+    if (fromUrl[id] !== undefined && accepts($(id), fromUrl[id])) $(id).value = fromUrl[id];
+  }
   walk.speed = Number($("walk-speed").value);
   $("walk-speed-value").textContent = `${walk.speed}×`;
 

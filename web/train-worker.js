@@ -31,6 +31,35 @@ let generation = 0; // bumps when the model is replaced, so an old loop stops qu
 const post = (message, transfer = []) => postMessage(message, transfer);
 const errorText = (e) => String(e?.message ?? e);
 
+// A trap inside the module (a panic, or an allocation failure that skips the panic hook) can leave
+// a call's promise unsettled. Every call the loop awaits is raced against `death`, which rejects
+// as soon as the worker sees the trap, so the loop always ends and the page hears "crashed".
+let dead = null; // why the module died, once it has
+let die;
+const death = new Promise((_, reject) => (die = reject));
+death.catch(() => {});
+function moduleDied(reason) {
+  if (dead) return;
+  dead = reason;
+  stopRequested = true;
+  die(new Error(`the module crashed (${reason})`));
+}
+const alive = (promise) => Promise.race([promise, death]);
+const isTrap = (e) => e instanceof WebAssembly.RuntimeError || /^RuntimeError/.test(String(e));
+addEventListener("error", (e) => {
+  if (isTrap(e.error ?? e.message)) {
+    e.preventDefault();
+    moduleDied(errorText(e.error ?? e.message));
+  }
+});
+addEventListener("unhandledrejection", (e) => {
+  if (isTrap(e.reason)) {
+    e.preventDefault();
+    moduleDied(errorText(e.reason));
+  }
+});
+let crashNext = null; // test hook: the next step crashes the module this way
+
 /** Lets queued messages (pause, new settings) in between steps. */
 const yieldToMessages = () => new Promise((resolve) => {
   const channel = new MessageChannel();
@@ -171,20 +200,43 @@ function modelOptions(s, backend) {
 /** Everything the page redraws from: weights, test μ / log σ² / −ELBO, manifold, prior samples. */
 async function snapshot(step, epoch) {
   const labels = vae.kind === "conditional" ? test.labels : undefined;
-  const stats = await vae.reconstruct(test.pixels, test.count, labels);
+  const stats = await alive(vae.reconstruct(test.pixels, test.count, labels));
   const latent = vae.latentDim;
   const z = wasm.standardNormal(SAMPLE_COUNT * latent, SAMPLE_SEED);
   const sampleLabels = vae.kind === "conditional" ? Uint8Array.from({ length: SAMPLE_COUNT }, (_, k) => k % 10) : undefined;
-  const samples = await vae.decode(z, SAMPLE_COUNT, sampleLabels);
-  const manifold = latent === 2 && vae.kind !== "conditional" ? await vae.manifold(MANIFOLD_SIDE) : null;
+  const samples = await alive(vae.decode(z, SAMPLE_COUNT, sampleLabels));
+  const manifold = latent === 2 && vae.kind !== "conditional" ? await alive(vae.manifold(MANIFOLD_SIDE)) : null;
   const kl = stats.logvar ? wasm.klPerDimension(stats.mu, stats.logvar, test.count, latent) : null;
-  const weights = await vae.toSafetensors();
+  const weights = await alive(vae.toSafetensors());
+  if (vae.backend === "webgpu") await spotCheck(weights, stats.negElbo, labels, step);
   const message = {
     type: "snapshot", step, epoch, latent, kind: vae.kind, likelihood: vae.likelihood,
     weights, mu: stats.mu, logvar: stats.logvar, negElbo: stats.negElbo, labels: test.labels,
     samples, manifold, kl,
   };
   post(message, [weights.buffer]);
+}
+
+const SPOT_CHECK_DIGITS = 100;
+const SPOT_CHECK_TOLERANCE = 1e-3;
+
+/** A GPU can compute wrong answers without an error (a kernel skipped, stale data read). Before a
+ * snapshot leaves the worker, the test −ELBO of its first 100 digits is recomputed on the CPU from
+ * the snapshot's own weights; a disagreement stops GPU training, and the page goes on on the CPU
+ * from the last snapshot that agreed. */
+async function spotCheck(weights, gpuScores, labels, step) {
+  const n = Math.min(SPOT_CHECK_DIGITS, test.count);
+  const cpu = await alive(wasm.Vae.fromSafetensors(weights.slice(), { backend: "cpu" }));
+  try {
+    const scores = await alive(cpu.negativeElbo(test.pixels.subarray(0, n * 784), n, labels?.subarray(0, n)));
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(gpuScores[i] - scores[i]) / Math.max(Math.abs(scores[i]), 1e-3));
+    if (!(worst <= SPOT_CHECK_TOLERANCE)) {
+      throw new Error(`the GPU's answers disagreed with the CPU's at step ${step} (test −ELBO of ${n} digits off by up to ${(100 * worst).toFixed(2)}%)`);
+    }
+  } finally {
+    cpu.free();
+  }
 }
 
 async function run() {
@@ -207,7 +259,8 @@ async function run() {
         reason = "finished";
         break;
       }
-      const r = await vae.trainBatch({ lr: settings.lr, beta: settings.beta, batchSize: settings.batchSize, likelihood: settings.likelihood });
+      if (crashNext) await alive(wasm.debugCrashLater(crashNext, 0));
+      const r = await alive(vae.trainBatch({ lr: settings.lr, beta: settings.beta, batchSize: settings.batchSize, likelihood: settings.likelihood }));
       stepsDone++;
       const step = vae.steps + (settings.stepOffset ?? 0);
       points.push([step, r.loss, r.recon, r.kl]);
@@ -216,11 +269,11 @@ async function run() {
       if (r.endsEpoch) {
         epoch++;
         settings.epochsDone = epoch;
-        const elbo = await vae.testElbo();
+        const elbo = await alive(vae.testElbo());
         post({ type: "epoch", epoch, step, elbo });
       }
       if (now - lastProgress > PROGRESS_MS || r.endsEpoch) {
-        post({ type: "progress", points, epoch, stepInEpoch: r.endsEpoch ? 0 : r.stepInEpoch, stepsPerEpoch: r.stepsPerEpoch, stepsPerSecond, step });
+        post({ type: "progress", points, epoch, stepInEpoch: r.endsEpoch ? 0 : r.stepInEpoch, stepsPerEpoch: r.stepsPerEpoch, stepsPerSecond, step, memory: wasm.memoryBytes() });
         points = [];
         lastProgress = now;
       }
@@ -233,8 +286,18 @@ async function run() {
   } catch (e) {
     reason = /diverged/.test(errorText(e)) ? "diverged" : "error";
     message = errorText(e);
-    if (wasm.panicked()) reason = "crashed";
-    if (vae?.backend === "webgpu" && reason !== "diverged") reason = "gpu-failed";
+    if (isTrap(e)) moduleDied(message);
+    if (dead || wasm.panicked()) {
+      reason = "crashed";
+      message = dead ?? wasm.panicMessage() ?? message;
+    } else if (vae?.backend === "webgpu" && reason !== "diverged") reason = "gpu-failed";
+  }
+  if (reason === "crashed") {
+    // Nothing from a crashed module can be trusted: the page restarts on a fresh worker from the
+    // last snapshot it holds.
+    running = false;
+    post({ type: "stopped", reason, message, epoch });
+    return;
   }
   try {
     if (points.length) post({ type: "progress", points, epoch, step: vae.steps + (settings.stepOffset ?? 0) });
@@ -268,6 +331,14 @@ const handlers = {
   /** Test hook: loses the GPU device as a driver reset would. */
   debugLoseDevice() {
     gpuDevice?.destroy();
+  },
+  /** Test hook: a fault in the WebGPU path (every GPU read 1% off) from now on. */
+  debugGpuFault() {
+    wasm.debugWebGpuFault?.(true);
+  },
+  /** Test hook: the next step crashes the module, by a panic or by a failed allocation. */
+  debugCrash({ how }) {
+    crashNext = how === "alloc" ? "alloc" : "panic";
   },
   settings({ settings: s }) {
     if (settings) Object.assign(settings, s);

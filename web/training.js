@@ -3,7 +3,8 @@
 // module only talks to it and hands each snapshot to the page.
 
 import uPlot from "./vendor/uPlot.esm.js";
-import { deleteRun, loadRun, saveRun } from "./store.js";
+import { accepts } from "./url-state.js";
+import { deleteRun, holdRunLock, loadRun, saveRun, watchOtherTabs, withRunLock } from "./store.js";
 
 const $ = (id) => document.getElementById(id);
 const SAVE_MS = 3000;
@@ -62,8 +63,33 @@ export class TrainingPanel {
         this.onSettings?.();
       });
     }
+    this.lockRelease = null; // set while this tab owns the saved run (it is training)
+    this.otherTab = null; // what another tab last did to the saved run
+    watchOtherTabs((change) => {
+      this.otherTab = change;
+      this.status(
+        change.type === "reset"
+          ? "Another tab of this playground reset the saved model. Reload this page to start afresh, or train here to save this tab's model again."
+          : `Another tab of this playground saved its model (step ${change.steps}). Reload this page to continue from it; training here would replace it.`,
+      );
+      document.body.dataset.otherTab = change.type;
+    });
     this.charts();
     this.render();
+  }
+
+  /** Runs `work` while this tab owns the saved run; refuses, saying why, while another tab trains. */
+  owned(work, what) {
+    if (this.lockRelease) return work();
+    return withRunLock(work, () => {
+      this.status(`${what} has to wait: training runs in another tab of this playground. Pause it there first, so the two tabs do not overwrite each other's saved model.`);
+      document.body.dataset.lockRefused = what;
+    });
+  }
+
+  releaseLock() {
+    this.lockRelease?.();
+    this.lockRelease = null;
   }
 
   /** Current values of the settings controls. */
@@ -75,13 +101,14 @@ export class TrainingPanel {
     return out;
   }
 
-  /** Sets controls from an object of settings (URL or saved run); unknown values are left. */
+  /** Sets controls from an object of settings (URL or saved run); a value the control does not
+   * offer (an unknown option, a number out of its range or off its step) is left out. */
   applySettings(values) {
     for (const [key, [id]] of Object.entries(FIELDS)) {
       if (values[key] === undefined || values[key] === null) continue;
       const el = $(id);
       const text = String(values[key]);
-      if (el.tagName === "SELECT" && ![...el.options].some((o) => o.value === text)) continue;
+      if (!accepts(el, text)) continue;
       el.value = text;
     }
     $("train-beta-value").textContent = $("train-beta").value;
@@ -147,6 +174,7 @@ export class TrainingPanel {
   failed(message) {
     this.rejectReady?.(new Error(message));
     this.running = false;
+    this.releaseLock();
     this.status(`Training stopped: ${message}. Your model is unchanged.`);
     this.render();
   }
@@ -211,6 +239,7 @@ export class TrainingPanel {
     this.recovering = true;
     why = why.split("\n")[0].replace(/[:\s]+$/, "");
     this.lostGpu = why;
+    this.rewindToWeights();
     this.worker?.terminate();
     this.worker = null;
     this.workerHasModel = false;
@@ -221,6 +250,41 @@ export class TrainingPanel {
     await this.start();
     this.status(`Your GPU stopped working (${why}). Training goes on on the CPU from the last saved weights (step ${this.steps}); nothing you trained before them is lost.`);
     this.recovering = false;
+  }
+
+  /** Forgets the steps taken after the weights the page holds, which a dead worker took with it. */
+  rewindToWeights() {
+    if (this.weightsStep === undefined) return;
+    this.steps = this.weightsStep;
+    const h = this.history;
+    const keep = h.step.findIndex((s) => s > this.steps);
+    if (keep >= 0) for (const key of ["step", "loss", "recon", "kl"]) h[key].length = keep;
+    this.redrawCharts();
+  }
+
+  /** The worker's module crashed: restart on a fresh worker (a fresh module instance) from the
+   * last snapshot's weights and go on. A second crash with no progress in between stops there,
+   * so a crash that repeats cannot loop. */
+  async restartAfterCrash(message) {
+    this.worker?.terminate();
+    this.worker = null;
+    this.workerHasModel = false;
+    this.running = false;
+    this.resolveStopped?.();
+    this.resolveStopped = null;
+    this.rewindToWeights();
+    document.body.dataset.crashes = String(Number(document.body.dataset.crashes ?? 0) + 1);
+    const again = this.crashedAt === this.steps;
+    this.crashedAt = this.steps;
+    if (again || !this.weights) {
+      this.status(`The training module crashed (${message}) at step ${this.steps} again. Your model from step ${this.steps} is kept: press Resume training to try once more, or download it.`);
+      document.body.dataset.training = "crashed";
+      this.render();
+      return;
+    }
+    await this.start();
+    this.status(`The training module crashed (${message}). It was restarted from your last saved weights (step ${this.steps}) and training goes on; nothing before that step is lost.`);
+    document.body.dataset.restarted = String(this.steps);
   }
 
   /** Moves the model to the backend now chosen: pause, restart the worker, load, go on. */
@@ -240,7 +304,8 @@ export class TrainingPanel {
     else this.status("The new backend is used when you press Resume training.");
   }
 
-  progress({ points, epoch, stepInEpoch, stepsPerEpoch, stepsPerSecond, step }) {
+  progress({ points, epoch, stepInEpoch, stepsPerEpoch, stepsPerSecond, step, memory }) {
+    if (memory) this.workerMemory = memory; // the worker's wasm memory, bytes (for bench/soak.mjs)
     const h = this.history;
     for (const [s, loss, recon, kl] of points) {
       h.step.push(s);
@@ -275,6 +340,7 @@ export class TrainingPanel {
   snapshot(data) {
     this.weights = data.weights;
     this.steps = data.step;
+    this.weightsStep = data.step;
     this.onModel(data.weights, data);
     document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots ?? 0) + 1);
     if (performance.now() - this.lastSave > SAVE_MS) this.save();
@@ -282,6 +348,7 @@ export class TrainingPanel {
 
   stopped({ reason, message, epoch }) {
     if (reason === "gpu-failed") return this.recover(`WebGPU reported an error: ${message}`);
+    if (reason === "crashed") return this.restartAfterCrash(message);
     this.running = false;
     this.resolveStopped?.();
     this.resolveStopped = null;
@@ -291,11 +358,10 @@ export class TrainingPanel {
       finished: `Finished ${epoch} epochs. Raise the epoch count and press Resume training to train further.`,
       diverged: `Training stopped — ${message}. Lower the learning rate, then press Resume training to go on from there.`,
       error: `Training stopped: ${message}. Your model is unchanged.`,
-      crashed: `The training module crashed (${message}). Your last saved model is kept; reload the page to train again.`,
     };
     this.status(texts[reason] ?? texts.error);
     document.body.dataset.training = reason;
-    this.save();
+    this.save().finally(() => this.releaseLock());
     this.render();
   }
 
@@ -307,6 +373,21 @@ export class TrainingPanel {
 
   async start() {
     if (this.running) return;
+    if (this.otherTab && !this.lockRelease && $("train-start").dataset.confirm !== "yes") {
+      $("train-start").dataset.confirm = "yes";
+      this.status("Another tab changed the saved model since this page loaded. Press again to train this tab's model anyway (it replaces the other tab's), or reload to continue from theirs.");
+      return;
+    }
+    $("train-start").dataset.confirm = "";
+    if (!this.lockRelease) {
+      this.lockRelease = await holdRunLock();
+      if (!this.lockRelease) {
+        this.status("Training already runs in another tab of this playground. Pause it there first, so the two tabs do not overwrite each other's saved model.");
+        document.body.dataset.lockRefused = "training";
+        return;
+      }
+    }
+    this.otherTab = null;
     $("train-start").disabled = true;
     this.status("Starting the trainer…");
     try {
@@ -355,12 +436,18 @@ export class TrainingPanel {
     }
     button.dataset.confirm = "";
     button.textContent = "Reset";
+    await this.owned(() => this.forget(), "Reset");
+  }
+
+  /** Reset, once confirmed and while this tab owns the saved run. */
+  async forget() {
     this.worker?.postMessage({ type: "reset" });
     this.running = false;
     this.workerHasModel = false;
     this.weights = null;
     this.meta = null;
     this.steps = 0;
+    this.weightsStep = undefined;
     this.epochsDone = 0;
     this.progressInfo = null;
     this.history = emptyHistory();
@@ -368,9 +455,12 @@ export class TrainingPanel {
     $("train-progress").value = 0;
     $("train-progress-text").textContent = "";
     $("train-epoch-elbo").textContent = "";
-    await deleteRun().catch(() => {});
+    this.releaseLock();
+    this.damaged = false;
+    let deleted = "";
+    await deleteRun().catch((e) => (deleted = ` (the copy saved in this browser could not be deleted: ${e?.message ?? e})`));
     this.onReset();
-    this.status("Reset. Choose settings and press Train.");
+    this.status(`Reset${deleted}. Choose settings and press Train.`);
     document.body.dataset.training = "reset";
     this.render();
   }
@@ -395,6 +485,11 @@ export class TrainingPanel {
       this.status("Pause training before loading a file.");
       return;
     }
+    await this.owned(() => this.load(file), `Loading ${file.name}`);
+    this.render();
+  }
+
+  async load(file) {
     try {
       if (file.size > 64 * 1024 * 1024) throw new Error("the file is larger than 64 MB");
       const bytes = new Uint8Array(await file.arrayBuffer());
@@ -404,62 +499,70 @@ export class TrainingPanel {
       this.applySettings(this.meta);
       this.workerHasModel = false;
       this.steps = 0;
+      this.weightsStep = 0;
       this.epochsDone = 0;
       this.history = emptyHistory();
       this.redrawCharts();
       await this.onModel(bytes, null);
-      await this.save();
-      this.status(`Loaded ${file.name}: a ${meta.kind} with latent ${meta.latent} and hidden ${meta.hidden}. Press Train to fine-tune it.`);
+      const unsaved = await this.save();
+      this.status(
+        `Loaded ${file.name}: a ${meta.kind} with latent ${meta.latent} and hidden ${meta.hidden}. ` +
+          (unsaved ? `It could not be saved in this browser (${unsaved}): download it again to keep it.` : "Press Train to fine-tune it."),
+      );
       document.body.dataset.upload = "ok";
     } catch (e) {
       this.status(`Could not load ${file.name}: ${e?.message ?? e}. Nothing was changed.`);
       document.body.dataset.upload = "rejected";
     }
-    this.render();
   }
 
-  /** Brings back the run saved in this browser, if any. */
+  /** Brings back the run saved in this browser, if any: all of it or, if any part is damaged,
+   * none of it (the damaged record is kept until Reset, which stays enabled to clear it). */
   async restore() {
     let run = null;
     try {
       run = await loadRun();
-    } catch (e) {
-      this.status(`Could not read your saved model (${e?.message ?? e}); training still works.`);
-    }
-    if (!run?.weights) return false;
-    try {
+      if (!run) return false;
       const meta = await this.validate(run.weights);
+      await this.onModel(run.weights, null, { restore: true });
+      // Only now, with everything checked and the model built, does the panel change.
       this.weights = run.weights;
-      this.meta = { ...meta, seed: run.settings?.seed ?? 1 };
+      this.meta = { ...meta, seed: run.settings.seed ?? 1 };
       this.applySettings({ ...run.settings, ...this.meta });
       this.history = { ...emptyHistory(), ...run.history };
       this.steps = run.steps ?? 0;
+      this.weightsStep = this.steps;
       this.epochsDone = run.epochsDone ?? 0;
       this.redrawCharts();
-      await this.onModel(run.weights, null, { restore: true });
       const when = new Date(run.savedAt).toLocaleString();
       this.status(`Your model from ${when} is back (${this.steps} steps, ${this.epochsDone} epochs). Press Resume training to go on.`);
     } catch (e) {
-      this.status(`Your saved model could not be restored (${e?.message ?? e}); it is kept until you reset.`);
+      this.damaged = true;
+      this.status(`Your saved model could not be restored: ${e?.message ?? e}. Nothing of it was applied; training still works, and Reset clears the saved copy.`);
+      document.body.dataset.restore = "failed";
     }
     this.render();
     return Boolean(this.weights);
   }
 
+  /** Saves the run in IndexedDB; resolves to null, or to why it could not be saved (also shown). */
   async save() {
-    if (!this.weights) return;
+    if (!this.weights) return null;
     this.lastSave = performance.now();
     try {
       await saveRun({
         settings: { ...this.settings(), ...this.meta },
         history: this.history,
         weights: this.weights,
-        steps: this.steps,
+        steps: this.weightsStep ?? this.steps, // the step the weights are from
         epochsDone: this.epochsDone,
       });
       document.body.dataset.saved = String(this.steps);
+      return null;
     } catch (e) {
-      this.status(`Could not save your model in this browser: ${e?.message ?? e}. Download it to keep it.`);
+      const why = String(e?.message ?? e);
+      this.status(`Could not save your model in this browser: ${why}. Download it to keep it.`);
+      return why;
     }
   }
 
@@ -469,7 +572,7 @@ export class TrainingPanel {
     $("train-start").disabled = this.running;
     $("train-start").textContent = has ? "Resume training" : "Train";
     $("train-pause").disabled = !this.running;
-    $("train-reset").disabled = !has && !this.history.step.length;
+    $("train-reset").disabled = !has && !this.history.step.length && !this.damaged;
     $("train-download").disabled = !this.weights;
     $("train-upload").disabled = this.running;
     for (const key of ARCHITECTURE) $(FIELDS[key][0]).disabled = has;

@@ -34,3 +34,19 @@ export function watchUrl(ids) {
   }
   return sync;
 }
+
+/** Whether a control offers `text` as a value: one of a select's options, or for a numeric input a
+ * finite number within its min and max and on its step. Junk in a link is left out, not applied. */
+export function accepts(el, text) {
+  text = String(text);
+  if (el.tagName === "SELECT") return [...el.options].some((o) => o.value === text);
+  if (el.type !== "number" && el.type !== "range") return true;
+  const v = Number(text);
+  if (text.trim() === "" || !Number.isFinite(v)) return false;
+  if (el.min !== "" && v < Number(el.min)) return false;
+  if (el.max !== "" && v > Number(el.max)) return false;
+  if (el.step === "any") return true;
+  const step = el.step === "" ? 1 : Number(el.step);
+  const steps = (v - (el.min === "" ? 0 : Number(el.min))) / step;
+  return Math.abs(steps - Math.round(steps)) < 1e-9;
+}

@@ -94,7 +94,7 @@ test("a module that fails to load shows the error panel", async () => {
   await page.goto(server.url);
   await page.waitForSelector("#error-panel:not([hidden])", { timeout: 30000 });
   assert.ok((await page.locator("#error-message").textContent()).length > 0);
-  assert.ok(await page.getByRole("button", { name: "Reload the page" }).isVisible());
+  assert.ok(await page.getByRole("button", { name: "Restart the playground" }).isVisible());
   await page.close();
 });
 
@@ -111,6 +111,28 @@ test("a crash inside the module shows the error panel", async () => {
   await drawZero(page);
   await page.waitForSelector("#error-panel:not([hidden])", { timeout: 10000 });
   assert.match(await page.locator("#error-message").textContent(), /crashed[\s\S]*debugPanic was called/);
+  await page.close();
+});
+
+test("a trap that skips the panic hook (a failed allocation) never leaves the page waiting; restart brings it back", async () => {
+  const { page } = await openPage();
+  const outcome = await page.evaluate(async () => {
+    const g = window.vaePlayground;
+    return Promise.race([
+      g.guard(() => g.wasm.debugCrashLater("alloc", 20), "crash").then(() => "settled"),
+      new Promise((resolve) => setTimeout(() => resolve("still waiting after 10 s"), 10000)),
+    ]);
+  });
+  assert.equal(outcome, "settled");
+  await page.waitForSelector("#error-panel:not([hidden])", { timeout: 10000 });
+  assert.match(await page.locator("#error-message").textContent(), /crashed and must be restarted/);
+  assert.equal(await page.evaluate(() => window.vaePlayground.wasm.panicked()), false, "the panic hook never ran: the page saw the trap itself");
+  // Later work fails at once instead of hanging on the dead module.
+  assert.equal(await page.evaluate(() => window.vaePlayground.guard(() => new Promise(() => {}), "wait").then(() => "settled")), "settled");
+  await page.getByRole("button", { name: "Restart the playground" }).click();
+  await page.waitForSelector("body[data-started=true]", { timeout: 60000 });
+  await drawZero(page);
+  await page.waitForFunction(() => window.vaePlayground.updates > 0, null, { timeout: 10000 });
   await page.close();
 });
 

@@ -80,6 +80,16 @@ test("training in the tab: the loss falls, the map reorganises, frames keep comi
   assert.ok((await page.locator("#train-progress").evaluate((p) => p.value)) > 0);
 
   await page.waitForSelector("body[data-training=finished]", { timeout: 180000 });
+  // Every replaced version of the model was let go: the page keeps statistics (and their wasm
+  // projection) only for models it still holds, however many snapshots arrived.
+  const live = await page.evaluate(() => {
+    const { state, models } = window.vaePlayground;
+    const held = new Set(models.values());
+    return { stats: state.stats.size, stray: [...state.stats.keys()].filter((v) => !held.has(v)).length, snapshots: Number(document.body.dataset.snapshots) };
+  });
+  console.log(`after ${live.snapshots} snapshots the page holds statistics of ${live.stats} models`);
+  assert.ok(live.snapshots >= 3);
+  assert.equal(live.stray, 0, `statistics kept for ${live.stray} replaced models`);
   const h = await history(page);
   const mean = (v) => v.reduce((s, x) => s + x, 0) / v.length;
   const early = mean(h.loss.slice(0, 10));
@@ -147,13 +157,112 @@ test("a diverging run stops, says so, and keeps finite weights", async () => {
   await page.waitForSelector("body[data-training=diverged]", { timeout: 60000 });
   const status = await page.locator("#train-status").textContent();
   console.log(`divergence message: ${status}`);
-  assert.match(status, /Training stopped — training diverged: the loss became (NaN|inf)/i);
+  assert.match(status, /Training stopped — training diverged: (the loss became (NaN|inf)|the (reconstruction|KL) term jumped to [\d.e+]+ nats)/i);
   assert.match(status, /rolled back/);
-  // The rolled-back model still works: the views are drawn from it without errors.
+  // The rolled-back model still works, and is the sound one, not an exploded one: a drawing's
+  // −ELBO is in the hundreds of nats (the exploded weights gave ~10⁸).
   await drawZero(page);
   await page.waitForFunction(() => /^\d+\.\d nats/.test(document.getElementById("elbo-text").textContent));
+  const elbo = Number((await page.locator("#elbo-text").textContent()).match(/^([\d.]+) nats/)[1]);
+  assert.ok(elbo < 2000, `the kept model scores a drawing at ${elbo} nats`);
   assert.equal(await page.getByRole("button", { name: "Resume training" }).isEnabled(), true);
   assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a crash in the training worker restarts it on a fresh module from the last snapshot, and training goes on", async () => {
+  const { context, page, errors } = await openPage("?epochs=2");
+  await page.getByRole("button", { name: "Train", exact: true }).click();
+  await page.waitForFunction(() => Number(document.body.dataset.snapshots ?? 0) >= 1, null, { timeout: 60000 });
+  // A failed allocation: wasm aborts without running the panic hook, the hardest case to notice.
+  await page.evaluate(() => window.vaePlayground.training.worker.postMessage({ type: "debugCrash", how: "alloc" }));
+  await page.waitForSelector("body[data-restarted]", { timeout: 60000 });
+  const status = await page.locator("#train-status").textContent();
+  console.log(`after the worker crashed: ${status}`);
+  assert.match(status, /The training module crashed \(.*\)\. It was restarted from your last saved weights \(step \d+\) and training goes on/);
+  const from = Number(await page.evaluate(() => document.body.dataset.restarted));
+  await page.waitForFunction((from) => window.vaePlayground.training.steps > from + 5 && document.body.dataset.training === "running", from, { timeout: 60000 });
+  const h = await history(page);
+  assert.ok(h.step.every((s, i) => i === 0 || s > h.step[i - 1]), "the loss history has no steps twice after the restart");
+  await page.getByRole("button", { name: "Pause", exact: true }).click();
+  await page.waitForSelector("body[data-training=paused]", { timeout: 60000 });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a damaged saved record is refused whole and can be cleared; a second tab cannot overwrite a run in training", async () => {
+  const { context, page, errors } = await openPage();
+  // Puts a record in the page's IndexedDB, built in the page: `spec.raw` as it is, or the shipped
+  // weights (cut short if `spec.cut`) with `spec.history` and `spec.steps`.
+  const weights = [...(await readFile(join(ROOT, "web/assets/vae-latent2.safetensors")))];
+  const store = (spec) =>
+    page.evaluate(
+      ({ spec, weights }) =>
+        new Promise((resolve, reject) => {
+          const bytes = new Uint8Array(spec.cut ? weights.slice(0, 3000) : weights);
+          const record = spec.raw ?? { weights: bytes, settings: { kind: "vae" }, history: spec.history, steps: spec.steps, savedAt: 0 };
+          const open = indexedDB.open("vae-playground", 1);
+          open.onupgradeneeded = () => open.result.createObjectStore("runs");
+          open.onsuccess = () => {
+            const tx = open.result.transaction("runs", "readwrite");
+            tx.objectStore("runs").put(record, "current");
+            tx.oncomplete = () => resolve(open.result.close());
+            tx.onerror = () => reject(tx.error);
+          };
+        }),
+      { spec, weights },
+    );
+  const damaged = [
+    [{ raw: { weights: "not bytes", settings: {} } }, /its weights are missing/],
+    [{ raw: 42 }, /it is not a saved run/],
+    [{ history: { step: [1, 2], loss: [3], recon: [1, 2], kl: [1, 2] } }, /its loss history has columns of different lengths/],
+    [{ history: { step: ["1"], loss: [3], recon: [1], kl: [1] } }, /its loss history \(step\) is damaged/],
+    [{ steps: -3 }, /its step or epoch count is not a whole number/],
+    [{ cut: true }, /truncated/],
+  ];
+  for (const [spec, expected] of damaged) {
+    await store(spec);
+    await page.reload();
+    await page.waitForSelector("body[data-started=true]", { timeout: 60000 });
+    const status = await page.locator("#train-status").textContent();
+    assert.match(status, /Your saved model could not be restored: .*Nothing of it was applied/, status);
+    assert.match(status, expected, status);
+    assert.equal(await page.evaluate(() => window.vaePlayground.training.weights), null, "nothing of the damaged record was applied");
+    assert.equal((await history(page)).step.length, 0);
+  }
+  // Reset clears the damaged copy; the next load is clean.
+  await page.getByRole("button", { name: "Reset" }).click();
+  await page.getByRole("button", { name: "Really reset? Click again" }).click();
+  await page.waitForSelector("body[data-training=reset]");
+  await page.reload();
+  await page.waitForSelector("body[data-started=true]", { timeout: 60000 });
+  assert.doesNotMatch(await page.locator("#train-status").textContent(), /could not be restored/);
+
+  // Two tabs: while one trains, the other can neither train, upload nor reset, and hears of saves.
+  const other = await context.newPage();
+  const otherErrors = watchErrors(other);
+  await other.goto(server.url);
+  await other.waitForSelector("body[data-started=true]", { timeout: 60000 });
+  await page.getByRole("button", { name: "Train", exact: true }).click();
+  await page.waitForSelector("body[data-saved]", { timeout: 60000 });
+  await other.waitForSelector("body[data-other-tab=saved]", { timeout: 30000 });
+  assert.match(await other.locator("#train-status").textContent(), /Another tab of this playground saved its model/);
+  await other.getByRole("button", { name: "Train", exact: true }).click();
+  await other.getByRole("button", { name: "Train", exact: true }).click(); // confirmed: train anyway
+  await other.waitForSelector("body[data-lock-refused=training]");
+  assert.match(await other.locator("#train-status").textContent(), /Training already runs in another tab/);
+  await other.locator("#train-upload").setInputFiles(join(ROOT, "crates/core/tests/fixtures/parity_vae.safetensors"));
+  await other.waitForFunction(() => /^Loading parity_vae\.safetensors has to wait/.test(document.getElementById("train-status").textContent));
+  assert.equal(await other.evaluate(() => window.vaePlayground.training.weights), null, "the refused upload changed nothing");
+  await page.getByRole("button", { name: "Pause", exact: true }).click();
+  await page.waitForSelector("body[data-training=paused]", { timeout: 60000 });
+  await page.waitForFunction(() => window.vaePlayground.training.lockRelease === null);
+  // Once the first tab paused, the second may take over.
+  await other.evaluate(() => delete document.body.dataset.lockRefused);
+  await other.locator("#train-upload").setInputFiles(join(ROOT, "crates/core/tests/fixtures/parity_vae.safetensors"));
+  await other.waitForSelector("body[data-upload=ok]");
+  assert.deepEqual(errors, []);
+  assert.deepEqual(otherErrors, []);
   await context.close();
 });
 
@@ -231,6 +340,25 @@ test("the lessons side by side: the autoencoder's codes sprawl, the VAE's fill t
     for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i]) | 0;
     return h !== b;
   }, before);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("junk in the URL is left out: the page starts with its defaults and trains", async () => {
+  const junk = "?model=%3Cscript%3E&walk=..%2F&speed=Infinity&digit=11&label=x&latent=abc&hidden=-1&likelihood=poisson" +
+    "&beta=NaN&lr=1e9&batch=0.5&epochs=1e9&seed=1e300&backend=gpu!!&kind=__proto__";
+  const { context, page, errors } = await openPage(junk);
+  const values = await page.evaluate(() =>
+    Object.fromEntries(["model-select", "walk-path", "walk-speed", "cvae-digit", "draw-label", "train-latent", "train-hidden", "train-likelihood", "train-beta", "train-lr", "train-batch", "train-epochs", "train-seed", "train-backend", "train-kind"].map((id) => [id, document.getElementById(id).value])),
+  );
+  const defaults = await page.evaluate(() =>
+    Object.fromEntries([...document.querySelectorAll("select, input")].filter((el) => el.id).map((el) => [el.id, el.tagName === "SELECT" ? ([...el.options].find((o) => o.defaultSelected) ?? el.options[0]).value : el.defaultValue])),
+  );
+  for (const [id, value] of Object.entries(values)) assert.equal(value, defaults[id], `${id} kept its default, not the URL's junk`);
+  await page.getByRole("button", { name: "Train", exact: true }).click();
+  await page.waitForFunction(() => window.vaePlayground.training.history.step.length > 3, null, { timeout: 60000 });
+  await page.getByRole("button", { name: "Pause", exact: true }).click();
+  await page.waitForSelector("body[data-training=paused]", { timeout: 60000 });
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -54,6 +54,29 @@ test("with a WebGPU adapter the trainer runs on the GPU; a lost device moves it 
   await browser.close();
 });
 
+test("a GPU that computes wrong answers is caught by the spot-check; training goes on on the CPU from the last agreeing snapshot", async () => {
+  const browser = await launch({ webgpu: true });
+  const { page, errors } = await openPage(browser, `${SMALL}&backend=webgpu`);
+  await page.getByRole("button", { name: "Train", exact: true }).click();
+  await page.waitForSelector("body[data-train-backend=webgpu]");
+  await page.waitForFunction(() => Number(document.body.dataset.snapshots ?? 0) >= 1);
+  const agreed = await page.evaluate(() => window.vaePlayground.training.weightsStep);
+  // From now on every read from the GPU comes back 1% off, as from a kernel that was skipped.
+  await page.evaluate(() => window.vaePlayground.training.worker.postMessage({ type: "debugGpuFault" }));
+  await page.waitForSelector("body[data-recovered=true]");
+  await page.waitForSelector("body[data-train-backend=cpu]");
+  const status = await page.locator("#train-status").textContent();
+  console.log(`after the injected GPU fault: ${status}`);
+  assert.match(status, /Your GPU stopped working \(.*the GPU's answers disagreed with the CPU's at step \d+ .*\)\. Training goes on on the CPU from the last saved weights \(step (\d+)\)/);
+  const resumedFrom = Number(status.match(/last saved weights \(step (\d+)\)/)[1]);
+  assert.ok(resumedFrom >= agreed, `resumed from step ${resumedFrom}, the last agreeing snapshot was at ${agreed} or later`);
+  await page.waitForSelector("body[data-training=finished]", { timeout: 240000 });
+  const h = await page.evaluate(() => window.vaePlayground.training.history);
+  assert.ok(h.loss.every(Number.isFinite) && h.elboSampled.every((v) => v < 300), `test −ELBO ${h.elboSampled}`);
+  assert.deepEqual(errors, []);
+  await browser.close();
+});
+
 test("without WebGPU the page says it trains on the CPU and why", async () => {
   const browser = await launch();
   const { page, errors } = await openPage(browser, SMALL);
