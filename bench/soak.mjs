@@ -55,7 +55,7 @@ for (;;) {
   const state = await page.evaluate(() => document.body.dataset.training);
   if (state !== "running") throw new Error(`training stopped early: ${state}`);
 }
-await page.getByRole("button", { name: "Pause", exact: true }).click();
+await page.getByRole("button", { name: "Pause training" }).click();
 await page.waitForSelector("body[data-training=paused]", { timeout: 60000 });
 
 console.log(`\nSoak 2: ${CALLS} encode+decode calls on the page's model; a sample every 10,000 calls`);

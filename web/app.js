@@ -30,6 +30,7 @@ let die;
 const death = new Promise((_, reject) => (die = reject));
 death.catch(() => {});
 const isTrap = (e) => e instanceof WebAssembly.RuntimeError || /^RuntimeError/.test(String(e));
+const trapText = (e) => `a WebAssembly trap: ${String(e?.message ?? e).replace(/^RuntimeError:\s*/, "")}`;
 function moduleDied(reason) {
   if (dead) return;
   dead = reason;
@@ -50,11 +51,11 @@ function showError(message) {
 }
 
 addEventListener("error", (e) => {
-  if (isTrap(e.error)) moduleDied(e.error.message);
+  if (isTrap(e.error)) moduleDied(trapText(e.error));
   showError(e.error?.message ?? e.message);
 });
 addEventListener("unhandledrejection", (e) => {
-  if (isTrap(e.reason)) moduleDied(e.reason.message);
+  if (isTrap(e.reason)) moduleDied(trapText(e.reason));
   showError(e.reason?.message ?? e.reason);
 });
 $("reload").addEventListener("click", () => location.reload());
@@ -70,7 +71,7 @@ async function guard(work, what) {
     if (crashed()) throw new Error("the module crashed");
     return result;
   } catch (e) {
-    if (isTrap(e)) moduleDied(e.message);
+    if (isTrap(e)) moduleDied(trapText(e));
     if (crashed()) showError(e?.message ?? e);
     else $("status").textContent = `Could not ${what}: ${e?.message ?? e}`;
     return undefined;

@@ -46,16 +46,18 @@ function moduleDied(reason) {
 }
 const alive = (promise) => Promise.race([promise, death]);
 const isTrap = (e) => e instanceof WebAssembly.RuntimeError || /^RuntimeError/.test(String(e));
+/** "a WebAssembly trap: unreachable", from a RuntimeError or its text. */
+const trapText = (e) => `a WebAssembly trap: ${String(e?.message ?? e).replace(/^RuntimeError:\s*/, "")}`;
 addEventListener("error", (e) => {
   if (isTrap(e.error ?? e.message)) {
     e.preventDefault();
-    moduleDied(errorText(e.error ?? e.message));
+    moduleDied(trapText(e.error ?? e.message));
   }
 });
 addEventListener("unhandledrejection", (e) => {
   if (isTrap(e.reason)) {
     e.preventDefault();
-    moduleDied(errorText(e.reason));
+    moduleDied(trapText(e.reason));
   }
 });
 let crashNext = null; // test hook: the next step crashes the module this way
@@ -286,10 +288,10 @@ async function run() {
   } catch (e) {
     reason = /diverged/.test(errorText(e)) ? "diverged" : "error";
     message = errorText(e);
-    if (isTrap(e)) moduleDied(message);
+    if (isTrap(e)) moduleDied(trapText(e));
     if (dead || wasm.panicked()) {
       reason = "crashed";
-      message = dead ?? wasm.panicMessage() ?? message;
+      message = (wasm.panicked() && wasm.panicMessage()) || dead || message;
     } else if (vae?.backend === "webgpu" && reason !== "diverged") reason = "gpu-failed";
   }
   if (reason === "crashed") {

@@ -184,7 +184,7 @@ test("a crash in the training worker restarts it on a fresh module from the last
   await page.waitForFunction((from) => window.vaePlayground.training.steps > from + 5 && document.body.dataset.training === "running", from, { timeout: 60000 });
   const h = await history(page);
   assert.ok(h.step.every((s, i) => i === 0 || s > h.step[i - 1]), "the loss history has no steps twice after the restart");
-  await page.getByRole("button", { name: "Pause", exact: true }).click();
+  await page.getByRole("button", { name: "Pause training" }).click();
   await page.waitForSelector("body[data-training=paused]", { timeout: 60000 });
   assert.deepEqual(errors, []);
   await context.close();
@@ -254,7 +254,7 @@ test("a damaged saved record is refused whole and can be cleared; a second tab c
   await other.locator("#train-upload").setInputFiles(join(ROOT, "crates/core/tests/fixtures/parity_vae.safetensors"));
   await other.waitForFunction(() => /^Loading parity_vae\.safetensors has to wait/.test(document.getElementById("train-status").textContent));
   assert.equal(await other.evaluate(() => window.vaePlayground.training.weights), null, "the refused upload changed nothing");
-  await page.getByRole("button", { name: "Pause", exact: true }).click();
+  await page.getByRole("button", { name: "Pause training" }).click();
   await page.waitForSelector("body[data-training=paused]", { timeout: 60000 });
   await page.waitForFunction(() => window.vaePlayground.training.lockRelease === null);
   // Once the first tab paused, the second may take over.
@@ -357,7 +357,7 @@ test("junk in the URL is left out: the page starts with its defaults and trains"
   for (const [id, value] of Object.entries(values)) assert.equal(value, defaults[id], `${id} kept its default, not the URL's junk`);
   await page.getByRole("button", { name: "Train", exact: true }).click();
   await page.waitForFunction(() => window.vaePlayground.training.history.step.length > 3, null, { timeout: 60000 });
-  await page.getByRole("button", { name: "Pause", exact: true }).click();
+  await page.getByRole("button", { name: "Pause training" }).click();
   await page.waitForSelector("body[data-training=paused]", { timeout: 60000 });
   assert.deepEqual(errors, []);
   await context.close();
