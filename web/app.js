@@ -41,7 +41,8 @@ const crashed = () => Boolean(dead || wasm?.panicked?.());
 function showError(message) {
   let text = String(message ?? "Unknown error");
   if (crashed()) {
-    text = `The model crashed and must be restarted: ${wasm?.panicMessage?.() ?? dead ?? text}. Your trained model is saved in this browser and comes back after the restart.`;
+    const kept = playground.training?.weights ? " Your trained model is saved in this browser and comes back after the restart." : "";
+    text = `The model crashed and must be restarted: ${wasm?.panicMessage?.() ?? dead ?? text}.${kept}`;
   }
   playground.error = text;
   $("error-message").textContent = text;
