@@ -26,7 +26,7 @@ const context = await browser.newContext();
 const page = await context.newPage();
 page.on("pageerror", (e) => console.log(`page error: ${e}`));
 // Enough epochs that the run does not finish before STEPS (70 steps per epoch at batch 128).
-await page.goto(`${server.url}?epochs=${Math.min(500, Math.ceil(STEPS / 70) + 1)}`);
+await page.goto(`${server.url}?epochs=${Math.min(500, Math.ceil(STEPS / 70) + 3)}`);
 await page.waitForSelector("body[data-started=true]", { timeout: 60000 });
 
 const sample = () =>
@@ -55,8 +55,10 @@ for (;;) {
   const state = await page.evaluate(() => document.body.dataset.training);
   if (state !== "running") throw new Error(`training stopped early: ${state}`);
 }
-await page.getByRole("button", { name: "Pause training" }).click();
-await page.waitForSelector("body[data-training=paused]", { timeout: 60000 });
+if ((await page.evaluate(() => document.body.dataset.training)) === "running") {
+  await page.getByRole("button", { name: "Pause training" }).click();
+  await page.waitForSelector("body[data-training=paused]", { timeout: 60000 });
+}
 
 console.log(`\nSoak 2: ${CALLS} encode+decode calls on the page's model; a sample every 10,000 calls`);
 console.log("   calls  page wasm MiB  page JS heap MiB  ms per call");

@@ -191,6 +191,7 @@ async function placed(make) {
 
 function adopt(model) {
   generation++;
+  vae?.free(); // safe with a call still pending: the module keeps the model until it settles
   vae = model;
   vae.setTrainingDigits(digitsBytes, settings.seed);
 }
@@ -352,6 +353,7 @@ const handlers = {
   reset() {
     stopRequested = true;
     generation++;
+    vae?.free();
     vae = null;
   },
 };
