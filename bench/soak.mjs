@@ -84,10 +84,14 @@ for (let done = 0; done < CALLS; ) {
 }
 
 function verdict(label, series, key) {
-  const settled = series[Math.min(series.length - 1, Math.floor(series.length * WARMUP))][key];
+  const at = Math.min(series.length - 1, Math.floor(series.length * WARMUP));
+  const settled = series[at][key];
   const end = series.at(-1)[key];
   const change = (100 * (end - settled)) / settled;
-  console.log(`  ${label.padEnd(40)} settled ${mb(settled).padStart(7)} MiB → end ${mb(end).padStart(7)} MiB (${change >= 0 ? "+" : ""}${change.toFixed(1)}%; bar ±5%)`);
+  // Wasm memory only grows: where it last grew tells a one-off high-water mark from a leak.
+  const last = series.findLastIndex((s, i) => i > 0 && s[key] !== series[i - 1][key]);
+  const grew = last < 0 ? "never changed after the first sample" : `last changed at sample ${last + 1} of ${series.length}`;
+  console.log(`  ${label.padEnd(30)} settled ${mb(settled).padStart(7)} MiB → end ${mb(end).padStart(7)} MiB (${change >= 0 ? "+" : ""}${change.toFixed(1)}%; bar ±5%); ${grew}`);
 }
 console.log("\nMemory at the end against where it settled after warm-up:");
 verdict("training: page wasm", training, "page");

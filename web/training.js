@@ -347,7 +347,7 @@ export class TrainingPanel {
   }
 
   stopped({ reason, message, epoch }) {
-    if (reason === "gpu-failed") return this.recover(`WebGPU reported an error: ${message}`);
+    if (reason === "gpu-failed") return this.recover(/disagreed/.test(message) ? message : `WebGPU reported an error: ${message}`);
     if (reason === "crashed") return this.restartAfterCrash(message);
     this.running = false;
     this.resolveStopped?.();
