@@ -37,6 +37,8 @@ function moduleDied(reason) {
   die(new Error(`the module crashed (${reason})`));
 }
 const crashed = () => Boolean(dead || wasm?.panicked?.());
+/** A module call's promise, rejected as soon as the module dies instead of waiting forever. */
+const live = (promise) => Promise.race([promise, death]);
 
 function showError(message) {
   let text = String(message ?? "Unknown error");
@@ -68,7 +70,7 @@ async function guard(work, what) {
   inFlight++;
   try {
     if (crashed()) throw new Error("the module crashed earlier");
-    const result = await Promise.race([work(), death]);
+    const result = await live(work());
     if (crashed()) throw new Error("the module crashed");
     return result;
   } catch (e) {
@@ -132,7 +134,7 @@ async function model(key) {
   if (!models.has(key)) {
     if (!SHIPPED[key]) throw new Error(`there is no model "${key}"`);
     const bytes = await fetchBytes(`web/assets/${SHIPPED[key]}.safetensors`);
-    models.set(key, await wasm.Vae.fromSafetensors(bytes, { backend: "cpu" }));
+    models.set(key, await live(wasm.Vae.fromSafetensors(bytes, { backend: "cpu" })));
   }
   return models.get(key);
 }
@@ -516,7 +518,7 @@ let switchedForRun = false;
 /** A new version of the user's model: from a training snapshot (views precomputed in the worker,
  * so the page's thread only draws), an upload, or the copy saved in this browser. */
 async function adoptTrained(weights, snap, { restore = false } = {}) {
-  const vae = await wasm.Vae.fromSafetensors(weights, { backend: "cpu" });
+  const vae = await live(wasm.Vae.fromSafetensors(weights, { backend: "cpu" }));
   const old = models.get("yours");
   models.set("yours", vae);
   if (old && state.vae !== old) forget(old);
@@ -551,7 +553,7 @@ function forgetTrained() {
 
 /** Checks a weights file can be loaded; resolves to its settings. */
 async function describeWeights(bytes) {
-  const vae = await wasm.Vae.fromSafetensors(bytes, { backend: "cpu" });
+  const vae = await live(wasm.Vae.fromSafetensors(bytes, { backend: "cpu" }));
   const meta = { kind: vae.kind, latent: vae.latentDim, hidden: vae.hidden, likelihood: vae.likelihood };
   vae.free();
   return meta;

@@ -178,9 +178,9 @@ async function start(choice) {
 
 /** A model on the chosen backend; a WebGPU start that hangs falls back like one that fails. */
 async function placed(make) {
-  const model = await withTimeout(make(backendChoice), GPU_START_TIMEOUT_MS, `WebGPU did not start within ${GPU_START_TIMEOUT_MS / 1000} s`).catch(async (e) => {
+  const model = await withTimeout(alive(make(backendChoice)), GPU_START_TIMEOUT_MS, `WebGPU did not start within ${GPU_START_TIMEOUT_MS / 1000} s`).catch(async (e) => {
     if (backendChoice !== "auto") throw e;
-    const cpu = await make("cpu");
+    const cpu = await alive(make("cpu"));
     cpu.timeoutReason = errorText(e);
     return cpu;
   });
