@@ -361,7 +361,8 @@ export class TrainingPanel {
     };
     this.status(texts[reason] ?? texts.error);
     document.body.dataset.training = reason;
-    this.save().finally(() => this.releaseLock());
+    // The run's lock goes with the save, unless training started again meanwhile (a backend switch).
+    this.save().finally(() => !this.running && !this.starting && this.releaseLock());
     this.render();
   }
 
@@ -390,6 +391,7 @@ export class TrainingPanel {
     this.otherTab = null;
     $("train-start").disabled = true;
     this.status("Starting the trainer…");
+    this.starting = true;
     try {
       await this.ensureWorker();
       const settings = this.settings();
@@ -413,6 +415,8 @@ export class TrainingPanel {
       this.worker.postMessage({ type: "run" });
     } catch (e) {
       this.failed(e?.message ?? e);
+    } finally {
+      this.starting = false;
     }
     this.render();
   }
