@@ -2,6 +2,7 @@
 //! Generic Rust over burn; the backend is chosen at run time by the `Device` a caller passes.
 
 pub mod backend;
+pub mod bounds;
 pub mod data;
 pub mod error;
 pub mod inference;

@@ -6,7 +6,7 @@ use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 use serde::{Deserialize, Serialize};
 
-use crate::model::VaeOutput;
+use crate::model::{PIXELS, VaeOutput};
 
 /// The decoder's output distribution p(x|z).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -16,9 +16,15 @@ pub enum Likelihood {
     /// MNIST and the one the shipped weights use.
     #[default]
     Bernoulli,
-    /// Gaussian per pixel: the sum of squared errors, which is −log N(x; x̂, ½I) up to a constant.
+    /// Gaussian per pixel with σ_x = 1/√2 (the variance for which −log N is exactly the squared
+    /// error plus a constant): −log N(x; x̂, ½I) = Σ (x − x̂)² + (784/2)·ln(2π·½). The constant is
+    /// kept, so the figures are nats of a density; they cannot be compared with the Bernoulli
+    /// model's nats, which are of a probability.
     Gaussian,
 }
+
+/// σ_x² of [`Likelihood::Gaussian`].
+pub const GAUSSIAN_VARIANCE: f64 = 0.5;
 
 impl Likelihood {
     pub fn parse(name: &str) -> Option<Self> {
@@ -27,6 +33,13 @@ impl Likelihood {
             "gaussian" | "mse" => Some(Likelihood::Gaussian),
             _ => None,
         }
+    }
+
+    /// −log p(x|z) where the decoder reproduces x exactly: for a Gaussian, (D/2)·ln(2πσ_x²) =
+    /// 392·ln π ≈ 448.7 nats whatever x is. The Bernoulli floor depends on x: see
+    /// [`crate::bounds::floor`].
+    pub fn gaussian_constant() -> f64 {
+        0.5 * PIXELS as f64 * (std::f64::consts::TAU * GAUSSIAN_VARIANCE).ln()
     }
 }
 
@@ -51,18 +64,21 @@ pub fn bce_with_logits(logits: Tensor<2>, x: Tensor<2>) -> Tensor<2> {
     softplus - x * logits
 }
 
-/// Squared error of `x` against the decoder mean `sigmoid(logits)`, per pixel.
+/// Squared error of `x` against the decoder mean `sigmoid(logits)`, per pixel; the per-pixel
+/// −log N(x; x̂, ½) less its constant ½·ln π.
 pub fn squared_error(logits: Tensor<2>, x: Tensor<2>) -> Tensor<2> {
     (sigmoid(logits) - x).square()
 }
 
-/// −log p(x|z) per digit, summed over pixels. `[batch, 784]` → `[batch]`.
+/// −log p(x|z) per digit, summed over pixels, in nats. `[batch, 784]` → `[batch]`.
 pub fn reconstruction(logits: Tensor<2>, x: Tensor<2>, likelihood: Likelihood) -> Tensor<1> {
-    let per_pixel = match likelihood {
-        Likelihood::Bernoulli => bce_with_logits(logits, x),
-        Likelihood::Gaussian => squared_error(logits, x),
-    };
-    per_pixel.sum_dim(1).flatten(0, 1)
+    match likelihood {
+        Likelihood::Bernoulli => bce_with_logits(logits, x).sum_dim(1).flatten(0, 1),
+        Likelihood::Gaussian => squared_error(logits, x)
+            .sum_dim(1)
+            .flatten(0, 1)
+            .add_scalar(Likelihood::gaussian_constant()),
+    }
 }
 
 /// Closed-form KL(N(μ, σ²) ‖ N(0, 1)) per latent dimension: ½(σ² + μ² − 1 − log σ²).

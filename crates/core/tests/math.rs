@@ -7,7 +7,9 @@ use burn::module::Module;
 use burn::prelude::*;
 use common::{assert_close, block_on, device};
 use vae_core::inference::{read, read1, upload};
-use vae_core::loss::{Likelihood, bce_with_logits, kl_per_dimension, loss, squared_error};
+use vae_core::loss::{
+    Likelihood, bce_with_logits, kl_per_dimension, loss, reconstruction, squared_error,
+};
 use vae_core::rng::Rng;
 use vae_core::weights::{Dtype, read_safetensors, write_safetensors};
 use vae_core::{ModelKind, VaeConfig};
@@ -28,6 +30,27 @@ fn bce_and_squared_error_match_hand_computed_values() {
     let se = [0.0, 0.014_209_3, 0.002_249_2, 0.0, 0.0625];
     let got = block_on(read(squared_error(row(&logits), row(&x)))).unwrap();
     assert_close("squared error", &got, &se, 1e-5);
+}
+
+#[test]
+fn the_gaussian_term_is_a_negative_log_density_with_its_constant() {
+    // −log N(x; x̂, ½I) over 784 pixels = Σ (x − x̂)² + 392·ln π; ln π = 1.1447298858494002.
+    let mut rng = Rng::new(4);
+    let logits: Vec<f32> = (0..784).map(|_| rng.normal()).collect();
+    let x: Vec<f32> = (0..784).map(|_| rng.uniform() as f32).collect();
+    let squared: f64 = logits
+        .iter()
+        .zip(&x)
+        .map(|(&l, &t)| (1.0 / (1.0 + (-l as f64).exp()) - t as f64).powi(2))
+        .sum();
+    let want = squared + 392.0 * 1.144_729_885_849_400_2;
+    let got = block_on(read1(reconstruction(
+        row(&logits),
+        row(&x),
+        Likelihood::Gaussian,
+    )))
+    .unwrap();
+    assert_close("gaussian −log p(x|z)", &got, &[want as f32], 1e-6);
 }
 
 #[test]
@@ -118,7 +141,7 @@ fn loss_of(
             let p = 1.0 / (1.0 + (-l).exp());
             match likelihood {
                 Likelihood::Bernoulli => -(t * p.ln() + (1.0 - t) * (1.0 - p).ln()),
-                Likelihood::Gaussian => (p - t).powi(2),
+                Likelihood::Gaussian => (p - t).powi(2) + 0.5 * std::f64::consts::PI.ln(),
             }
         })
         .sum();
