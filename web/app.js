@@ -12,6 +12,14 @@ const SAMPLE_COUNT = 16;
 const DRAW_COUNT = 8;
 const MANIFOLD_SIDE = 15;
 const DRAW_SEED = 7; // the same drawing always shows the same draws
+// The drawing's ELBO and log p(x) come from 256 draws of q(z|x): enough that the importance-weighted
+// estimate of a typical digit moves by ~0.2 nats from seed to seed (crates/core/tests/bounds.rs).
+const SCORE_DRAWS = 256;
+const SCORE_SEED = 1; // fixed, so the same drawing always shows the same numbers
+// The anomaly rank compares the drawing's log p(x) estimate with the same estimate of this many test
+// digits, computed in the background a few digits at a time.
+const RANK_DIGITS = 200;
+const RANK_CHUNK = 4;
 const MAX_SLIDERS = 32;
 const SHIPPED = { 2: "vae-latent2", 20: "vae-latent20", ae: "ae-latent2", cvae: "cvae-latent2" };
 
@@ -183,21 +191,17 @@ async function update() {
     if (pad.isEmpty()) {
       clearCanvas($("recon"));
       clearCanvas($("draws"));
-      for (const id of ["mu-text", "sigma-text", "elbo-text"]) $(id).textContent = "—";
+      for (const id of ["mu-text", "sigma-text", ...SCORE_FIELDS]) $(id).textContent = "—";
       map.setProbe(null);
       return;
     }
     const vae = state.vae;
     const labels = labelsFor(1, vae);
     const { mu, logvar, sigma, recon, negElbo } = await vae.reconstruct(x, 1, labels);
-    const elbo = negElbo[0];
     drawDigit($("recon"), recon);
     $("mu-text").textContent = fmt(mu);
     $("sigma-text").textContent = sigma ? fmt(sigma) : "— (no variance: a plain autoencoder)";
-    const stats = state.stats.get(vae);
-    $("elbo-text").textContent = stats
-      ? `${elbo.toFixed(1)} nats — more unusual than ${unusualness(elbo, stats.sortedElbo)}% of the test digits`
-      : `${elbo.toFixed(1)} nats`;
+    await showScores(vae, x, labels, negElbo[0]);
     setCurrent(mu, "drawing", false);
     playground.updates++;
     // After the reconstruction is on screen: a few draws from q(z|x).
@@ -207,6 +211,73 @@ async function update() {
   }, "reconstruct the drawing");
   busy = false;
   if (pending) requestAnimationFrame(update);
+}
+
+const SCORE_FIELDS = ["elbo-text", "logp-text", "gap-text", "floor-text"];
+const nats = (v) => `${v < 0 ? "−" : ""}${Math.abs(v).toFixed(1)} nats`;
+
+/** What the numbers are nats of, and what they can be compared with. */
+function likelihoodNote(vae) {
+  return vae.likelihood === "gaussian"
+    ? "Nats of the Gaussian density N(x; x̂, ½I) (σₓ = 0.71): a density's nats cannot be compared with a Bernoulli model's, which are of a probability."
+    : "Nats of the Bernoulli likelihood of the grey pixels.";
+}
+
+/**
+ * The drawing's scores. A VAE: the ELBO and the importance-weighted estimate of log p(x), both from
+ * SCORE_DRAWS draws of q(z|x), their gap, and the floor; ranked among the test digits' estimates. A
+ * plain autoencoder has neither q(z|x) nor a prior, so its one number is its reconstruction error.
+ * `atMean` is the reconstruction pass's score (for the autoencoder, −log p(x|z = μ)).
+ */
+async function showScores(vae, x, labels, atMean) {
+  const stats = state.stats.get(vae);
+  const rank = (score, sorted) => (sorted ? ` — more unusual than ${unusualness(score, sorted)}% of ${sorted.length} test digits` : "");
+  const floorText = (floor) => `${nats(-floor)}: log p(x|z) of a decoder that reproduced this drawing exactly`;
+  if (vae.kind === "autoencoder") {
+    $("elbo-label").textContent = "Reconstruction error";
+    $("elbo-text").textContent = `${nats(atMean)}, −log p(x|z = μ)${rank(atMean, stats?.sortedAtMean)}`;
+    $("logp-text").textContent = "— (no q(z|x) and no prior: no ELBO, no log p(x))";
+    $("gap-text").textContent = "—";
+    $("floor-text").textContent = floorText(wasm.reconstructionFloor(x, 1, vae.likelihood)[0]);
+    $("score-note").textContent = `A plain autoencoder is scored by how well it redraws the input. ${likelihoodNote(vae)}`;
+    return;
+  }
+  const b = await vae.bounds(x, 1, SCORE_DRAWS, SCORE_SEED, labels);
+  const [elbo, logp] = [-b.negElbo[0], -b.negLogLikelihood[0]];
+  if (stats && !stats.sortedNll) rankTestDigits(vae, stats);
+  $("elbo-label").textContent = "ELBO";
+  $("elbo-text").textContent = `${nats(elbo)}, averaged over ${b.draws} draws z ~ q(z|x)`;
+  $("logp-text").textContent = `≈ ${nats(logp)} (importance-weighted, ${b.draws} draws)${rank(-logp, stats?.sortedNll)}`;
+  $("gap-text").textContent = `${nats(logp - elbo)} ≈ KL(q(z|x) ‖ p(z|x)), what the ELBO gives away`;
+  $("floor-text").textContent = floorText(b.floor[0]);
+  $("score-note").textContent = `The ELBO is a lower bound on log p(x); the importance-weighted estimate (Burda et al., 2016) is a tighter one, and the gap between them is what the bound gives away. ${likelihoodNote(vae)}`;
+}
+
+/**
+ * The test digits' −log p(x) estimates (the drawing's own estimator), for the anomaly rank: RANK_DIGITS
+ * digits, RANK_CHUNK at a time so the page stays responsive. Stops if the model is replaced.
+ */
+async function rankTestDigits(vae, stats) {
+  if (stats.ranking) return;
+  stats.ranking = true;
+  const { pixels, labels } = await loadTestDigits();
+  const scores = new Float32Array(RANK_DIGITS);
+  const started = performance.now();
+  for (let start = 0; start < RANK_DIGITS; start += RANK_CHUNK) {
+    const done = await guard(async () => {
+      if (state.stats.get(vae) !== stats) return false; // replaced (and maybe freed): stop
+      const m = Math.min(RANK_CHUNK, RANK_DIGITS - start);
+      const b = await vae.bounds(pixels.subarray(start * 784, (start + m) * 784), m, SCORE_DRAWS, SCORE_SEED + 1 + start,
+        conditional(vae) ? labels.subarray(start, start + m) : undefined);
+      scores.set(b.negLogLikelihood, start);
+      return true;
+    }, "rank the drawing among the test digits");
+    if (!done) return;
+    await new Promise((resolve) => setTimeout(resolve)); // let a stroke in between chunks
+  }
+  stats.sortedNll = scores.sort();
+  playground.rankSeconds = (performance.now() - started) / 1000;
+  scheduleUpdate();
 }
 
 /** The drawing (or picked point) on the map: exact with its σ ellipse in 2-D, projected otherwise. */
@@ -234,14 +305,14 @@ async function loadTestDigits() {
   return state.testDigits;
 }
 
-/** What the views need about a model's test digits: μ, their map coordinates, the sorted −ELBO
- * (anomaly score) and the KL per dimension. From the training worker's snapshot, or computed here. */
+/** What the views need about a model's test digits: μ, their map coordinates, the sorted scores
+ * of the reconstruction pass (the autoencoder's anomaly score) and the KL per dimension. From the training worker's snapshot, or computed here. */
 function makeStats(vae, { mu, logvar, labels, negElbo, kl }) {
   const n = labels.length;
   const projection = new wasm.Projection(mu, n, vae.latentDim);
   return {
     mu, labels, projection, coords: projection.project(mu, n),
-    sortedElbo: Float32Array.from(negElbo).sort(),
+    sortedAtMean: Float32Array.from(negElbo).sort(), // −log p(x|z = μ) (+ KL for a VAE), sorted
     kl: kl ?? (logvar ? wasm.klPerDimension(mu, logvar, n, vae.latentDim) : null),
   };
 }
@@ -255,15 +326,15 @@ async function testStats(vae) {
   return state.stats.get(vae);
 }
 
-/** "More unusual than p% of the test digits": the share of test digits with a lower −ELBO. */
-function unusualness(elbo, sortedElbo) {
-  let [lo, hi] = [0, sortedElbo.length];
+/** "More unusual than p% of the test digits": the share of test digits with a lower score. */
+function unusualness(score, sorted) {
+  let [lo, hi] = [0, sorted.length];
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (sortedElbo[mid] < elbo) lo = mid + 1;
+    if (sorted[mid] < score) lo = mid + 1;
     else hi = mid;
   }
-  return Math.round((100 * lo) / sortedElbo.length);
+  return Math.round((100 * lo) / sorted.length);
 }
 
 async function refreshMap() {
@@ -318,7 +389,7 @@ async function decodePicked(xy) {
     map.setProbe(xy, null);
     $("mu-text").textContent = `${fmt(z)} picked on the map`;
     $("sigma-text").textContent = "—";
-    $("elbo-text").textContent = "—";
+    for (const id of SCORE_FIELDS) $(id).textContent = "—";
     setCurrent(z, "map");
     document.body.dataset.picked = Array.from(xy, (v) => v.toFixed(2)).join(",");
   }, "decode the picked point");
@@ -628,7 +699,7 @@ async function main() {
   const fromUrl = readUrl(URL_FIELDS);
   wasm = await loadBindings();
   playground.wasm = wasm;
-  const wanted = ["2", "20"].includes(fromUrl["model-select"]) ? fromUrl["model-select"] : "2";
+  const wanted = ["2", "20", "cvae", "ae"].includes(fromUrl["model-select"]) ? fromUrl["model-select"] : "2";
   state.vae = await model(wanted);
   state.key = wanted;
   $("model-select").value = wanted;

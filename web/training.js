@@ -140,8 +140,8 @@ export class TrainingPanel {
         scales: { x: { time: false } },
         series: [
           { label: "epoch" },
-          { label: "test −ELBO, one z", stroke: "#2ca02c", width: 1.5, points: { show: true } },
-          { label: "test −ELBO, z = μ", stroke: "#9467bd", width: 1.5, points: { show: true } },
+          { label: "test −ELBO, one draw of q(z|x) per digit", stroke: "#2ca02c", width: 1.5, points: { show: true } },
+          { label: "test reconstruction at z = μ, plus KL", stroke: "#9467bd", width: 1.5, points: { show: true } },
         ],
         axes: axes("nats / digit"),
       },
@@ -198,7 +198,9 @@ export class TrainingPanel {
         this.history.elboSampled.push(data.elbo.sampled);
         this.history.elboMean.push(data.elbo.atMean);
         this.redrawCharts();
-        $("train-epoch-elbo").textContent = `Test −ELBO after epoch ${data.epoch}: ${data.elbo.sampled.toFixed(1)} nats (one z), ${data.elbo.atMean.toFixed(1)} (z = μ).`;
+        $("train-epoch-elbo").textContent = this.meta?.kind === "autoencoder"
+          ? `Test reconstruction error after epoch ${data.epoch}: ${data.elbo.atMean.toFixed(1)} nats per digit (an autoencoder has no ELBO).`
+          : `Test −ELBO after epoch ${data.epoch}: ${data.elbo.sampled.toFixed(1)} nats per digit (one draw of q(z|x) each); reconstruction at z = μ plus KL: ${data.elbo.atMean.toFixed(1)}.`;
         return;
       case "snapshot":
         return this.snapshot(data);

@@ -43,6 +43,17 @@ test("a drawn stroke is reconstructed and resembles the drawing", async () => {
   console.log(`correlation of reconstruction with input: ${r.toFixed(3)}`);
   assert.ok(r > 0.6, `the reconstruction should resemble the drawing (correlation ${r})`);
   assert.match(await page.locator("#mu-text").textContent(), /^\(-?\d+\.\d\d, -?\d+\.\d\d\)$/);
+  // The scores: ELBO ≤ log p(x) (estimated) ≤ the floor's log p(x|z), the gap their difference.
+  const text = async (id) => page.locator(`#${id}`).textContent();
+  const signed = (t) => Number(t.match(/(−?)(\d+\.\d) nats/).slice(1).join("").replace("−", "-"));
+  await page.waitForFunction(() => document.getElementById("logp-text").textContent.includes("importance-weighted"));
+  const [elbo, logp, gap, floor] = [await text("elbo-text"), await text("logp-text"), await text("gap-text"), await text("floor-text")];
+  console.log(`drawn 0: ELBO ${elbo} | log p(x) ${logp} | gap ${gap} | floor ${floor}`);
+  assert.match(elbo, /^−\d+\.\d nats, averaged over 256 draws z ~ q\(z\|x\)$/);
+  assert.match(logp, /^≈ −\d+\.\d nats \(importance-weighted, 256 draws\)/);
+  assert.ok(signed(elbo) < signed(logp) && signed(logp) < signed(floor), `${elbo} < ${logp} < ${floor}`);
+  assert.ok(Math.abs(signed(gap) - (signed(logp) - signed(elbo))) <= 0.11, gap);
+  assert.match(await text("score-note"), /lower bound on log p\(x\).*Bernoulli likelihood of the grey pixels/);
   // Draws from q(z|x) appear beside it.
   await page.waitForFunction(() => {
     const c = document.getElementById("draws");
@@ -84,6 +95,13 @@ test("sampling and the model switch work", async () => {
   assert.match(await page.locator("#manifold-note").textContent(), /pick a latent-2 model/);
   await drawZero(page);
   await page.waitForFunction(() => document.getElementById("mu-text").textContent.includes("…"), null, { timeout: 10000 });
+
+  // The plain autoencoder's one number is its reconstruction error, not an ELBO.
+  await page.getByLabel("Model", { exact: true }).selectOption("ae");
+  await page.waitForFunction(() => document.getElementById("elbo-label").textContent === "Reconstruction error", null, { timeout: 10000 });
+  assert.match(await page.locator("#elbo-text").textContent(), /^\d+\.\d nats, −log p\(x\|z = μ\)/);
+  assert.match(await page.locator("#logp-text").textContent(), /no ELBO, no log p\(x\)/);
+  assert.match(await page.locator("#floor-text").textContent(), /^−\d+\.\d nats: log p\(x\|z\) of a decoder/);
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -140,12 +158,13 @@ test("the anomaly score ranks a scribble above a clean digit, and the map decode
   const { page, errors } = await openPage();
   await page.waitForSelector("body[data-stats=ready]", { timeout: 30000 });
   const unusual = async () => {
-    await page.waitForFunction(() => /more unusual than \d+%/.test(document.getElementById("elbo-text").textContent));
+    await page.waitForFunction(() => /more unusual than \d+% of 200 test digits/.test(document.getElementById("logp-text").textContent), null, { timeout: 60000 });
     await page.waitForTimeout(200); // let the last queued update land
-    return Number((await page.locator("#elbo-text").textContent()).match(/more unusual than (\d+)%/)[1]);
+    return Number((await page.locator("#logp-text").textContent()).match(/more unusual than (\d+)%/)[1]);
   };
   await drawZero(page);
   const zero = await unusual();
+  console.log(`the 200 test digits' log p(x) estimates (256 draws each) took ${(await page.evaluate(() => window.vaePlayground.rankSeconds)).toFixed(1)} s`);
   await page.getByRole("button", { name: "Clear" }).click();
   // A zigzag scribble over the whole pad.
   const pad = page.getByLabel("Drawing pad");

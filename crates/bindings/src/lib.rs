@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Float32Array, Object, Promise, Reflect};
+use vae_core::bounds;
 use vae_core::data::{Batches, Digits};
 use vae_core::inference::{self, MAX_ROWS};
 use vae_core::loss::Likelihood;
@@ -401,6 +402,27 @@ impl Vae {
         settle(async move { this.posterior_draws(mu, logvar, k, seed, labels).await })
     }
 
+    /// How well the model explains `n` digits, from `k` draws of q(z|x) each (reproducible from
+    /// `seed`), in nats per digit of the model's likelihood. Resolves to `{ draws, negElbo,
+    /// negLogLikelihood, floor }`: −ELBO (mean over the draws of −log p(x|z), plus the closed-form
+    /// KL), the importance-weighted estimate of −log p(x), and −log p(x|z) of a perfect decoder.
+    /// Rejects for the plain autoencoder, which has no ELBO.
+    #[wasm_bindgen(
+        js_name = bounds,
+        unchecked_return_type = "Promise<{ draws: number, negElbo: Float32Array, negLogLikelihood: Float32Array, floor: Float32Array }>"
+    )]
+    pub fn bounds_js(
+        &self,
+        pixels: Vec<f32>,
+        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] k: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
+        labels: Option<Vec<u8>>,
+    ) -> Promise {
+        let this = self.handle();
+        settle(async move { this.bounds(pixels, n, k, seed, labels).await })
+    }
+
     /// The decoded manifold of a latent-2 model: a `side × side` grid of z at the prior's
     /// quantiles (Kingma & Welling's figure), row-major from the top-left; `side² × 784` values.
     #[wasm_bindgen(js_name = manifold, unchecked_return_type = "Promise<Float32Array>")]
@@ -621,6 +643,44 @@ impl Vae {
             "images",
             &Float32Array::from(images.as_slice()).into(),
         )?;
+        Ok(out.into())
+    }
+
+    /// See `bounds` above.
+    pub async fn bounds(
+        &self,
+        pixels: Vec<f32>,
+        n: JsValue,
+        k: JsValue,
+        seed: JsValue,
+        labels: Option<Vec<u8>>,
+    ) -> Result<JsValue, JsError> {
+        let n = args::count("n", &n, 1, MAX_ROWS)?;
+        let k = args::count("k", &k, 1, inference::MAX_DRAWS)?;
+        let mut rng = vae_core::rng::Rng::new(args::seed("seed", &seed)?);
+        let likelihood = self.shared.likelihood;
+        let model = self.model();
+        let result = bounds::bounds(
+            &model,
+            &pixels,
+            n,
+            labels.as_deref(),
+            likelihood,
+            k,
+            &mut rng,
+        )
+        .await
+        .map_err(js_error)?;
+        let floor = bounds::floor(&pixels, n, likelihood).map_err(js_error)?;
+        let out = Object::new();
+        set(&out, "draws", &(result.draws as f64).into())?;
+        for (key, values) in [
+            ("negElbo", &result.negative_elbo),
+            ("negLogLikelihood", &result.negative_log_likelihood),
+            ("floor", &floor),
+        ] {
+            set(&out, key, &Float32Array::from(values.as_slice()).into())?;
+        }
         Ok(out.into())
     }
 
@@ -846,6 +906,23 @@ pub fn test_digits(bytes: Vec<u8>) -> Result<JsValue, JsError> {
 }
 
 /// An animated walk through latent space; the page decodes `advance`'s point each frame.
+/// −log p(x|z) of a decoder that reproduces each of `n` digits exactly, in nats, under
+/// `likelihood` ("bernoulli": the entropy of the grey pixels; "gaussian": its constant).
+#[wasm_bindgen(js_name = reconstructionFloor)]
+pub fn reconstruction_floor(
+    pixels: Vec<f32>,
+    #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "\"bernoulli\" | \"gaussian\"")] likelihood: String,
+) -> Result<Vec<f32>, JsError> {
+    let n = args::count("n", &n, 1, MAX_ROWS)?;
+    let likelihood = Likelihood::parse(&likelihood).ok_or_else(|| {
+        JsError::new(&format!(
+            "likelihood must be \"bernoulli\" or \"gaussian\", got \"{likelihood}\""
+        ))
+    })?;
+    bounds::floor(&pixels, n, likelihood).map_err(js_error)
+}
+
 #[wasm_bindgen(js_name = LatentWalk)]
 pub struct JsLatentWalk {
     walk: vae_core::walk::LatentWalk,

@@ -114,6 +114,74 @@ async fn encode_decode_and_train_in_the_browser() {
     assert_eq!(vae.steps(), 21.0);
 }
 
+#[wasm_bindgen_test]
+async fn bounds_cross_with_their_floor_and_refuse_an_autoencoder() {
+    let vae = small().await;
+    let pixels: Vec<f32> = (0..2 * 784)
+        .map(|i| ((i * 37) % 101) as f32 / 100.0)
+        .collect();
+    let a = vae
+        .bounds(pixels.clone(), 2.into(), 64.into(), 5.into(), None)
+        .await
+        .unwrap();
+    let again = vae
+        .bounds(pixels.clone(), 2.into(), 64.into(), 5.into(), None)
+        .await
+        .unwrap();
+    assert_eq!(field(&a, "draws").as_f64(), Some(64.0));
+    let (elbo, nll, floor) = (
+        floats(&a, "negElbo"),
+        floats(&a, "negLogLikelihood"),
+        floats(&a, "floor"),
+    );
+    assert_eq!(
+        nll,
+        floats(&again, "negLogLikelihood"),
+        "the same seed, the same draws"
+    );
+    // The core, run on the CPU from the same weights, digits and seed, gives the same numbers.
+    let weights = vae.to_safetensors().await.unwrap();
+    let model = vae_core::weights::read_safetensors(&weights)
+        .unwrap()
+        .to_model(&vae_core::backend::cpu_device());
+    let bernoulli = vae_core::loss::Likelihood::Bernoulli;
+    let mut rng = vae_core::rng::Rng::new(5);
+    let core = vae_core::bounds::bounds(&model, &pixels, 2, None, bernoulli, 64, &mut rng)
+        .await
+        .unwrap();
+    assert!(max_relative(&elbo, &core.negative_elbo) < 1e-4);
+    assert!(max_relative(&nll, &core.negative_log_likelihood) < 1e-4);
+    assert_eq!(
+        floor,
+        vae_core::bounds::floor(&pixels, 2, bernoulli).unwrap()
+    );
+    for i in 0..2 {
+        assert!(
+            floor[i] < nll[i] && nll[i] < elbo[i],
+            "{} < {} < {}",
+            floor[i],
+            nll[i],
+            elbo[i]
+        );
+    }
+    let bad = vae.bounds(pixels.clone(), 2.into(), 1.5.into(), 5.into(), None);
+    names(bad.await.err().unwrap(), "k", &1.5.into());
+
+    let ae = Vae::create(options(&[
+        ("hidden", 8.into()),
+        ("latentDim", 2.into()),
+        ("kind", "autoencoder".into()),
+    ]))
+    .await
+    .unwrap();
+    let refused = ae
+        .bounds(pixels, 2.into(), 4.into(), 1.into(), None)
+        .await
+        .err()
+        .unwrap();
+    assert!(message(refused).contains("no ELBO"));
+}
+
 /// `file` with `step` added to every number of every tensor's `key` ("data_offsets" or "shape").
 fn shifted(file: &[u8], key: &str, step: u64) -> Vec<u8> {
     let header_len = u64::from_le_bytes(file[..8].try_into().unwrap()) as usize;
@@ -403,8 +471,16 @@ async fn trains_on_digits_kept_in_the_module() {
     }
     assert_eq!(ends, [false, false, true, false]);
     assert_eq!(vae.steps(), 4.0);
+    // The test split is digits 0, 10, 20, 30; its z = μ score recomputed through the export.
     let elbo = vae.test_elbo().await.unwrap();
-    assert!(field(&elbo, "atMean").as_f64().unwrap() > 0.0);
+    let test: Vec<f32> = [0, 10, 20, 30]
+        .iter()
+        .flat_map(|d| (d * 784..(d + 1) * 784).map(|i| ((i * 53) % 256) as f32 / 255.0))
+        .collect();
+    let scores = vae.negative_elbo(test, 4.into(), None).await.unwrap();
+    let mean = scores.iter().map(|&v| v as f64).sum::<f64>() / 4.0;
+    let at_mean = field(&elbo, "atMean").as_f64().unwrap();
+    assert!((at_mean - mean).abs() < 1e-4 * mean, "{at_mean} vs {mean}");
     let bad = options(&[("batchSize", 0.into())]);
     assert!(message(vae.train_batch(bad).await.err().unwrap()).contains("batchSize"));
 
@@ -424,7 +500,6 @@ async fn trains_on_digits_kept_in_the_module() {
 }
 
 /// Largest |a − b| / max(|b|, 1e-3).
-#[cfg(feature = "webgpu")]
 fn max_relative(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter()
@@ -433,7 +508,6 @@ fn max_relative(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
-#[cfg(feature = "webgpu")]
 fn floats(object: &JsValue, key: &str) -> Vec<f32> {
     field(object, key)
         .dyn_into::<js_sys::Float32Array>()
