@@ -348,10 +348,12 @@ async function refreshMap() {
   const [e1, e2] = stats.projection.explained;
   $("map-note").textContent = flat
     ? "The 1,000 test digits, each at its μ; the dotted circle holds 95% of the prior N(0, I). Your drawing is the ring, with its 2σ ellipse and draws. Click, drag or use the arrow keys on the map to decode any point."
-    : `A ${vae.latentDim}-D space seen flat: the 1,000 test digits' μ projected on their two principal components (${Math.round(100 * (e1 + e2))}% of the variance). Click, drag or use the arrow keys to decode points of that plane; the sliders below move in all ${vae.latentDim} dimensions.`;
+    : `A ${vae.latentDim}-D space seen flat: the 1,000 test digits' μ projected on their two principal components (${Math.round(100 * (e1 + e2))}% of the variance). Click, drag or use the arrow keys to decode what lies under the cursor: the point there on the plane, its other ${vae.latentDim - 2} coordinates blended from the test codes drawn nearest. The sliders below move in all ${vae.latentDim} dimensions.`;
   document.body.dataset.map = "ready";
   document.body.dataset.stats = "ready";
   showKl(vae, stats);
+  // A circle walk of a wider space turns in the map's plane, known only now.
+  if (!flat && $("walk-path").value === "circle") await newWalk();
   scheduleUpdate(); // the anomaly score can now be ranked
 }
 
@@ -382,7 +384,7 @@ async function decodePicked(xy) {
     const vae = state.vae;
     const stats = state.stats.get(vae);
     if (!stats) return;
-    const z = stats.projection.lift(xy[0], xy[1]);
+    const z = stats.projection.liftNear(xy[0], xy[1]);
     const image = await vae.decode(z, 1, labelsFor(1, vae));
     drawDigit($("recon"), image);
     clearCanvas($("draws"));
@@ -493,7 +495,9 @@ async function newWalk() {
   const fit = (z) => (z?.length === latent ? z : null);
   const from = fit(state.walkEnds.from) ?? state.samples?.slice(0, latent);
   const to = fit(state.walkEnds.to) ?? state.samples?.slice(latent, 2 * latent);
-  walk.path = new wasm.LatentWalk(kind, latent, state.sampleSeed, from, to);
+  // The circle turns in the map's plane, so the walker traces a circle on the map.
+  const plane = state.stats.get(vae)?.projection.axes;
+  walk.path = new wasm.LatentWalk(kind, latent, state.sampleSeed, from, to, plane);
   drawDigit($("walk"), await vae.decode(walk.path.z, 1, labelsFor(1, vae)));
 }
 

@@ -95,6 +95,16 @@ test("sampling and the model switch work", async () => {
   assert.match(await page.locator("#manifold-note").textContent(), /pick a latent-2 model/);
   await drawZero(page);
   await page.waitForFunction(() => document.getElementById("mu-text").textContent.includes("…"), null, { timeout: 10000 });
+  // A click on the 20-D map decodes the point under it, lifted by the nearby test codes.
+  await page.waitForSelector("body[data-map=ready]", { timeout: 30000 });
+  assert.match(await page.locator("#map-note").textContent(), /other 18 coordinates blended from the test codes drawn nearest/);
+  const map = page.getByLabel("Latent map");
+  await map.scrollIntoViewIfNeeded();
+  const mbox = await map.boundingBox();
+  await page.mouse.click(mbox.x + mbox.width * 0.4, mbox.y + mbox.height * 0.45);
+  await page.waitForSelector("body[data-picked]");
+  assert.match(await page.locator("#mu-text").textContent(), /picked on the map/);
+  assert.ok((await canvasInk(page, "recon")).filter((v) => v > 0.3).length > 40, "the picked point decodes to a digit");
 
   // The plain autoencoder's one number is its reconstruction error, not an ELBO.
   await page.getByLabel("Model", { exact: true }).selectOption("ae");

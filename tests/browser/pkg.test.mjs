@@ -217,11 +217,12 @@ test("no export can crash the module: random arguments against every function an
       testDigits: [(b) => pkg.testDigits(b), () => [digitsFile(10 * n())]],
       latentArithmetic: [(...a) => pkg.latentArithmetic(...a), () => [floats(2), floats(2), floats(2)]],
       klPerDimension: [(...a) => pkg.klPerDimension(...a), () => { const [k, d] = [n(), n()]; return [floats(k * d), floats(k * d), k, d]; }],
-      "new LatentWalk": [(...a) => new pkg.LatentWalk(...a).free(), () => [pick(["circle", "random", "between"]), 2, n(), floats(2), floats(2)]],
+      "new LatentWalk": [(...a) => new pkg.LatentWalk(...a).free(), () => [pick(["circle", "random", "between"]), 2, n(), floats(2), floats(2), floats(4)]],
       "LatentWalk.advance": [(...a) => walk.advance(...a), () => [random(), n()]],
       "new Projection": [(...a) => new pkg.Projection(...a).free(), () => { const [k, d] = [1 + n(), 1 + n()]; return [floats(k * d), k, d]; }],
       "Projection.project": [(...a) => projection.project(...a), () => { const k = n(); return [floats(3 * k), k]; }],
       "Projection.lift": [(...a) => projection.lift(...a), () => [random(), random()]],
+      "Projection.liftNear": [(...a) => projection.liftNear(...a), () => [random(), random()]],
     };
     const argumentsFor = (valid) => {
       const mode = random();

@@ -930,8 +930,10 @@ pub struct JsLatentWalk {
 
 #[wasm_bindgen(js_class = LatentWalk)]
 impl JsLatentWalk {
-    /// `path`: "circle" (radius 1.5 in the first two dimensions), "random" (a smooth wander near
-    /// the prior) or "between" (a morph back and forth from `from` to `to`, latentDim values each).
+    /// `path`: "circle" (radius 1.5 in the plane of `plane`'s two directions — e.g. a
+    /// projection's `axes`, 2×latentDim values — or else of the first two dimensions, the other
+    /// directions holding one prior draw), "random" (a smooth wander near the prior) or "between"
+    /// (a spherical morph back and forth from `from` to `to`, latentDim values each).
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "\"circle\" | \"random\" | \"between\"")]
@@ -940,6 +942,7 @@ impl JsLatentWalk {
         #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
         from: Option<Vec<f32>>,
         to: Option<Vec<f32>>,
+        plane: Option<Vec<f32>>,
     ) -> Result<JsLatentWalk, JsError> {
         use vae_core::walk::{LatentWalk, WalkPath};
         let path = path
@@ -947,21 +950,20 @@ impl JsLatentWalk {
             .ok_or_else(|| args::invalid("walk path must be a string"))?;
         let latent = args::count("latent", &latent, 1, VaeConfig::MAX_WIDTH)?;
         let seed = args::seed("seed", &seed)?;
-        let path = match (path.as_str(), from, to) {
-            ("circle", _, _) => WalkPath::Circle { radius: 1.5 },
-            ("random", _, _) => WalkPath::Random,
-            ("between", Some(from), Some(to)) => WalkPath::Between { from, to },
-            ("between", _, _) => {
-                return Err(JsError::new(
-                    "invalid input: a \"between\" walk needs from and to",
-                ));
+        let plane = match plane {
+            Some(plane) if plane.len() == 2 * latent => {
+                let (u, v) = plane.split_at(latent);
+                Some([u.to_vec(), v.to_vec()])
             }
-            (other, _, _) => {
-                return Err(JsError::new(&format!(
-                    "invalid input: walk path must be \"circle\", \"random\" or \"between\", got \"{other}\""
+            Some(plane) => {
+                return Err(args::invalid(format!(
+                    "walk: plane must be 2 × {latent} numbers, got {}",
+                    plane.len()
                 )));
             }
+            None => None,
         };
+        let path = WalkPath::parse(&path, from, to, plane).map_err(js_error)?;
         Ok(Self {
             walk: LatentWalk::new(path, latent, seed).map_err(js_error)?,
         })
@@ -1015,6 +1017,9 @@ fn rows_and_width(n: &JsValue, dim: &JsValue) -> Result<(usize, usize), JsError>
 #[wasm_bindgen(js_name = Projection)]
 pub struct JsProjection {
     projection: vae_core::latent::Projection,
+    /// The points it was made from and their map coordinates, for `liftNear`.
+    points: Vec<f32>,
+    coords: Vec<f32>,
 }
 
 #[wasm_bindgen(js_class = Projection)]
@@ -1027,8 +1032,12 @@ impl JsProjection {
         #[wasm_bindgen(unchecked_param_type = "number")] dim: JsValue,
     ) -> Result<JsProjection, JsError> {
         let (n, dim) = rows_and_width(&n, &dim)?;
+        let projection = vae_core::latent::Projection::pca(&points, n, dim).map_err(js_error)?;
+        let coords = projection.project(&points, n).map_err(js_error)?;
         Ok(Self {
-            projection: vae_core::latent::Projection::pca(&points, n, dim).map_err(js_error)?,
+            projection,
+            points,
+            coords,
         })
     }
 
@@ -1042,9 +1051,27 @@ impl JsProjection {
         self.projection.project(&points, n).map_err(js_error)
     }
 
-    /// The latent point (dim values) at map coordinates (x, y).
+    /// The latent point (dim values) at map coordinates (x, y), the directions off the map at
+    /// the points' mean.
     pub fn lift(&self, x: f32, y: f32) -> Result<Vec<f32>, JsError> {
         self.projection.lift(x, y).map_err(js_error)
+    }
+
+    /// The latent point (dim values) under map coordinates (x, y): on the map at (x, y), off it
+    /// as the points drawn nearest there (a kernel-weighted mean), so it decodes what the map
+    /// shows under the cursor. The same as `lift` in 2-D.
+    #[wasm_bindgen(js_name = liftNear)]
+    pub fn lift_near(&self, x: f32, y: f32) -> Result<Vec<f32>, JsError> {
+        let n = self.coords.len() / 2;
+        self.projection
+            .lift_near(x, y, &self.points, &self.coords, n)
+            .map_err(js_error)
+    }
+
+    /// The map's two axes in latent space, 2×dim values (orthonormal; the identity in 2-D).
+    #[wasm_bindgen(getter)]
+    pub fn axes(&self) -> Vec<f32> {
+        self.projection.axes.concat()
     }
 
     /// Share of the variance along each map axis: `[first, second]`.

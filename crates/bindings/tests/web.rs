@@ -404,7 +404,7 @@ async fn counts_and_seeds_must_be_whole_numbers_in_range() {
             v,
         );
         names(
-            JsLatentWalk::new("circle".into(), n(), 1.into(), None, None)
+            JsLatentWalk::new("circle".into(), n(), 1.into(), None, None, None)
                 .err()
                 .unwrap(),
             "latent",
@@ -431,11 +431,27 @@ async fn counts_and_seeds_must_be_whole_numbers_in_range() {
         );
     }
     let path = message(
-        JsLatentWalk::new(5.into(), 2.into(), 1.into(), None, None)
+        JsLatentWalk::new(5.into(), 2.into(), 1.into(), None, None, None)
             .err()
             .unwrap(),
     );
     assert!(path.contains("walk path must be a string"), "{path}");
+    let plane = message(
+        JsLatentWalk::new(
+            "circle".into(),
+            3.into(),
+            1.into(),
+            None,
+            None,
+            Some(vec![1.0; 5]),
+        )
+        .err()
+        .unwrap(),
+    );
+    assert!(
+        plane.contains("plane must be 2 × 3 numbers, got 5"),
+        "{plane}"
+    );
     assert_eq!(vae.decode(z, 1.into(), None).await.unwrap(), before);
     assert!(!panicked(), "no argument may panic the module");
 }

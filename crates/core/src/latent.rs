@@ -139,6 +139,56 @@ impl Projection {
     }
 }
 
+impl Projection {
+    /// A full latent point under map coordinates (x, y) of a space wider than the map. Fixing the
+    /// directions off the map at the codes' mean (what [`Self::lift`] does) lands far from every
+    /// code: at latent 20 the mean is near the origin, off the shell the codes lie on, and decodes
+    /// a blur. Instead the point takes its off-map part from the codes drawn near (x, y): a
+    /// Gaussian-kernel weighted mean of the `n` codes (`codes`, n × dim; `coords`, their n × 2 map
+    /// coordinates) as wide as the distance to the nearest one, so a point on a code decodes that
+    /// code and a point between codes blends the few nearest; its on-map part is (x, y) exactly.
+    /// In 2-D this is (x, y) itself.
+    pub fn lift_near(
+        &self,
+        x: f32,
+        y: f32,
+        codes: &[f32],
+        coords: &[f32],
+        n: usize,
+    ) -> Result<Vec<f32>> {
+        let exact = self.lift(x, y)?;
+        let dim = self.dim();
+        if dim == 2 {
+            return Ok(exact);
+        }
+        check_rows("codes", codes, n, dim)?;
+        check_rows("coords", coords, n, 2)?;
+        let d2: Vec<f64> = coords
+            .chunks_exact(2)
+            .map(|c| ((c[0] - x) as f64).powi(2) + ((c[1] - y) as f64).powi(2))
+            .collect();
+        let nearest = d2.iter().copied().fold(f64::INFINITY, f64::min);
+        let width2 = nearest.max(1e-6); // never narrower than a hair
+        // Weights relative to the nearest code's, so far-off points do not underflow to 0 / 0.
+        let weights: Vec<f64> = d2
+            .iter()
+            .map(|d| (-(d - nearest) / (2.0 * width2)).exp())
+            .collect();
+        let total: f64 = weights.iter().sum();
+        let mut blend = vec![0.0f64; dim];
+        for (code, w) in codes.chunks_exact(dim).zip(&weights) {
+            for (b, &c) in blend.iter_mut().zip(code) {
+                *b += w * c as f64 / total;
+            }
+        }
+        // Keep the blend's off-map part; put its on-map part at (x, y).
+        let blend: Vec<f32> = blend.iter().map(|&v| v as f32).collect();
+        let at = self.project(&blend, 1)?;
+        let on_map = self.lift(at[0], at[1])?;
+        Ok((0..dim).map(|j| blend[j] - on_map[j] + exact[j]).collect())
+    }
+}
+
 fn to_f32(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }

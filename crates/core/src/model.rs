@@ -204,7 +204,8 @@ impl Vae {
         match (self.kind, labels) {
             (ModelKind::Conditional, Some(labels)) => Tensor::cat(vec![x, labels], 1),
             (ModelKind::Conditional, None) => {
-                // No label given: a uniform mixture over classes, so unlabelled use still works.
+                // No label given: 0.1 for every class, so unlabelled use still runs. This is an
+                // input the model never saw while training, not a mixture of its class models.
                 let [batch, _] = x.shape().dims();
                 let device = x.device();
                 let uniform = Tensor::ones([batch, CLASSES], &device).div_scalar(CLASSES as f32);
