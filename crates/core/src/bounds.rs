@@ -16,7 +16,7 @@
 use burn::prelude::*;
 
 use crate::error::{Result, VaeError};
-use crate::inference::{MAX_DRAWS, check_pixels, one_hot, read1, upload};
+use crate::inference::{MAX_DRAWS, check_finite, check_pixels, one_hot, read1, upload};
 use crate::loss::{Likelihood, kl_per_dimension, reconstruction};
 use crate::model::{PIXELS, Vae, reparameterize};
 use crate::rng::Rng;
@@ -163,12 +163,7 @@ pub async fn bounds_with_noise(
             eps.len()
         )));
     }
-    if let Some(i) = eps.iter().position(|v| !v.is_finite()) {
-        return Err(VaeError::InvalidInput(format!(
-            "eps: value {i} is {} (not a finite number)",
-            eps[i]
-        )));
-    }
+    check_finite("eps", eps)?;
     let per_pass = (ROWS_PER_PASS / k).max(1);
     let mut out = Bounds {
         draws: k,

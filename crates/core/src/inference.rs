@@ -103,6 +103,11 @@ pub fn check_rows(what: &str, values: &[f32], n: usize, width: usize) -> Result<
             values.len()
         )));
     }
+    check_finite(what, values)
+}
+
+/// Checks that every value is a finite number, naming the first that is not.
+pub fn check_finite(what: &str, values: &[f32]) -> Result<()> {
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {
         return Err(VaeError::InvalidInput(format!(
             "{what}: value {i} is {} (not a finite number)",

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_close, block_on, device, repo_path};
+use common::{assert_close, block_on, device, floats, repo_path};
 use serde_json::Value;
 use vae_core::VaeError;
 use vae_core::bounds::{Bounds, bounds, bounds_with_noise, floor};
@@ -13,14 +13,6 @@ use vae_core::loss::Likelihood;
 use vae_core::rng::Rng;
 use vae_core::weights::read_safetensors;
 use vae_core::{ModelKind, Vae, VaeConfig};
-
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
-}
 
 fn fixture_model(name: &str) -> (Vae, Value, Value) {
     let dir = repo_path("crates/core/tests/fixtures");

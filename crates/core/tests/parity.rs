@@ -5,7 +5,7 @@
 mod common;
 
 use burn::module::Module;
-use common::{assert_close, block_on, device, repo_path};
+use common::{assert_close, block_on, device, floats, repo_path};
 use serde_json::Value;
 use vae_core::ModelKind;
 use vae_core::inference::{
@@ -13,14 +13,6 @@ use vae_core::inference::{
 };
 use vae_core::loss::{Likelihood, loss};
 use vae_core::weights::read_safetensors;
-
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
-}
 
 fn check(name: &str, kind: ModelKind) {
     let dir = repo_path("crates/core/tests/fixtures");

@@ -32,3 +32,12 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], tolerance: f32) {
         );
     }
 }
+
+/// A JSON array of numbers (a fixture's field) as `f32`s.
+pub fn floats(v: &serde_json::Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
