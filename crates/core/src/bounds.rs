@@ -16,7 +16,7 @@
 use burn::prelude::*;
 
 use crate::error::{Result, VaeError};
-use crate::inference::{MAX_DRAWS, check_finite, check_pixels, one_hot, read1, upload};
+use crate::inference::{check_draws, check_finite, check_pixels, one_hot, read1, upload};
 use crate::loss::{Likelihood, kl_per_dimension, reconstruction};
 use crate::model::{PIXELS, Vae, reparameterize};
 use crate::rng::Rng;
@@ -109,11 +109,7 @@ fn check_request(
     k: usize,
 ) -> Result<usize> {
     check_pixels(pixels, n)?;
-    if k == 0 || k > MAX_DRAWS {
-        return Err(VaeError::InvalidInput(format!(
-            "draws: k must be between 1 and {MAX_DRAWS}, got {k}"
-        )));
-    }
+    check_draws(k)?;
     if let Some(labels) = labels
         && labels.len() != n
     {

@@ -117,6 +117,16 @@ pub fn check_finite(what: &str, values: &[f32]) -> Result<()> {
     Ok(())
 }
 
+/// Checks a number of draws from q(z|x): 1 to [`MAX_DRAWS`].
+pub fn check_draws(k: usize) -> Result<()> {
+    if k == 0 || k > MAX_DRAWS {
+        return Err(VaeError::InvalidInput(format!(
+            "draws: k must be between 1 and {MAX_DRAWS}, got {k}"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks grey images: `n × 784` values in [0, 1].
 pub fn check_pixels(pixels: &[f32], n: usize) -> Result<()> {
     check_rows("pixels", pixels, n, PIXELS)?;
@@ -242,11 +252,7 @@ pub async fn posterior_draws(
     if let Some(logvar) = logvar {
         check_rows("logvar", logvar, 1, latent)?;
     }
-    if k == 0 || k > MAX_DRAWS {
-        return Err(VaeError::InvalidInput(format!(
-            "draws: k must be between 1 and {MAX_DRAWS}, got {k}"
-        )));
-    }
+    check_draws(k)?;
     let device = model.fc1.weight.device();
     let labels = labels_tensor(labels, 1, &device)?.map(|l| l.repeat_dim(0, k));
     let mu = upload(mu, 1, latent, &device).repeat_dim(0, k); // [k, latent]
