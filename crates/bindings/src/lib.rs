@@ -13,11 +13,11 @@ use std::rc::Rc;
 
 use js_sys::{Float32Array, Object, Promise, Reflect};
 use vae_core::bounds;
-use vae_core::data::{Batches, Digits};
+use vae_core::data::Digits;
 use vae_core::inference::{self, MAX_ROWS};
 use vae_core::loss::Likelihood;
-use vae_core::rng::Rng;
-use vae_core::training::{Trainer, evaluate};
+use vae_core::session::Session;
+use vae_core::training::TrainConfig;
 use vae_core::weights::{Dtype, read_safetensors, write_safetensors};
 use vae_core::{VaeConfig, VaeError};
 use wasm_bindgen::prelude::*;
@@ -34,18 +34,10 @@ use pending::settle;
 struct State {
     /// The weights inference uses (no gradient tracking). Replaced after each step or load.
     model: vae_core::Vae,
-    /// Training state. `None` while a step is running, so a second concurrent step is refused.
-    trainer: Option<Trainer>,
-    /// Digits kept in wasm memory for `trainBatch`/`testElbo` (`None` until set, or while in use).
-    data: Option<TrainingDigits>,
-}
-
-/// The shipped digits, their split and the shuffled batch cursor over the training part.
-struct TrainingDigits {
-    digits: Digits,
-    batches: Batches,
-    test: Vec<usize>,
-    rng: Rng,
+    /// The training session (the core's, as the native `train` binary uses it) with the digits
+    /// kept in wasm memory for `trainBatch`/`testElbo`. `None` while a step or test runs, so a
+    /// second concurrent one is refused.
+    session: Option<Session>,
 }
 
 /// A VAE on one backend. Create it with `await Vae.create({...})`.
@@ -174,11 +166,10 @@ impl Vae {
         backend: &'static str,
         fallback: Option<String>,
     ) -> Vae {
-        let trainer = Trainer::new(model, seed);
+        let session = Session::new(model, seed);
         let state = State {
-            model: trainer.model(),
-            trainer: Some(trainer),
-            data: None,
+            model: session.model(),
+            session: Some(session),
         };
         Vae {
             shared: Rc::new(Shared {
@@ -266,12 +257,12 @@ impl Vae {
         }
         let mut state = self.shared.state.borrow_mut();
         let device = state.model.fc1.weight.device();
-        let trainer = state
-            .trainer
+        let session = state
+            .session
             .as_mut()
             .ok_or_else(|| JsError::new("a training step is running"))?;
-        trainer.set_model(file.to_model(&device));
-        state.model = trainer.model();
+        session.set_model(file.to_model(&device));
+        state.model = session.model();
         Ok(())
     }
 
@@ -286,33 +277,31 @@ impl Vae {
     ) -> Result<usize, JsError> {
         let seed = args::seed("seed", &seed)?;
         let digits = Digits::from_bytes(&bytes).map_err(js_error)?;
-        let train = digits.train_indices();
-        let count = train.len();
-        let data = TrainingDigits {
-            batches: Batches::new(train, seed).map_err(js_error)?,
-            test: digits.test_indices(),
-            digits,
-            rng: Rng::new(seed ^ 0x7e57),
-        };
-        self.shared.state.borrow_mut().data = Some(data);
-        Ok(count)
+        self.shared
+            .state
+            .borrow_mut()
+            .session
+            .as_mut()
+            .ok_or_else(|| JsError::new("a training step is running; await it first"))?
+            .set_digits(digits, seed)
+            .map_err(js_error)
     }
 
-    fn take_training(&self) -> Result<(Trainer, TrainingDigits), JsError> {
+    /// Takes the session out of the state for one step or test run; `finish_session` puts it back.
+    fn take_session(&self) -> Result<Session, JsError> {
+        self.shared
+            .state
+            .borrow_mut()
+            .session
+            .take()
+            .ok_or_else(|| JsError::new("a training step is already running; await it first"))
+    }
+
+    /// Puts the session back and publishes its current weights to inference.
+    fn finish_session(&self, session: Session) {
         let mut state = self.shared.state.borrow_mut();
-        match (state.trainer.take(), state.data.take()) {
-            (Some(trainer), Some(data)) => Ok((trainer, data)),
-            (trainer, data) => {
-                let missing = data.is_none();
-                state.trainer = trainer;
-                state.data = data;
-                Err(JsError::new(if missing {
-                    "no training digits: call setTrainingDigits first"
-                } else {
-                    "a training step is already running; await it first"
-                }))
-            }
-        }
+        state.model = session.model();
+        state.session = Some(session);
     }
 
     /// Training steps taken since creation or the last load.
@@ -321,7 +310,7 @@ impl Vae {
         self.shared
             .state
             .borrow()
-            .trainer
+            .session
             .as_ref()
             .map_or(0.0, |t| t.steps() as f64)
     }
@@ -723,14 +712,9 @@ impl Vae {
     ) -> Result<JsValue, JsError> {
         let n = args::count("n", &n, 1, MAX_ROWS)?;
         let options = StepOptions::parse(&options, self.shared.likelihood)?;
-        let mut trainer = self
-            .shared
-            .state
-            .borrow_mut()
-            .trainer
-            .take()
-            .ok_or_else(|| JsError::new("a training step is already running; await it first"))?;
-        let result = trainer
+        let mut session = self.take_session()?;
+        let result = session
+            .trainer()
             .step(
                 &pixels,
                 n,
@@ -740,11 +724,7 @@ impl Vae {
                 options.likelihood,
             )
             .await;
-        {
-            let mut state = self.shared.state.borrow_mut();
-            state.model = trainer.model();
-            state.trainer = Some(trainer);
-        }
+        self.finish_session(session);
         let out = stats_object(&result.map_err(js_error)?)?;
         Ok(out.into())
     }
@@ -756,52 +736,33 @@ impl Vae {
     /// promise and rolls the weights back to the last good step.
     pub async fn train_batch(&self, options: JsValue) -> Result<JsValue, JsError> {
         let options = StepOptions::parse(&options, self.shared.likelihood)?;
-        let (mut trainer, mut data) = self.take_training()?;
-        let batch = data.batches.next(options.batch_size);
-        let per_epoch = data.batches.per_epoch(options.batch_size);
-        let result = trainer
-            .step_on(
-                &data.digits,
-                &batch.indices,
-                options.lr,
-                options.beta,
-                options.likelihood,
-            )
-            .await;
-        {
-            let mut state = self.shared.state.borrow_mut();
-            state.model = trainer.model();
-            state.trainer = Some(trainer);
-            state.data = Some(data);
-        }
-        let out = stats_object(&result.map_err(js_error)?)?;
-        set(&out, "epoch", &(batch.epoch as f64).into())?;
-        set(&out, "stepInEpoch", &(batch.step_in_epoch as f64).into())?;
-        set(&out, "stepsPerEpoch", &(per_epoch as f64).into())?;
-        set(&out, "endsEpoch", &batch.ends_epoch.into())?;
+        let config = TrainConfig::new()
+            .with_lr(options.lr)
+            .with_beta(options.beta)
+            .with_batch_size(options.batch_size)
+            .with_likelihood(options.likelihood);
+        let mut session = self.take_session()?;
+        let result = session.step(&config).await;
+        self.finish_session(session);
+        let report = result.map_err(js_error)?;
+        let out = stats_object(&report.stats)?;
+        set(&out, "epoch", &(report.epoch as f64).into())?;
+        set(&out, "stepInEpoch", &(report.step_in_epoch as f64).into())?;
+        set(
+            &out,
+            "stepsPerEpoch",
+            &(report.steps_per_epoch as f64).into(),
+        )?;
+        set(&out, "endsEpoch", &report.ends_epoch.into())?;
         Ok(out.into())
     }
 
     /// −ELBO per digit of the test split (β = 1), `{ sampled, atMean }`: with one z drawn from
     /// q(z|x), and with z = μ.
     pub async fn test_elbo(&self) -> Result<JsValue, JsError> {
-        let model = self.model();
-        let mut data = self
-            .shared
-            .state
-            .borrow_mut()
-            .data
-            .take()
-            .ok_or_else(|| JsError::new("no training digits: call setTrainingDigits first"))?;
-        let result = evaluate(
-            &model,
-            &data.digits,
-            &data.test,
-            self.shared.likelihood,
-            &mut data.rng,
-        )
-        .await;
-        self.shared.state.borrow_mut().data = Some(data);
+        let mut session = self.take_session()?;
+        let result = session.evaluate(self.shared.likelihood).await;
+        self.finish_session(session);
         let (sampled, at_mean) = result.map_err(js_error)?;
         let out = Object::new();
         set(&out, "sampled", &sampled.into())?;

@@ -662,3 +662,43 @@ async fn a_faulty_gpu_fails_the_self_check() {
         "fault off: WebGPU again"
     );
 }
+
+/// The worker's path (`setTrainingDigits` + `trainBatch`) and the native `train` binary run the
+/// same core session: from the same weights, digits and seed, the first eight losses match the
+/// fixture the native test (`crates/core/tests/session.rs`) checks, each within 5e-6 relative.
+/// On WebGPU the kernels differ, so there the check is looser.
+#[wasm_bindgen_test]
+async fn the_browser_takes_the_train_binarys_steps() {
+    let weights = include_bytes!("../../core/tests/fixtures/parity_vae.safetensors").to_vec();
+    let fixture: serde_json::Value = serde_json::from_str(include_str!(
+        "../../core/tests/fixtures/session_losses.json"
+    ))
+    .unwrap();
+    let vae = Vae::from_safetensors(
+        weights,
+        options(&[("seed", 5.into()), ("backend", BACKEND.into())]),
+    )
+    .await
+    .unwrap();
+    // The same 200 synthetic digits as the native test.
+    let pixels = (0..200 * 784)
+        .map(|i| ((i * 53 + i / 784 * 7) % 256) as u8)
+        .collect();
+    let labels = (0..200).map(|i| (i % 10) as u8).collect();
+    let bytes = vae_core::data::Digits::new(pixels, labels)
+        .unwrap()
+        .to_bytes();
+    assert_eq!(vae.set_training_digits(bytes, 5.into()).unwrap(), 180);
+    let batch = options(&[("batchSize", 32.into())]);
+    let tolerance = if cfg!(feature = "webgpu") { 1e-4 } else { 5e-6 };
+    for (i, want) in fixture["losses"].as_array().unwrap().iter().enumerate() {
+        let want = want.as_f64().unwrap();
+        let got = field(&vae.train_batch(batch.clone()).await.unwrap(), "loss")
+            .as_f64()
+            .unwrap();
+        assert!(
+            (got - want).abs() <= tolerance * want.abs(),
+            "loss {i}: the browser got {got}, the native run {want}"
+        );
+    }
+}

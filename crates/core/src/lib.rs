@@ -11,6 +11,7 @@ pub mod loss;
 pub mod model;
 pub mod preprocess;
 pub mod rng;
+pub mod session;
 pub mod training;
 pub mod walk;
 pub mod weights;

@@ -229,37 +229,6 @@ impl Trainer {
         self.step(&pixels, indices.len(), labels, lr, beta, likelihood)
             .await
     }
-
-    /// One pass over `indices` of `digits` in a shuffled order, batches as PyTorch's DataLoader
-    /// makes them (the last one may be short). Calls `progress` after each step.
-    pub async fn epoch(
-        &mut self,
-        digits: &Digits,
-        indices: &[usize],
-        config: &TrainConfig,
-        mut progress: impl FnMut(usize, usize, &StepStats),
-    ) -> crate::Result<StepStats> {
-        let mut order = indices.to_vec();
-        self.rng.shuffle(&mut order);
-        let batches: Vec<&[usize]> = order.chunks(config.batch_size.max(1)).collect();
-        let (mut sum, mut count) = ([0.0f64; 3], 0usize);
-        for (i, batch) in batches.iter().enumerate() {
-            let stats = self
-                .step_on(digits, batch, config.lr, config.beta, config.likelihood)
-                .await?;
-            for (s, v) in sum.iter_mut().zip([stats.loss, stats.recon, stats.kl]) {
-                *s += v as f64 * batch.len() as f64;
-            }
-            count += batch.len();
-            progress(i + 1, batches.len(), &stats);
-        }
-        let mean = |s: f64| (s / count as f64) as f32;
-        Ok(StepStats {
-            loss: mean(sum[0]),
-            recon: mean(sum[1]),
-            kl: mean(sum[2]),
-        })
-    }
 }
 
 /// Largest disagreement [`step_disagreement`] accepts between two backends: the relative

@@ -2,7 +2,7 @@
 //!
 //! `cargo run --release -p vae-core --bin train -- --latent 20 --out web/assets/vae-latent20.safetensors`
 //!
-//! Prints each epoch's mean training loss and the test −ELBO (one z sample, and z = μ), in nats
+//! Prints each epoch's mean training loss (the mean of its steps' per-digit losses) and the test −ELBO (one z sample, and z = μ), in nats
 //! per digit, with a progress bar on stderr. Runs are reproducible from `--seed`.
 
 use std::io::Write;
@@ -13,8 +13,8 @@ use burn::prelude::*;
 use vae_core::backend::{CpuBackend, cpu_device};
 use vae_core::data::Digits;
 use vae_core::loss::Likelihood;
-use vae_core::rng::Rng;
-use vae_core::training::{TrainConfig, Trainer, evaluate};
+use vae_core::session::Session;
+use vae_core::training::TrainConfig;
 use vae_core::weights::{Dtype, write_safetensors};
 use vae_core::{ModelKind, VaeConfig};
 
@@ -140,28 +140,31 @@ async fn run(args: Args) -> vae_core::Result<()> {
     );
     // Seed burn's initialiser too, so the starting weights repeat.
     args.device.seed(args.train.seed);
-    let mut trainer = Trainer::new(args.model.init(&args.device), args.train.seed);
-    let mut eval_rng = Rng::new(args.train.seed ^ 0xE7A1);
+    // The same session the browser's worker drives: same seed, same batches, same noise.
+    let mut session = Session::new(args.model.init(&args.device), args.train.seed);
+    session.set_digits(digits, args.train.seed)?;
     let start = Instant::now();
     println!("epoch  train-loss  test-ELBO(1 z)  test-ELBO(z=μ)  seconds");
     for epoch in 1..=args.train.epochs {
-        let stats = trainer
-            .epoch(&digits, &train_idx, &args.train, |done, total, s| {
-                progress_bar(done, total, s.loss)
-            })
-            .await?;
+        let (mut sum, mut count) = (0.0f64, 0usize);
+        loop {
+            let report = session.step(&args.train).await?;
+            sum += report.stats.loss as f64;
+            count += 1;
+            progress_bar(
+                report.step_in_epoch,
+                report.steps_per_epoch,
+                report.stats.loss,
+            );
+            if report.ends_epoch {
+                break;
+            }
+        }
         eprint!("\r{}\r", " ".repeat(60));
-        let (sampled, at_mean) = evaluate(
-            &trainer.model(),
-            &digits,
-            &test_idx,
-            args.train.likelihood,
-            &mut eval_rng,
-        )
-        .await?;
+        let (sampled, at_mean) = session.evaluate(args.train.likelihood).await?;
         println!(
             "{epoch:5}  {:10.2}  {sampled:14.2}  {at_mean:14.2}  {:7.1}",
-            stats.loss,
+            sum / count as f64,
             start.elapsed().as_secs_f64()
         );
     }
@@ -174,7 +177,7 @@ async fn run(args: Args) -> vae_core::Result<()> {
             ("epochs", epochs.as_str()),
             ("seed", seed.as_str()),
         ];
-        let bytes = write_safetensors(&trainer.model(), args.dtype, &meta).await?;
+        let bytes = write_safetensors(&session.model(), args.dtype, &meta).await?;
         std::fs::write(out, &bytes)
             .map_err(|e| vae_core::VaeError::Weights(format!("{}: {e}", out.display())))?;
         println!("wrote {} ({} bytes)", out.display(), bytes.len());
