@@ -15,10 +15,9 @@ use js_sys::{Float32Array, Object, Promise, Reflect};
 use vae_core::bounds;
 use vae_core::data::Digits;
 use vae_core::inference::{self, MAX_ROWS};
-use vae_core::loss::Likelihood;
+use vae_core::loss::{DEFAULT_SIGMA_X, Likelihood};
 use vae_core::session::Session;
-use vae_core::training::TrainConfig;
-use vae_core::weights::{Dtype, read_safetensors, write_safetensors};
+use vae_core::weights::{Dtype, LOG_SIGMA_X, WeightFile, read_safetensors, write_safetensors};
 use vae_core::{VaeConfig, VaeError};
 use wasm_bindgen::prelude::*;
 
@@ -38,6 +37,9 @@ struct State {
     /// kept in wasm memory for `trainBatch`/`testElbo`. `None` while a step or test runs, so a
     /// second concurrent one is refused.
     session: Option<Session>,
+    /// The Gaussian likelihood's σ_x as the model holds it (kept here so reading it needs no
+    /// device read): set on creation and load, updated by every step that learns it.
+    sigma_x: f32,
 }
 
 /// A VAE on one backend. Create it with `await Vae.create({...})`.
@@ -94,13 +96,23 @@ fn encoded_object(encoded: &inference::Encoded) -> Result<Object, JsError> {
     Ok(out)
 }
 
-/// `{ loss, recon, kl }` of one training step.
+/// `{ loss, recon, kl, sigmaX }` of one training step (`sigmaX` null for the Bernoulli likelihood).
 fn stats_object(stats: &vae_core::training::StepStats) -> Result<Object, JsError> {
     let out = Object::new();
     set(&out, "loss", &stats.loss.into())?;
     set(&out, "recon", &stats.recon.into())?;
     set(&out, "kl", &stats.kl.into())?;
+    set(
+        &out,
+        "sigmaX",
+        &stats.sigma_x.map_or(JsValue::NULL, JsValue::from),
+    )?;
     Ok(out)
+}
+
+/// σ_x a weights file holds (the exponential of its `log_sigma_x`), if it holds one.
+fn file_sigma_x(file: &WeightFile) -> Option<f32> {
+    file.tensors.get(LOG_SIGMA_X).map(|t| t.values[0].exp())
 }
 
 /// Moves a CPU model to the backend `choice` asks for. Returns the model, the backend's name, and
@@ -162,7 +174,7 @@ impl Vae {
     fn with_model(
         model: vae_core::Vae,
         seed: u64,
-        likelihood: Likelihood,
+        (likelihood, sigma_x): (Likelihood, f32),
         backend: &'static str,
         fallback: Option<String>,
     ) -> Vae {
@@ -170,6 +182,7 @@ impl Vae {
         let state = State {
             model: session.model(),
             session: Some(session),
+            sigma_x,
         };
         Vae {
             shared: Rc::new(Shared {
@@ -229,6 +242,13 @@ impl Vae {
         format!("{:?}", self.shared.likelihood).to_lowercase()
     }
 
+    /// σ_x of the Gaussian likelihood: the noise scale of −log N(x; x̂, σ_x² I). A Bernoulli model
+    /// keeps one too (0.1 unless set) but does not use it.
+    #[wasm_bindgen(getter, js_name = sigmaX)]
+    pub fn sigma_x(&self) -> f32 {
+        self.shared.state.borrow().sigma_x
+    }
+
     fn config(&self) -> VaeConfig {
         self.shared.state.borrow().model.config()
     }
@@ -263,6 +283,7 @@ impl Vae {
             .ok_or_else(|| JsError::new("a training step is running"))?;
         session.set_model(file.to_model(&device));
         state.model = session.model();
+        state.sigma_x = file_sigma_x(&file).unwrap_or(DEFAULT_SIGMA_X);
         Ok(())
     }
 
@@ -297,11 +318,15 @@ impl Vae {
             .ok_or_else(|| JsError::new("a training step is already running; await it first"))
     }
 
-    /// Puts the session back and publishes its current weights to inference.
-    fn finish_session(&self, session: Session) {
+    /// Puts the session back and publishes its current weights (and σ_x, if a step reported it)
+    /// to inference.
+    fn finish_session(&self, session: Session, stats: Option<&vae_core::training::StepStats>) {
         let mut state = self.shared.state.borrow_mut();
         state.model = session.model();
         state.session = Some(session);
+        if let Some(sigma_x) = stats.and_then(|s| s.sigma_x) {
+            state.sigma_x = sigma_x;
+        }
     }
 
     /// Training steps taken since creation or the last load.
@@ -495,12 +520,17 @@ impl Vae {
         let options = CreateOptions::parse(&options)?;
         let device = vae_core::backend::cpu_device();
         device.seed(options.seed);
-        let model = options.config.init(&device);
+        let sigma_x = options.sigma_x.unwrap_or(DEFAULT_SIGMA_X);
+        let model = options
+            .config
+            .init(&device)
+            .with_sigma_x(sigma_x)
+            .map_err(js_error)?;
         let (model, backend, fallback) = place(model, options.backend).await?;
         Ok(Self::with_model(
             model,
             options.seed,
-            options.likelihood,
+            (options.likelihood, sigma_x),
             backend,
             fallback,
         ))
@@ -512,17 +542,24 @@ impl Vae {
     pub async fn from_safetensors(bytes: Vec<u8>, options: JsValue) -> Result<Vae, JsError> {
         let options = CreateOptions::parse(&options)?;
         let file = read_safetensors(&bytes).map_err(js_error)?;
-        let model = file.to_model(&vae_core::backend::cpu_device());
         let likelihood = file
             .metadata
             .get("likelihood")
             .and_then(|l| Likelihood::parse(l))
             .unwrap_or(options.likelihood);
+        // σ_x: the file's if it holds one, else the option's, else the default.
+        let sigma_x = file_sigma_x(&file)
+            .or(options.sigma_x)
+            .unwrap_or(DEFAULT_SIGMA_X);
+        let mut model = file.to_model(&vae_core::backend::cpu_device());
+        if file_sigma_x(&file).is_none() {
+            model = model.with_sigma_x(sigma_x).map_err(js_error)?;
+        }
         let (model, backend, fallback) = place(model, options.backend).await?;
         Ok(Self::with_model(
             model,
             options.seed,
-            likelihood,
+            (likelihood, sigma_x),
             backend,
             fallback,
         ))
@@ -660,7 +697,7 @@ impl Vae {
         )
         .await
         .map_err(js_error)?;
-        let floor = bounds::floor(&pixels, n, likelihood).map_err(js_error)?;
+        let floor = bounds::floor(&pixels, n, likelihood, self.sigma_x()).map_err(js_error)?;
         let out = Object::new();
         set(&out, "draws", &(result.draws as f64).into())?;
         for (key, values) in [
@@ -715,16 +752,9 @@ impl Vae {
         let mut session = self.take_session()?;
         let result = session
             .trainer()
-            .step(
-                &pixels,
-                n,
-                options.labels.as_deref(),
-                options.lr,
-                options.beta,
-                options.likelihood,
-            )
+            .step(&pixels, n, options.labels.as_deref(), &options.config())
             .await;
-        self.finish_session(session);
+        self.finish_session(session, result.as_ref().ok());
         let out = stats_object(&result.map_err(js_error)?)?;
         Ok(out.into())
     }
@@ -736,14 +766,9 @@ impl Vae {
     /// promise and rolls the weights back to the last good step.
     pub async fn train_batch(&self, options: JsValue) -> Result<JsValue, JsError> {
         let options = StepOptions::parse(&options, self.shared.likelihood)?;
-        let config = TrainConfig::new()
-            .with_lr(options.lr)
-            .with_beta(options.beta)
-            .with_batch_size(options.batch_size)
-            .with_likelihood(options.likelihood);
         let mut session = self.take_session()?;
-        let result = session.step(&config).await;
-        self.finish_session(session);
+        let result = session.step(&options.config()).await;
+        self.finish_session(session, result.as_ref().ok().map(|r| &r.stats));
         let report = result.map_err(js_error)?;
         let out = stats_object(&report.stats)?;
         set(&out, "epoch", &(report.epoch as f64).into())?;
@@ -762,7 +787,7 @@ impl Vae {
     pub async fn test_elbo(&self) -> Result<JsValue, JsError> {
         let mut session = self.take_session()?;
         let result = session.evaluate(self.shared.likelihood).await;
-        self.finish_session(session);
+        self.finish_session(session, None);
         let (sampled, at_mean) = result.map_err(js_error)?;
         let out = Object::new();
         set(&out, "sampled", &sampled.into())?;
@@ -778,6 +803,8 @@ export interface VaeOptions {
   hidden?: number;
   kind?: "vae" | "autoencoder" | "conditional";
   likelihood?: "bernoulli" | "gaussian";
+  /** The Gaussian likelihood's noise scale σ_x, 0.01 to 1 (default 0.1); a file's own wins. */
+  sigmaX?: number;
   seed?: number;
   backend?: "auto" | "webgpu" | "cpu";
 }
@@ -787,6 +814,8 @@ export interface TrainStepOptions {
   beta?: number;
   labels?: Uint8Array;
   likelihood?: "bernoulli" | "gaussian";
+  /** Train the Gaussian likelihood's σ_x with the weights (default false: σ_x stays as set). */
+  learnSigmaX?: boolean;
 }
 "#;
 
@@ -868,20 +897,24 @@ pub fn test_digits(bytes: Vec<u8>) -> Result<JsValue, JsError> {
 
 /// An animated walk through latent space; the page decodes `advance`'s point each frame.
 /// −log p(x|z) of a decoder that reproduces each of `n` digits exactly, in nats, under
-/// `likelihood` ("bernoulli": the entropy of the grey pixels; "gaussian": its constant).
+/// `likelihood` ("bernoulli": the entropy of the grey pixels; "gaussian": its constant
+/// (784/2)·ln(2πσ_x²), `sigmaX` 0.1 unless given).
 #[wasm_bindgen(js_name = reconstructionFloor)]
 pub fn reconstruction_floor(
     pixels: Vec<f32>,
     #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
     #[wasm_bindgen(unchecked_param_type = "\"bernoulli\" | \"gaussian\"")] likelihood: String,
+    #[wasm_bindgen(js_name = sigmaX)] sigma_x: Option<f32>,
 ) -> Result<Vec<f32>, JsError> {
     let n = args::count("n", &n, 1, MAX_ROWS)?;
+    let sigma_x = sigma_x.unwrap_or(DEFAULT_SIGMA_X);
+    vae_core::loss::check_sigma_x(sigma_x).map_err(js_error)?;
     let likelihood = Likelihood::parse(&likelihood).ok_or_else(|| {
         JsError::new(&format!(
             "likelihood must be \"bernoulli\" or \"gaussian\", got \"{likelihood}\""
         ))
     })?;
-    bounds::floor(&pixels, n, likelihood).map_err(js_error)
+    bounds::floor(&pixels, n, likelihood, sigma_x).map_err(js_error)
 }
 
 #[wasm_bindgen(js_name = LatentWalk)]

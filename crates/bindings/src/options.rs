@@ -2,7 +2,8 @@
 //! value of the wrong type or range is an error that names it.
 
 use js_sys::{Reflect, Uint8Array};
-use vae_core::loss::Likelihood;
+use vae_core::loss::{Likelihood, check_sigma_x};
+use vae_core::training::TrainConfig;
 use vae_core::{ModelKind, VaeConfig};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -44,6 +45,16 @@ fn text(options: &JsValue, key: &str) -> Result<Option<String>, JsError> {
     }
 }
 
+fn flag(options: &JsValue, key: &str) -> Result<Option<bool>, JsError> {
+    match field(options, key) {
+        None => Ok(None),
+        Some(v) => v
+            .as_bool()
+            .map(Some)
+            .ok_or_else(|| invalid(format!("option {key} must be true or false"))),
+    }
+}
+
 fn likelihood(options: &JsValue, default: Likelihood) -> Result<Likelihood, JsError> {
     match text(options, "likelihood")? {
         None => Ok(default),
@@ -69,6 +80,8 @@ pub struct CreateOptions {
     pub config: VaeConfig,
     pub seed: u64,
     pub likelihood: Likelihood,
+    /// The Gaussian likelihood's σ_x, if given.
+    pub sigma_x: Option<f32>,
     pub backend: BackendChoice,
 }
 
@@ -98,10 +111,15 @@ impl CreateOptions {
                 )));
             }
         };
+        let sigma_x = number(options, "sigmaX")?.map(|s| s as f32);
+        if let Some(sigma) = sigma_x {
+            check_sigma_x(sigma).map_err(|e| invalid(format!("option sigmaX: {e}")))?;
+        }
         Ok(Self {
             config,
             seed,
             likelihood: likelihood(options, Likelihood::Bernoulli)?,
+            sigma_x,
             backend,
         })
     }
@@ -113,6 +131,7 @@ pub struct StepOptions {
     pub beta: f32,
     pub labels: Option<Vec<u8>>,
     pub likelihood: Likelihood,
+    pub learn_sigma_x: bool,
 }
 
 impl StepOptions {
@@ -131,6 +150,17 @@ impl StepOptions {
             beta: number(options, "beta")?.unwrap_or(1.0) as f32,
             labels,
             likelihood: likelihood(options, default_likelihood)?,
+            learn_sigma_x: flag(options, "learnSigmaX")?.unwrap_or(false),
         })
+    }
+
+    /// The core's settings for one step (its batch size too; epochs and seed are not used).
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig::new()
+            .with_lr(self.lr)
+            .with_beta(self.beta)
+            .with_batch_size(self.batch_size)
+            .with_likelihood(self.likelihood)
+            .with_learn_sigma_x(self.learn_sigma_x)
     }
 }

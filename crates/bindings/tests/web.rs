@@ -153,7 +153,7 @@ async fn bounds_cross_with_their_floor_and_refuse_an_autoencoder() {
     assert!(max_relative(&nll, &core.negative_log_likelihood) < 1e-4);
     assert_eq!(
         floor,
-        vae_core::bounds::floor(&pixels, 2, bernoulli).unwrap()
+        vae_core::bounds::floor(&pixels, 2, bernoulli, 0.1).unwrap()
     );
     for i in 0..2 {
         assert!(
@@ -701,4 +701,84 @@ async fn the_browser_takes_the_train_binarys_steps() {
             "loss {i}: the browser got {got}, the native run {want}"
         );
     }
+}
+
+/// The Gaussian likelihood's σ_x: chosen at creation, fixed while training unless learned, kept
+/// in the file, and refused out of range with the option named.
+#[wasm_bindgen_test]
+async fn a_gaussian_models_sigma_is_chosen_learned_and_saved() {
+    let create = |sigma: JsValue| {
+        Vae::create(options(&[
+            ("latentDim", 2.into()),
+            ("hidden", 16.into()),
+            ("likelihood", "gaussian".into()),
+            ("sigmaX", sigma),
+            ("backend", BACKEND.into()),
+        ]))
+    };
+    for bad in [
+        JsValue::from(0.0),
+        2.0.into(),
+        f64::NAN.into(),
+        "0.1".into(),
+    ] {
+        let error = message(create(bad.clone()).await.err().unwrap());
+        assert!(error.contains("sigmaX"), "{bad:?}: {error}");
+    }
+    let vae = create(0.2.into()).await.unwrap();
+    assert!((vae.sigma_x() - 0.2).abs() < 1e-6);
+    let pixels: Vec<f32> = (0..8 * 784)
+        .map(|i| ((i * 29) % 97) as f32 / 96.0)
+        .collect();
+    let fixed = vae
+        .train_step(pixels.clone(), 8.into(), JsValue::UNDEFINED)
+        .await
+        .unwrap();
+    assert!((field(&fixed, "sigmaX").as_f64().unwrap() - 0.2).abs() < 1e-6);
+    // −log N(x; x̂, σ²I) with σ = 0.2 is Σ(x − x̂)²/0.08 + 392·ln(2π·0.04); its constant is −513.
+    let constant = 392.0 * (std::f64::consts::TAU * 0.04).ln();
+    let recon = field(&fixed, "recon").as_f64().unwrap();
+    assert!(recon > constant, "{recon} must exceed its floor {constant}");
+    let learn = options(&[("learnSigmaX", true.into()), ("lr", 0.01.into())]);
+    let mut sigma = 0.2;
+    for _ in 0..5 {
+        let step = vae
+            .train_step(pixels.clone(), 8.into(), learn.clone())
+            .await
+            .unwrap();
+        sigma = field(&step, "sigmaX").as_f64().unwrap();
+    }
+    // The pixels miss by far more than 0.2 at the start, so a learned σ_x grows (Adam: ~0.01 a step).
+    assert!(
+        sigma > 0.2 && sigma < 0.3,
+        "σ_x after 5 learned steps: {sigma}"
+    );
+    assert!((vae.sigma_x() as f64 - sigma).abs() < 1e-6);
+    let bad = options(&[("learnSigmaX", 1.into())]);
+    assert!(
+        message(
+            vae.train_step(pixels.clone(), 8.into(), bad)
+                .await
+                .err()
+                .unwrap()
+        )
+        .contains("learnSigmaX")
+    );
+    let bytes = vae.to_safetensors().await.unwrap();
+    let back = Vae::from_safetensors(bytes, options(&[("sigmaX", 0.5.into())]))
+        .await
+        .unwrap();
+    assert_eq!(back.likelihood(), "gaussian");
+    assert!(
+        (back.sigma_x() as f64 - sigma).abs() < 1e-6,
+        "the file's σ_x wins"
+    );
+    let floor = vae_wasm::reconstruction_floor(
+        pixels[..784].to_vec(),
+        1.into(),
+        "gaussian".into(),
+        Some(0.2),
+    )
+    .unwrap();
+    assert!((floor[0] as f64 - constant).abs() < 1e-3);
 }

@@ -9,8 +9,7 @@ use vae_core::VaeConfig;
 use vae_core::backend::CpuBackend;
 use vae_core::data::Digits;
 use vae_core::inference::{decode, encode};
-use vae_core::loss::Likelihood;
-use vae_core::training::Trainer;
+use vae_core::training::{TrainConfig, Trainer};
 
 const BATCH: usize = 128;
 
@@ -37,14 +36,8 @@ fn core_ops(c: &mut Criterion) {
             b.iter(|| {
                 let indices = &train[start..start + BATCH];
                 start = (start + BATCH) % (train.len() - BATCH);
-                pollster::block_on(trainer.step_on(
-                    &digits,
-                    indices,
-                    1e-3,
-                    1.0,
-                    Likelihood::Bernoulli,
-                ))
-                .expect("a finite step")
+                pollster::block_on(trainer.step_on(&digits, indices, &TrainConfig::new()))
+                    .expect("a finite step")
             })
         });
     }

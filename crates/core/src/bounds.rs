@@ -83,7 +83,12 @@ async fn draws(
     let logvar = each_row_k_times(logvar, k);
     let z = reparameterize(each_row_k_times(mu, k), logvar.clone(), eps.clone()); // [m·k, latent]
     let logits = model.decode_logits(z.clone(), labels.map(|l| each_row_k_times(l, k)));
-    let recon = reconstruction(logits, each_row_k_times(x, k), likelihood); // [m·k]
+    let recon = reconstruction(
+        logits,
+        each_row_k_times(x, k),
+        likelihood,
+        model.log_sigma_x.val(),
+    ); // [m·k]
     // log N(z; 0, I) − log N(z; μ, σ²) = Σ_d ½(ε² + log σ² − z²): (z − μ)/σ is ε and the 2π
     // terms cancel.
     let log_ratio = (eps.square() + logvar - z.square())
@@ -212,8 +217,9 @@ pub async fn bounds(
 
 /// The least −log p(x|z) any decoder can reach on each of `n` digits: for a Bernoulli likelihood
 /// the entropy of the grey targets, Σ −[x ln x + (1 − x) ln(1 − x)] (0 for black-and-white
-/// pixels); for the Gaussian one its constant (784/2)·ln(2πσ_x²).
-pub fn floor(pixels: &[f32], n: usize, likelihood: Likelihood) -> Result<Vec<f32>> {
+/// pixels); for the Gaussian one with noise scale `sigma_x` its constant (784/2)·ln(2πσ_x²)
+/// (`sigma_x` is not used by the Bernoulli floor).
+pub fn floor(pixels: &[f32], n: usize, likelihood: Likelihood, sigma_x: f32) -> Result<Vec<f32>> {
     check_pixels(pixels, n)?;
     let entropy = |x: f64| {
         let term = |p: f64| if p > 0.0 { -p * p.ln() } else { 0.0 };
@@ -223,7 +229,7 @@ pub fn floor(pixels: &[f32], n: usize, likelihood: Likelihood) -> Result<Vec<f32
         .chunks_exact(PIXELS)
         .map(|digit| match likelihood {
             Likelihood::Bernoulli => digit.iter().map(|&x| entropy(x as f64)).sum::<f64>() as f32,
-            Likelihood::Gaussian => Likelihood::gaussian_constant() as f32,
+            Likelihood::Gaussian => Likelihood::gaussian_constant(sigma_x as f64) as f32,
         })
         .collect())
 }

@@ -2,10 +2,13 @@
 //! z = μ + σ⊙ε, and an MLP decoder back to pixel logits. The layer names follow
 //! pytorch/examples `vae/main.py` (`fc1`, `fc21`, `fc22`, `fc3`, `fc4`) so its weights load as is.
 
+use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 use serde::{Deserialize, Serialize};
+
+use crate::loss::DEFAULT_SIGMA_X;
 
 /// Pixels in one 28×28 digit.
 pub const PIXELS: usize = 784;
@@ -98,6 +101,7 @@ impl VaeConfig {
                 .then(|| LinearConfig::new(self.hidden, self.latent).init(device)),
             fc3: LinearConfig::new(self.latent + label, self.hidden).init(device),
             fc4: LinearConfig::new(self.hidden, PIXELS).init(device),
+            log_sigma_x: log_sigma_param(DEFAULT_SIGMA_X, device),
             kind: self.kind,
         }
     }
@@ -115,6 +119,9 @@ pub struct Vae {
     pub fc3: Linear,
     /// Pixel logits.
     pub fc4: Linear,
+    /// ln σ_x of a Gaussian likelihood (one number; the Bernoulli likelihood does not use it).
+    /// Trained only when asked ([`crate::training::TrainConfig::learn_sigma_x`]).
+    pub log_sigma_x: Param<Tensor<1>>,
     #[module(skip)]
     pub kind: ModelKind,
 }
@@ -128,6 +135,13 @@ pub struct VaeOutput {
     pub mu: Tensor<2>,
     /// Posterior log-variances, `[batch, latent]`; `None` for the plain autoencoder.
     pub logvar: Option<Tensor<2>>,
+    /// ln σ_x of a Gaussian likelihood, `[1]`.
+    pub log_sigma_x: Tensor<1>,
+}
+
+/// ln σ as a one-number parameter.
+pub fn log_sigma_param(sigma_x: f32, device: &Device) -> Param<Tensor<1>> {
+    Param::from_tensor(Tensor::from_floats([sigma_x.ln()], device))
 }
 
 impl Vae {
@@ -143,6 +157,13 @@ impl Vae {
 
     pub fn latent(&self) -> usize {
         self.config().latent
+    }
+
+    /// The same model with the Gaussian likelihood's σ_x set to `sigma_x`.
+    pub fn with_sigma_x(mut self, sigma_x: f32) -> crate::Result<Self> {
+        crate::loss::check_sigma_x(sigma_x)?;
+        self.log_sigma_x = log_sigma_param(sigma_x, &self.fc1.weight.device());
+        Ok(self)
     }
 
     /// The encoder q(z|x).
@@ -196,7 +217,12 @@ impl Vae {
             _ => mu.clone(),
         };
         let logits = self.decode_logits(z, labels);
-        VaeOutput { logits, mu, logvar }
+        VaeOutput {
+            logits,
+            mu,
+            logvar,
+            log_sigma_x: self.log_sigma_x.val(),
+        }
     }
 
     /// Appends the one-hot label for conditional models; other models take the input as it is.

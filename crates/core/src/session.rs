@@ -110,13 +110,7 @@ impl Session {
         let steps_per_epoch = data.batches.per_epoch(size);
         let stats = self
             .trainer
-            .step_on(
-                &data.digits,
-                &batch.indices,
-                config.lr,
-                config.beta,
-                config.likelihood,
-            )
+            .step_on(&data.digits, &batch.indices, config)
             .await?;
         Ok(StepReport {
             stats,

@@ -39,6 +39,10 @@ pub struct TrainConfig {
     /// Seeds the initial weights' order of use, the batch order and the noise ε.
     #[config(default = 1)]
     pub seed: u64,
+    /// Whether a Gaussian likelihood's σ_x is trained with the weights. Off by default so σ_x stays
+    /// what the person chose; when on, σ_x² settles near the mean squared pixel error.
+    #[config(default = false)]
+    pub learn_sigma_x: bool,
 }
 
 /// Per-digit means of one step's loss, in nats.
@@ -47,6 +51,9 @@ pub struct StepStats {
     pub loss: f32,
     pub recon: f32,
     pub kl: f32,
+    /// σ_x of the Gaussian likelihood the step used (after the update when it is learned); `None`
+    /// for the Bernoulli likelihood.
+    pub sigma_x: Option<f32>,
 }
 
 /// Adam as PyTorch defines it (ε = 1e-8; burn's default is 1e-5).
@@ -135,16 +142,16 @@ impl Trainer {
         self.steps
     }
 
-    /// One step on `n` digits. Returns the loss terms measured before the update.
+    /// One step on `n` digits with `config`'s learning rate, β, likelihood and σ_x rule (its batch
+    /// size, epochs and seed are not used here). Returns the loss terms measured before the update.
     pub async fn step(
         &mut self,
         pixels: &[f32],
         n: usize,
         labels: Option<&[u8]>,
-        lr: f64,
-        beta: f32,
-        likelihood: Likelihood,
+        config: &TrainConfig,
     ) -> crate::Result<StepStats> {
+        let (lr, beta, likelihood) = (config.lr, config.beta, config.likelihood);
         check_pixels(pixels, n)?;
         if !(lr.is_finite() && lr > 0.0 && lr <= 1.0) {
             return Err(VaeError::InvalidInput(format!(
@@ -163,17 +170,23 @@ impl Trainer {
         let eps = (self.model.kind != ModelKind::Autoencoder)
             .then(|| upload(&self.rng.normals(n * latent), n, latent, &device));
 
-        let output = self.model.forward(x.clone(), labels, eps);
+        let mut output = self.model.forward(x.clone(), labels, eps);
+        let learn_sigma = config.learn_sigma_x && likelihood == Likelihood::Gaussian;
+        if !learn_sigma {
+            // No gradient reaches σ_x, so Adam leaves it where it is.
+            output.log_sigma_x = output.log_sigma_x.detach();
+        }
         let terms = loss(&output, x, likelihood, beta);
         let values = read1(Tensor::cat(
             vec![terms.total.clone(), terms.recon.clone(), terms.kl.clone()],
             0,
         ))
         .await?;
-        let stats = StepStats {
+        let mut stats = StepStats {
             loss: values[0],
             recon: values[1],
             kl: values[2],
+            sigma_x: None,
         };
         let failure = if !values.iter().all(|v| v.is_finite()) {
             Some(format!("the loss became {}", stats.loss))
@@ -199,6 +212,10 @@ impl Trainer {
         if !weights_are_finite(&self.model()).await? {
             return Err(self.roll_back("the update made some weights infinite or NaN"));
         }
+        if likelihood == Likelihood::Gaussian {
+            let log_sigma = read1(self.model.log_sigma_x.val()).await?[0];
+            stats.sigma_x = Some(log_sigma.exp());
+        }
         self.steps += 1;
         Ok(stats)
     }
@@ -220,14 +237,11 @@ impl Trainer {
         &mut self,
         digits: &Digits,
         indices: &[usize],
-        lr: f64,
-        beta: f32,
-        likelihood: Likelihood,
+        config: &TrainConfig,
     ) -> crate::Result<StepStats> {
         let (pixels, labels) = digits.batch(indices);
         let labels = (self.model.kind == ModelKind::Conditional).then_some(labels.as_slice());
-        self.step(&pixels, indices.len(), labels, lr, beta, likelihood)
-            .await
+        self.step(&pixels, indices.len(), labels, config).await
     }
 }
 
@@ -253,14 +267,7 @@ pub async fn step_disagreement(model: &Vae, reference: &Vae) -> crate::Result<f3
     for m in [model, reference] {
         let mut trainer = Trainer::new(m.clone(), 7);
         let stats = trainer
-            .step(
-                &pixels,
-                n,
-                labels.as_deref(),
-                1e-3,
-                1.0,
-                Likelihood::Bernoulli,
-            )
+            .step(&pixels, n, labels.as_deref(), &TrainConfig::new())
             .await?;
         results.push((stats.loss, flat_weights(&trainer.model()).await?));
     }
@@ -280,7 +287,7 @@ pub async fn step_disagreement(model: &Vae, reference: &Vae) -> crate::Result<f3
 async fn flat_weights(model: &Vae) -> crate::Result<Vec<f32>> {
     let mut layers = vec![&model.fc1, &model.fc21, &model.fc3, &model.fc4];
     layers.extend(&model.fc22);
-    let mut out = Vec::new();
+    let mut out = read1(model.log_sigma_x.val()).await?;
     for layer in layers {
         out.extend(read(layer.weight.val()).await?);
         if let Some(bias) = &layer.bias {
@@ -302,6 +309,7 @@ pub async fn weights_are_finite(model: &Vae) -> crate::Result<bool> {
             let bias = layer.bias.as_ref().map(|b| b.val().mul_scalar(0.0).sum());
             std::iter::once(weight).chain(bias)
         })
+        .chain([model.log_sigma_x.val().mul_scalar(0.0).sum()])
         .collect();
     let total = read1(Tensor::cat(probes, 0).sum()).await?;
     Ok(total[0] == 0.0)

@@ -21,7 +21,15 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{Result, VaeError};
 use crate::inference::read;
-use crate::model::{CLASSES, ModelKind, PIXELS, Vae, VaeConfig};
+use crate::inference::read1;
+use crate::loss::DEFAULT_SIGMA_X;
+use crate::model::{CLASSES, ModelKind, PIXELS, Vae, VaeConfig, log_sigma_param};
+
+/// The tensor that holds a Gaussian model's ln σ_x.
+pub const LOG_SIGMA_X: &str = "log_sigma_x";
+/// ln σ_x a file may hold: σ_x from 1e-4 to 10 (a learned σ_x stays far inside; beyond these a
+/// file is damaged or not ours).
+const LOG_SIGMA_X_BOUNDS: (f32, f32) = (-9.2103404, 2.3025851);
 
 /// The largest header accepted. Ours is under 1 KiB; the cap stops a hostile length field from
 /// asking for gigabytes.
@@ -213,6 +221,17 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<WeightFile> {
                 entry.name, values[i]
             )));
         }
+        if entry.name == LOG_SIGMA_X
+            && !(LOG_SIGMA_X_BOUNDS.0..=LOG_SIGMA_X_BOUNDS.1).contains(&values[0])
+        {
+            return Err(bad(format!(
+                "{LOG_SIGMA_X} is {}: σ_x = {} is not a pixel noise scale (it must be between {:.0e} and {})",
+                values[0],
+                values[0].exp(),
+                LOG_SIGMA_X_BOUNDS.0.exp(),
+                LOG_SIGMA_X_BOUNDS.1.exp().round()
+            )));
+        }
         tensors.insert(
             entry.name,
             NamedTensor {
@@ -358,12 +377,19 @@ fn infer_config(shapes: &BTreeMap<&str, &[usize]>) -> Result<VaeConfig> {
             )));
         }
     }
-    if let Some(extra) = shapes
-        .keys()
-        .find(|k| !expected.iter().any(|(name, _)| name == *k))
+    if let Some(shape) = shapes.get(LOG_SIGMA_X)
+        && *shape != [1]
     {
         return Err(bad(format!(
-            "unexpected tensor {extra} (expected only fc1, fc21, fc22, fc3, fc4)"
+            "{LOG_SIGMA_X} has shape {shape:?}; it must hold one number"
+        )));
+    }
+    if let Some(extra) = shapes
+        .keys()
+        .find(|k| **k != LOG_SIGMA_X && !expected.iter().any(|(name, _)| name == *k))
+    {
+        return Err(bad(format!(
+            "unexpected tensor {extra} (expected only fc1, fc21, fc22, fc3, fc4 and {LOG_SIGMA_X})"
         )));
     }
     Ok(config)
@@ -411,6 +437,13 @@ impl WeightFile {
             fc22: (self.config.kind != ModelKind::Autoencoder).then(|| linear("fc22")),
             fc3: linear("fc3"),
             fc4: linear("fc4"),
+            log_sigma_x: match self.tensors.get(LOG_SIGMA_X) {
+                Some(t) => Param::from_tensor(Tensor::from_data(
+                    TensorData::new(t.values.clone(), [1]),
+                    device,
+                )),
+                None => log_sigma_param(DEFAULT_SIGMA_X, device),
+            },
             kind: self.config.kind,
         }
     }
@@ -444,7 +477,9 @@ async fn linear_tensors(
     Ok(())
 }
 
-/// Serialises a model's weights. `metadata` adds strings to the header's `__metadata__`.
+/// Serialises a model's weights. `metadata` adds strings to the header's `__metadata__`; when it
+/// says `likelihood` = `gaussian`, the file also holds σ_x as the one-number tensor
+/// [`LOG_SIGMA_X`] (PyTorch's reference keeps it as an `nn.Parameter` of that name).
 pub async fn write_safetensors(
     model: &Vae,
     dtype: Dtype,
@@ -458,6 +493,15 @@ pub async fn write_safetensors(
     }
     linear_tensors(&model.fc3, "fc3", &mut tensors).await?;
     linear_tensors(&model.fc4, "fc4", &mut tensors).await?;
+    if metadata.contains(&("likelihood", "gaussian")) {
+        tensors.insert(
+            LOG_SIGMA_X.into(),
+            NamedTensor {
+                shape: vec![1],
+                values: read1(model.log_sigma_x.val()).await?,
+            },
+        );
+    }
     // A file with a NaN in it would not load again (the reader refuses non-finite values): say so
     // now, when the caller can still keep the weights it had.
     if let Some(name) = tensors

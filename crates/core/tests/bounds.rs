@@ -9,7 +9,7 @@ use serde_json::Value;
 use vae_core::VaeError;
 use vae_core::bounds::{Bounds, bounds, bounds_with_noise, floor};
 use vae_core::data::Digits;
-use vae_core::loss::Likelihood;
+use vae_core::loss::{DEFAULT_SIGMA_X, Likelihood};
 use vae_core::rng::Rng;
 use vae_core::weights::read_safetensors;
 use vae_core::{ModelKind, Vae, VaeConfig};
@@ -89,7 +89,7 @@ fn bounds_match_a_numpy_reference_on_fixed_noise() {
             1e-4,
         );
 
-        let floor = floor(&x, 4, Likelihood::Bernoulli).unwrap();
+        let floor = floor(&x, 4, Likelihood::Bernoulli, DEFAULT_SIGMA_X).unwrap();
         assert_close(&what("floor"), &floor, &floats(&reference["floor"]), 1e-5);
     }
 }
@@ -169,7 +169,7 @@ fn the_estimate_tightens_as_draws_grow_and_sits_between_floor_and_elbo() {
     assert!(k256[36] < k64[36] && k256[20] < k64[20]);
     let seeds = [run(256, 300)];
     // No model goes below the floor of grey targets.
-    let floor = floor(&pixels, 40, Likelihood::Bernoulli).unwrap();
+    let floor = floor(&pixels, 40, Likelihood::Bernoulli, DEFAULT_SIGMA_X).unwrap();
     let estimate = &seeds[0].negative_log_likelihood;
     assert!(floor.iter().zip(estimate).all(|(f, e)| f < e));
     println!("mean floor of these digits: {:.2} nats", mean(&floor));
@@ -180,11 +180,13 @@ fn the_floor_has_its_hand_values() {
     let black_and_white: Vec<f32> = (0..784).map(|i| (i % 3 == 0) as u8 as f32).collect();
     let grey = vec![0.5f32; 784];
     let both = [black_and_white.clone(), grey].concat();
-    let got = floor(&both, 2, Likelihood::Bernoulli).unwrap();
+    let got = floor(&both, 2, Likelihood::Bernoulli, DEFAULT_SIGMA_X).unwrap();
     assert_close("floor", &got, &[0.0, 784.0 * std::f32::consts::LN_2], 1e-6);
-    // The Gaussian's: (784/2) · ln(2π · ½) = 392 · ln π.
-    let got = floor(&black_and_white, 1, Likelihood::Gaussian).unwrap();
-    assert_close("gaussian floor", &got, &[448.734_12], 1e-6);
+    // The Gaussian's: (784/2) · ln(2πσ²); σ² = ½ gives 392 · ln π, σ = 0.1 gives 392 · ln(0.02π).
+    let got = floor(&black_and_white, 1, Likelihood::Gaussian, 0.5f32.sqrt()).unwrap();
+    assert_close("gaussian floor, σ² = ½", &got, &[448.734_12], 1e-6);
+    let got = floor(&black_and_white, 1, Likelihood::Gaussian, 0.1).unwrap();
+    assert_close("gaussian floor, σ = 0.1", &got, &[-1_084.778_9], 1e-6);
 }
 
 #[test]

@@ -31,7 +31,14 @@ fn a_point_picked_on_a_test_digit_decodes_close_to_that_digit() {
     let recon_of = |z: &[f32]| -> Vec<f32> {
         let x = upload(&pixels[..picked * PIXELS], picked, PIXELS, &dev);
         let logits = model.decode_logits(upload(z, picked, 20, &dev), None);
-        block_on(read1(reconstruction(logits, x, Likelihood::Bernoulli))).unwrap()
+        let log_sigma = model.log_sigma_x.val(); // not used by the Bernoulli likelihood
+        block_on(read1(reconstruction(
+            logits,
+            x,
+            Likelihood::Bernoulli,
+            log_sigma,
+        )))
+        .unwrap()
     };
     let own = recon_of(&mu[..picked * 20]);
     let (mut near, mut at_mean) = (Vec::new(), Vec::new());

@@ -34,7 +34,8 @@ fn bce_and_squared_error_match_hand_computed_values() {
 
 #[test]
 fn the_gaussian_term_is_a_negative_log_density_with_its_constant() {
-    // −log N(x; x̂, ½I) over 784 pixels = Σ (x − x̂)² + 392·ln π; ln π = 1.1447298858494002.
+    // −log N(x; x̂, σ²I) over 784 pixels = Σ (x − x̂)² / (2σ²) + 392·ln(2πσ²), by hand in f64.
+    // σ² = ½ is the old squared-error loss plus 392·ln π (ln π = 1.1447298858494002), written out.
     let mut rng = Rng::new(4);
     let logits: Vec<f32> = (0..784).map(|_| rng.normal()).collect();
     let x: Vec<f32> = (0..784).map(|_| rng.uniform() as f32).collect();
@@ -43,14 +44,34 @@ fn the_gaussian_term_is_a_negative_log_density_with_its_constant() {
         .zip(&x)
         .map(|(&l, &t)| (1.0 / (1.0 + (-l as f64).exp()) - t as f64).powi(2))
         .sum();
-    let want = squared + 392.0 * 1.144_729_885_849_400_2;
-    let got = block_on(read1(reconstruction(
-        row(&logits),
-        row(&x),
-        Likelihood::Gaussian,
-    )))
-    .unwrap();
-    assert_close("gaussian −log p(x|z)", &got, &[want as f32], 1e-6);
+    let half = std::f64::consts::FRAC_1_SQRT_2;
+    for (sigma, want) in [
+        (half, squared + 392.0 * 1.144_729_885_849_400_2),
+        (
+            0.1,
+            squared * 50.0 + 392.0 * (std::f64::consts::TAU * 0.01).ln(),
+        ),
+        (1.0, squared * 0.5 + 392.0 * std::f64::consts::TAU.ln()),
+    ] {
+        let log_sigma = Tensor::<1>::from_floats([(sigma as f32).ln()], &device());
+        let got = block_on(read1(reconstruction(
+            row(&logits),
+            row(&x),
+            Likelihood::Gaussian,
+            log_sigma,
+        )))
+        .unwrap();
+        assert_close(
+            &format!("gaussian −log p(x|z), σ = {sigma}"),
+            &got,
+            &[want as f32],
+            2e-6,
+        );
+        assert_eq!(
+            Likelihood::gaussian_constant(sigma) as f32,
+            (392.0 * (std::f64::consts::TAU * sigma * sigma).ln()) as f32
+        );
+    }
 }
 
 #[test]
@@ -133,6 +154,8 @@ fn loss_of(
     let logits = block_on(read(output.logits)).unwrap();
     let mu = block_on(read(output.mu)).unwrap();
     let logvar = block_on(read(output.logvar.unwrap())).unwrap();
+    let log_sigma = block_on(read1(output.log_sigma_x)).unwrap()[0] as f64;
+    let variance = (2.0 * log_sigma).exp();
     let recon: f64 = logits
         .iter()
         .zip(x)
@@ -141,7 +164,10 @@ fn loss_of(
             let p = 1.0 / (1.0 + (-l).exp());
             match likelihood {
                 Likelihood::Bernoulli => -(t * p.ln() + (1.0 - t) * (1.0 - p).ln()),
-                Likelihood::Gaussian => (p - t).powi(2) + 0.5 * std::f64::consts::PI.ln(),
+                Likelihood::Gaussian => {
+                    (p - t).powi(2) / (2.0 * variance)
+                        + 0.5 * (std::f64::consts::TAU * variance).ln()
+                }
             }
         })
         .sum();
@@ -166,8 +192,13 @@ fn gradients_match_finite_differences() {
             .with_latent(2)
             .with_kind(kind)
             .init(&device);
-        let file = read_safetensors(&block_on(write_safetensors(&model, Dtype::F32, &[])).unwrap())
-            .unwrap();
+        // σ_x = 0.3 for the Gaussian (so its gradient is checked away from the default), kept in the
+        // file as the tensor log_sigma_x.
+        let model = model.with_sigma_x(0.3).unwrap();
+        let meta = [("likelihood", likelihood.name())];
+        let file =
+            read_safetensors(&block_on(write_safetensors(&model, Dtype::F32, &meta)).unwrap())
+                .unwrap();
         let mut rng = Rng::new(2);
         let x: Vec<f32> = (0..784).map(|_| rng.uniform() as f32).collect();
         let eps = rng.normals(2);
@@ -183,6 +214,10 @@ fn gradients_match_finite_differences() {
             .total
             .backward();
         let grad_of = |name: &str| -> Vec<f32> {
+            if name == "log_sigma_x" {
+                let g = tracked.log_sigma_x.val().grad(&grads).unwrap();
+                return block_on(read1(g)).unwrap();
+            }
             let layer = match name.split('.').next().unwrap() {
                 "fc1" => &tracked.fc1,
                 "fc21" => &tracked.fc21,
@@ -209,10 +244,16 @@ fn gradients_match_finite_differences() {
             "fc22.weight",
             "fc3.weight",
             "fc4.bias",
+            "log_sigma_x",
         ] {
+            if name == "log_sigma_x" && likelihood == Likelihood::Bernoulli {
+                continue; // the Bernoulli likelihood has no σ_x
+            }
             let analytic = grad_of(name);
             let len = file.tensors[name].values.len();
-            for k in [0, len / 3, len / 2, len - 1] {
+            let mut ks = vec![0, len / 3, len / 2, len - 1];
+            ks.dedup();
+            for k in ks {
                 let mut plus = file.clone();
                 plus.tensors.get_mut(name).unwrap().values[k] += h;
                 let mut minus = file.clone();

@@ -1,6 +1,7 @@
 //! Parity with PyTorch: fixtures made by `fixtures/make_parity_fixture.py` (pytorch/examples
 //! `vae/main.py`'s model and loss) load through our safetensors reader and give the same μ, log σ²,
-//! reconstruction, −ELBO and gradients within 1e-4.
+//! reconstruction, −ELBO and gradients within 1e-4, for the Bernoulli likelihood and for the
+//! Gaussian one with a learnable σ_x.
 
 mod common;
 
@@ -14,7 +15,7 @@ use vae_core::inference::{
 use vae_core::loss::{Likelihood, loss};
 use vae_core::weights::read_safetensors;
 
-fn check(name: &str, kind: ModelKind) {
+fn check(name: &str, kind: ModelKind, likelihood: Likelihood) {
     let dir = repo_path("crates/core/tests/fixtures");
     let bytes = std::fs::read(dir.join(format!("{name}.safetensors"))).unwrap();
     let fixture: Value =
@@ -22,6 +23,7 @@ fn check(name: &str, kind: ModelKind) {
             .unwrap();
     let file = read_safetensors(&bytes).unwrap();
     assert_eq!(file.config.kind, kind);
+    assert_eq!(fixture["likelihood"].as_str(), Some(likelihood.name()));
     assert_eq!((file.config.hidden, file.config.latent), (16, 3));
 
     let device = device();
@@ -42,10 +44,10 @@ fn check(name: &str, kind: ModelKind) {
     );
     let recon = block_on(decode(&model, &encoded.mu, 4, labels)).unwrap();
     assert_close("reconstruction", &recon, &floats(&fixture["recon"]), 1e-4);
-    let elbo = block_on(negative_elbo(&model, &x, 4, labels, Likelihood::Bernoulli)).unwrap();
+    let elbo = block_on(negative_elbo(&model, &x, 4, labels, likelihood)).unwrap();
     assert_close("−ELBO", &elbo, &floats(&fixture["neg_elbo"]), 1e-4);
 
-    let all = block_on(reconstruct(&model, &x, 4, labels, Likelihood::Bernoulli)).unwrap();
+    let all = block_on(reconstruct(&model, &x, 4, labels, likelihood)).unwrap();
     assert_close(
         "reconstruct: mu",
         &all.encoded.mu,
@@ -70,12 +72,7 @@ fn check(name: &str, kind: ModelKind) {
     let eps = upload(&floats(&fixture["eps"]), 4, 3, &device);
     let hot = labels.map(|l| one_hot(l, 4, &device).unwrap());
     let output = tracked.forward(upload(&x, 4, 784, &device), hot, Some(eps));
-    let terms = loss(
-        &output,
-        upload(&x, 4, 784, &device),
-        Likelihood::Bernoulli,
-        1.0,
-    );
+    let terms = loss(&output, upload(&x, 4, 784, &device), likelihood, 1.0);
     let total = block_on(read1(terms.total.clone())).unwrap()[0];
     assert_close(
         "loss",
@@ -110,14 +107,32 @@ fn check(name: &str, kind: ModelKind) {
             1e-4,
         );
     }
+    if likelihood == Likelihood::Gaussian {
+        let sigma = block_on(read1(tracked.log_sigma_x.val().grad(&grads).unwrap())).unwrap();
+        assert_close(
+            "∂log_sigma_x",
+            &sigma,
+            &floats(&fixture["grads"]["log_sigma_x"]),
+            1e-4,
+        );
+    } else {
+        assert!(fixture["grads"].get("log_sigma_x").is_none());
+    }
 }
 
 #[test]
 fn pytorch_vae_matches() {
-    check("parity_vae", ModelKind::Vae);
+    check("parity_vae", ModelKind::Vae, Likelihood::Bernoulli);
 }
 
 #[test]
 fn pytorch_conditional_vae_matches() {
-    check("parity_cvae", ModelKind::Conditional);
+    check("parity_cvae", ModelKind::Conditional, Likelihood::Bernoulli);
+}
+
+/// The Gaussian likelihood with σ_x = 0.3 as a learnable parameter: its −log N keeps the
+/// (D/2)·ln(2πσ_x²) term, and ∂/∂ ln σ_x matches too.
+#[test]
+fn pytorch_gaussian_vae_matches() {
+    check("parity_vae_gaussian", ModelKind::Vae, Likelihood::Gaussian);
 }

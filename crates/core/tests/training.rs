@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{block_on, device, repo_path};
+use common::{block_on, config, device, repo_path};
 use vae_core::data::Digits;
 use vae_core::inference::encode;
 use vae_core::loss::Likelihood;
@@ -42,9 +42,14 @@ fn loss_falls_for_every_kind_and_runs_repeat() {
             let mut t = trainer(kind, 4);
             (0..40)
                 .map(|_| {
-                    block_on(t.step(&pixels, 256, labels, 3e-3, 1.0, Likelihood::Bernoulli))
-                        .unwrap()
-                        .loss
+                    block_on(t.step(
+                        &pixels,
+                        256,
+                        labels,
+                        &config(3e-3, 1.0, Likelihood::Bernoulli),
+                    ))
+                    .unwrap()
+                    .loss
                 })
                 .collect::<Vec<_>>()
         };
@@ -63,9 +68,14 @@ fn loss_falls_for_every_kind_and_runs_repeat() {
         if kind == ModelKind::Autoencoder {
             let mut t = trainer(kind, 4);
             assert_eq!(
-                block_on(t.step(&pixels, 256, None, 1e-3, 1.0, Likelihood::Bernoulli))
-                    .unwrap()
-                    .kl,
+                block_on(t.step(
+                    &pixels,
+                    256,
+                    None,
+                    &config(1e-3, 1.0, Likelihood::Bernoulli)
+                ))
+                .unwrap()
+                .kl,
                 0.0
             );
         }
@@ -89,7 +99,7 @@ fn bad_input_is_refused_and_changes_nothing() {
         (good.clone(), 1, 1e-3, f32::INFINITY),
     ];
     for (pixels, n, lr, beta) in cases {
-        let result = block_on(t.step(&pixels, n, None, lr, beta, Likelihood::Bernoulli));
+        let result = block_on(t.step(&pixels, n, None, &config(lr, beta, Likelihood::Bernoulli)));
         assert!(
             matches!(result, Err(VaeError::InvalidInput(_))),
             "n={n} lr={lr} beta={beta}: {result:?}"
@@ -112,7 +122,12 @@ fn divergence_rolls_back_to_the_last_good_weights() {
     let mut diverged = None;
     for _ in 0..200 {
         let snapshot = block_on(write_safetensors(&t.model(), Dtype::F32, &[])).unwrap();
-        match block_on(t.step(&pixels, 64, None, 1.0, 1000.0, Likelihood::Gaussian)) {
+        match block_on(t.step(
+            &pixels,
+            64,
+            None,
+            &config(1.0, 1000.0, Likelihood::Gaussian),
+        )) {
             Ok(_) => last_good = Some(snapshot),
             Err(e) => {
                 diverged = Some((e, snapshot));
@@ -219,18 +234,22 @@ fn larger_beta_switches_dimensions_off() {
     let active_dims = |beta: f32| {
         let device = device();
         device.seed(3);
-        let config = VaeConfig {
+        let architecture = VaeConfig {
             latent: 10,
             hidden: 128,
             kind: ModelKind::Vae,
         };
-        let mut trainer = Trainer::new(config.init(&device), 3);
+        let mut trainer = Trainer::new(architecture.init(&device), 3);
         let mut batches = Batches::new(digits.train_indices(), 3).unwrap();
         let steps = 2 * batches.per_epoch(128);
         for _ in 0..steps {
             let batch = batches.next(128);
-            block_on(trainer.step_on(&digits, &batch.indices, 2e-3, beta, Likelihood::Bernoulli))
-                .unwrap();
+            block_on(trainer.step_on(
+                &digits,
+                &batch.indices,
+                &config(2e-3, beta, Likelihood::Bernoulli),
+            ))
+            .unwrap();
         }
         let encoded = block_on(encode(&trainer.model(), &test_pixels, n_test, None)).unwrap();
         let kl = mean_kl_per_dimension(&encoded.mu, encoded.logvar.as_ref().unwrap(), n_test, 10)
@@ -276,7 +295,7 @@ fn an_exploding_loss_stops_the_run_before_the_weights_are_ruined() {
     let start = mean_loss(&t);
     let mut accepted = Vec::new();
     let error = loop {
-        match block_on(t.step(&pixels, 128, None, 1.0, 1.0, Likelihood::Bernoulli)) {
+        match block_on(t.step(&pixels, 128, None, &config(1.0, 1.0, Likelihood::Bernoulli))) {
             Ok(stats) => accepted.push(stats.loss),
             Err(e) => break e,
         }
@@ -300,7 +319,13 @@ fn an_exploding_loss_stops_the_run_before_the_weights_are_ruined() {
     let saved = block_on(write_safetensors(&t.model(), Dtype::F32, &[])).unwrap();
     assert_eq!(read_safetensors(&saved).unwrap().config, t.model().config());
     // Training goes on from there at a sane rate.
-    let next = block_on(t.step(&pixels, 128, None, 1e-3, 1.0, Likelihood::Bernoulli)).unwrap();
+    let next = block_on(t.step(
+        &pixels,
+        128,
+        None,
+        &config(1e-3, 1.0, Likelihood::Bernoulli),
+    ))
+    .unwrap();
     assert!(next.loss < 10.0 * start);
 }
 

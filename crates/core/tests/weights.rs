@@ -199,8 +199,9 @@ fn shipped_weights_fit_the_model_and_meet_the_quality_bar() {
     let test = digits.test_indices();
     assert_eq!(test.len(), 1_000);
     // PyTorch's vae/main.py recipe (hidden 400, 30 epochs, Adam 1e-3, batch 128, BCE) on this split,
-    // test −ELBO in nats per digit: (latent, one z sample, z = μ).
-    for (latent, sampled_ref, mean_ref) in [(20usize, 110.7f64, 102.3f64), (2, 157.5, 156.2)] {
+    // test −ELBO in nats per digit: (latent, one z sample, z = μ). The shipped weights must be at
+    // least as good (latent 2 trains for 80 epochs to get there: see the README).
+    for (latent, sampled_ref, mean_ref) in [(20usize, 110.70f64, 102.27f64), (2, 157.50, 156.19)] {
         let path = repo_path(&format!("web/assets/vae-latent{latent}.safetensors"));
         let file = read_safetensors(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(
@@ -222,13 +223,15 @@ fn shipped_weights_fit_the_model_and_meet_the_quality_bar() {
         .unwrap();
         println!("latent {latent}: test −ELBO {sampled:.2} (one z), {at_mean:.2} (z = μ)");
         assert!(
-            (sampled - sampled_ref).abs() <= 0.015 * sampled_ref,
-            "latent {latent}: {sampled} vs {sampled_ref}"
+            sampled <= sampled_ref,
+            "latent {latent}: one-z −ELBO {sampled} is worse than PyTorch's {sampled_ref}"
         );
         assert!(
-            (at_mean - mean_ref).abs() <= 0.015 * mean_ref,
-            "latent {latent}: {at_mean} vs {mean_ref}"
+            at_mean <= mean_ref,
+            "latent {latent}: z = μ −ELBO {at_mean} is worse than PyTorch's {mean_ref}"
         );
+        // and not implausibly better: the same model size cannot beat PyTorch by a tenth.
+        assert!(at_mean > 0.9 * mean_ref, "latent {latent}: {at_mean}");
     }
 }
 

@@ -41,3 +41,15 @@ pub fn floats(v: &serde_json::Value) -> Vec<f32> {
         .map(|x| x.as_f64().unwrap() as f32)
         .collect()
 }
+
+/// A training step's settings: learning rate, β and likelihood (σ_x fixed).
+pub fn config(
+    lr: f64,
+    beta: f32,
+    likelihood: vae_core::loss::Likelihood,
+) -> vae_core::training::TrainConfig {
+    vae_core::training::TrainConfig::new()
+        .with_lr(lr)
+        .with_beta(beta)
+        .with_likelihood(likelihood)
+}
