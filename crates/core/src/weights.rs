@@ -29,7 +29,7 @@ use crate::model::{CLASSES, ModelKind, PIXELS, Vae, VaeConfig, log_sigma_param};
 pub const LOG_SIGMA_X: &str = "log_sigma_x";
 /// ln σ_x a file may hold: σ_x from 1e-4 to 10 (a learned σ_x stays far inside; beyond these a
 /// file is damaged or not ours).
-const LOG_SIGMA_X_BOUNDS: (f32, f32) = (-9.2103404, 2.3025851);
+const LOG_SIGMA_X_BOUNDS: (f32, f32) = (-4.0 * std::f32::consts::LN_10, std::f32::consts::LN_10);
 
 /// The largest header accepted. Ours is under 1 KiB; the cap stops a hostile length field from
 /// asking for gigabytes.

@@ -340,3 +340,53 @@ fn rejects_sizes_that_are_not_whole_numbers_or_do_not_fit() {
         assert!(message.contains("fc4.bias"), "{bad_value}: {message}");
     }
 }
+
+/// A Gaussian model's σ_x travels in the file as `log_sigma_x`; a Bernoulli model's file leaves it
+/// out (so PyTorch's `vae/main.py` loads it strictly); a damaged σ_x is refused with its name.
+#[test]
+fn sigma_x_is_saved_for_a_gaussian_model_and_checked_on_read() {
+    use vae_core::inference::read1;
+    let config = VaeConfig::new().with_hidden(4).with_latent(2);
+    let model = config.init(&device()).with_sigma_x(0.25).unwrap();
+    let gaussian = block_on(write_safetensors(
+        &model,
+        Dtype::F32,
+        &[("likelihood", "gaussian")],
+    ))
+    .unwrap();
+    let file = read_safetensors(&gaussian).unwrap();
+    assert!((file.tensors["log_sigma_x"].values[0] - 0.25f32.ln()).abs() < 1e-7);
+    let back = file.to_model(&device());
+    assert!((block_on(read1(back.log_sigma_x.val())).unwrap()[0] - 0.25f32.ln()).abs() < 1e-7);
+    let bernoulli = block_on(write_safetensors(
+        &model,
+        Dtype::F32,
+        &[("likelihood", "bernoulli")],
+    ))
+    .unwrap();
+    assert!(
+        !read_safetensors(&bernoulli)
+            .unwrap()
+            .tensors
+            .contains_key("log_sigma_x")
+    );
+
+    let with_sigma = |shape: Vec<usize>, value: f32| {
+        let mut tensors = tensors_for(&config);
+        let n = shape.iter().product();
+        tensors.insert(
+            "log_sigma_x".into(),
+            NamedTensor {
+                shape,
+                values: vec![value; n],
+            },
+        );
+        let bytes = encode_safetensors(&tensors, Dtype::F32, Map::new());
+        read_safetensors(&bytes).err().map(|e| e.to_string())
+    };
+    assert_eq!(with_sigma(vec![1], 0.1f32.ln()), None);
+    let two = with_sigma(vec![2], 0.0).unwrap();
+    assert!(two.contains("log_sigma_x has shape [2]"), "{two}");
+    let huge = with_sigma(vec![1], 50.0).unwrap();
+    assert!(huge.contains("not a pixel noise scale"), "{huge}");
+}
