@@ -219,7 +219,7 @@ const nats = (v) => `${v < 0 ? "−" : ""}${Math.abs(v).toFixed(1)} nats`;
 /** What the numbers are nats of, and what they can be compared with. */
 function likelihoodNote(vae) {
   return vae.likelihood === "gaussian"
-    ? "Nats of the Gaussian density N(x; x̂, ½I) (σₓ = 0.71): a density's nats cannot be compared with a Bernoulli model's, which are of a probability."
+    ? `Nats of the Gaussian density N(x; x̂, σₓ²I) with σₓ = ${vae.sigmaX.toFixed(3)}, its constant 392·ln(2πσₓ²) included (so they go below zero when σₓ is small): a density's nats cannot be compared with a Bernoulli model's, which are of a probability.`
     : "Nats of the Bernoulli likelihood of the grey pixels.";
 }
 
@@ -238,7 +238,7 @@ async function showScores(vae, x, labels, atMean) {
     $("elbo-text").textContent = `${nats(atMean)}, −log p(x|z = μ)${rank(atMean, stats?.sortedAtMean)}`;
     $("logp-text").textContent = "— (no q(z|x) and no prior: no ELBO, no log p(x))";
     $("gap-text").textContent = "—";
-    $("floor-text").textContent = floorText(wasm.reconstructionFloor(x, 1, vae.likelihood)[0]);
+    $("floor-text").textContent = floorText(wasm.reconstructionFloor(x, 1, vae.likelihood, vae.sigmaX)[0]);
     $("score-note").textContent = `A plain autoencoder is scored by how well it redraws the input. ${likelihoodNote(vae)}`;
     return;
   }
@@ -694,7 +694,7 @@ function whenVisible(id, work) {
 // ---- URL state ----------------------------------------------------------------------------------
 
 const URL_FIELDS = ["model-select", "walk-path", "walk-speed", "cvae-digit", "draw-label",
-  "train-kind", "train-latent", "train-hidden", "train-likelihood", "train-beta", "train-lr", "train-batch", "train-epochs", "train-seed", "train-backend"];
+  "train-kind", "train-latent", "train-hidden", "train-likelihood", "train-sigma", "train-sigma-rule", "train-beta", "train-lr", "train-batch", "train-epochs", "train-seed", "train-backend"];
 const syncUrl = watchUrl(URL_FIELDS);
 
 // ---- start --------------------------------------------------------------------------------------
@@ -744,14 +744,14 @@ async function main() {
   $("walk-speed-value").textContent = `${walk.speed}×`;
 
   // The training panel (and its chart library) loads after the page is ready to draw.
-  const { TrainingPanel } = await import("./training.js");
+  const { TrainingPanel, settingKey } = await import("./training.js");
   const panel = new TrainingPanel({
     onModel: (weights, snap, how) => adoptTrained(weights, snap, how),
     onReset: forgetTrained,
     onSettings: syncUrl,
     validate: describeWeights,
   });
-  panel.applySettings(Object.fromEntries(Object.entries(fromUrl).filter(([k]) => k.startsWith("train-")).map(([k, v]) => [trainKey(k), v])));
+  panel.applySettings(Object.fromEntries(Object.entries(fromUrl).filter(([k]) => k.startsWith("train-")).map(([k, v]) => [settingKey(k), v])));
 
   clearCanvas($("recon"));
   buildSliders();
@@ -768,8 +768,5 @@ async function main() {
 }
 
 /** "train-batch" → "batchSize": URL field ids to the panel's setting names. */
-function trainKey(id) {
-  return { "train-batch": "batchSize" }[id] ?? id.slice("train-".length);
-}
 
 main().catch((e) => showError(e?.message ?? e));

@@ -197,7 +197,7 @@ function adopt(model) {
 }
 
 function modelOptions(s, backend) {
-  return { latentDim: s.latent, hidden: s.hidden, kind: s.kind, likelihood: s.likelihood, seed: s.seed, backend };
+  return { latentDim: s.latent, hidden: s.hidden, kind: s.kind, likelihood: s.likelihood, sigmaX: s.sigmaX, seed: s.seed, backend };
 }
 
 /** Everything the page redraws from: weights, test μ / log σ² / −ELBO, manifold, prior samples. */
@@ -263,7 +263,7 @@ async function run() {
         break;
       }
       if (crashNext) await alive(wasm.debugCrashLater(crashNext, 0));
-      const r = await alive(vae.trainBatch({ lr: settings.lr, beta: settings.beta, batchSize: settings.batchSize, likelihood: settings.likelihood }));
+      const r = await alive(vae.trainBatch({ lr: settings.lr, beta: settings.beta, batchSize: settings.batchSize, likelihood: settings.likelihood, learnSigmaX: settings.sigmaRule === "learned" }));
       stepsDone++;
       const step = vae.steps + (settings.stepOffset ?? 0);
       points.push([step, r.loss, r.recon, r.kl]);
@@ -276,7 +276,7 @@ async function run() {
         post({ type: "epoch", epoch, step, elbo });
       }
       if (now - lastProgress > PROGRESS_MS || r.endsEpoch) {
-        post({ type: "progress", points, epoch, stepInEpoch: r.endsEpoch ? 0 : r.stepInEpoch, stepsPerEpoch: r.stepsPerEpoch, stepsPerSecond, step, memory: wasm.memoryBytes() });
+        post({ type: "progress", points, epoch, stepInEpoch: r.endsEpoch ? 0 : r.stepInEpoch, stepsPerEpoch: r.stepsPerEpoch, stepsPerSecond, step, memory: wasm.memoryBytes(), sigmaX: r.sigmaX });
         points = [];
         lastProgress = now;
       }
@@ -303,7 +303,7 @@ async function run() {
     return;
   }
   try {
-    if (points.length) post({ type: "progress", points, epoch, step: vae.steps + (settings.stepOffset ?? 0) });
+    if (points.length) post({ type: "progress", points, epoch, step: vae.steps + (settings.stepOffset ?? 0), sigmaX: vae.likelihood === "gaussian" ? vae.sigmaX : null });
   } catch {
     // A crashed module cannot say its step count; the page keeps the points it has.
   }

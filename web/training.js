@@ -15,14 +15,19 @@ const FIELDS = {
   latent: ["train-latent", Number],
   hidden: ["train-hidden", Number],
   likelihood: ["train-likelihood", String],
+  sigmaX: ["train-sigma", Number],
+  sigmaRule: ["train-sigma-rule", String],
   beta: ["train-beta", Number],
   lr: ["train-lr", Number],
   batchSize: ["train-batch", Number],
   epochs: ["train-epochs", Number],
   seed: ["train-seed", Number],
 };
+/** The setting a control's id stands for ("train-batch" → "batchSize"), from the table above. */
+export const settingKey = (id) => Object.keys(FIELDS).find((key) => FIELDS[key][0] === id);
+
 /** Settings fixed once a model exists: they define its architecture or its start. */
-const ARCHITECTURE = ["kind", "latent", "hidden", "likelihood", "seed"];
+const ARCHITECTURE = ["kind", "latent", "hidden", "likelihood", "sigmaX", "seed"];
 
 const emptyHistory = () => ({ step: [], loss: [], recon: [], kl: [], epoch: [], elboSampled: [], elboMean: [] });
 
@@ -48,6 +53,7 @@ export class TrainingPanel {
     this.history = emptyHistory();
     this.lastSave = 0;
     this.progressInfo = null;
+    this.sigmaX = null; // σ_x of a Gaussian model's latest step
     window.vaePlayground.training = this;
 
     $("train-start").addEventListener("click", () => this.start());
@@ -306,7 +312,8 @@ export class TrainingPanel {
     else this.status("The new backend is used when you press Resume training.");
   }
 
-  progress({ points, epoch, stepInEpoch, stepsPerEpoch, stepsPerSecond, step, memory }) {
+  progress({ points, epoch, stepInEpoch, stepsPerEpoch, stepsPerSecond, step, memory, sigmaX }) {
+    if (sigmaX !== undefined) this.sigmaX = sigmaX; // the Gaussian likelihood's σ_x after the latest step (null: Bernoulli)
     if (memory) this.workerMemory = memory; // the worker's wasm memory, bytes (for bench/soak.mjs)
     const h = this.history;
     for (const [s, loss, recon, kl] of points) {
@@ -335,6 +342,7 @@ export class TrainingPanel {
     const time = left >= 60 ? `${Math.floor(left / 60)} min ${Math.round(left % 60)} s` : `${Math.round(left)} s`;
     $("train-progress-text").textContent =
       `Epoch ${Math.min(p.epoch + 1, epochs)} of ${epochs} · step ${this.steps} · ${p.stepsPerSecond.toFixed(1)} steps/s` +
+      (this.sigmaX != null ? ` · σₓ = ${this.sigmaX.toFixed(3)}` : "") +
       (this.running ? ` · about ${time} left` : "");
     window.vaePlayground.stepsPerSecond = p.stepsPerSecond;
   }
@@ -455,6 +463,7 @@ export class TrainingPanel {
     this.steps = 0;
     this.weightsStep = undefined;
     this.epochsDone = 0;
+    this.sigmaX = null;
     this.progressInfo = null;
     this.history = emptyHistory();
     this.redrawCharts();

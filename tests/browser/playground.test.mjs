@@ -394,3 +394,25 @@ test("the URL carries the view and the settings; every control has an accessible
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("a Gaussian model with a learned σₓ trains in the tab, shows its σₓ, and says its nats are a density's", async () => {
+  const { context, page, errors } = await openPage("?likelihood=gaussian&sigma=0.2&sigma-rule=learned&lr=0.003");
+  assert.equal(await page.getByLabel("σₓ (Gaussian)").inputValue(), "0.2");
+  await page.getByRole("button", { name: "Train", exact: true }).click();
+  await page.waitForFunction(() => Number(document.body.dataset.snapshots ?? 0) >= 1, null, { timeout: 90000 });
+  await page.waitForFunction(() => /σₓ = [\d.]+/.test(document.getElementById("train-progress-text").textContent), null, { timeout: 60000 });
+  await page.getByRole("button", { name: "Pause training" }).click();
+  await page.waitForSelector("body[data-training=paused]", { timeout: 60000 });
+  const shown = Number((await page.locator("#train-progress-text").textContent()).match(/σₓ = ([\d.]+)/)[1]);
+  console.log(`learned σₓ after ${(await history(page)).step.length} steps: ${shown} (from 0.2)`);
+  // Untrained reconstructions miss by far more than 0.2 per pixel at first, then by less: either
+  // way a learned σₓ moves off its start.
+  assert.ok(Math.abs(shown - 0.2) > 0.005 && shown > 0.01 && shown < 1, `σₓ = ${shown}`);
+  assert.equal(await page.locator("#model-select").inputValue(), "yours");
+  await drawZero(page);
+  await page.waitForFunction(() => /Gaussian density/.test(document.getElementById("score-note").textContent), null, { timeout: 30000 });
+  const note = await page.locator("#score-note").textContent();
+  assert.match(note, /σₓ = 0\.\d{3}, its constant 392·ln\(2πσₓ²\) included.*cannot be compared with a Bernoulli model's/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
