@@ -90,10 +90,19 @@ async fn encode_decode_and_train_in_the_browser() {
     assert_eq!(images.len(), 3 * 784);
     assert!(images.iter().all(|v| (0.0..=1.0).contains(v)));
 
+    // The first step's loss, recomputed by the core on the CPU from the same weights and the same
+    // noise (the trainer draws ε from the model's seed, 3): −ELBO of one draw, batch mean.
+    let weights = vae.to_safetensors().await.unwrap();
+    let want = core_first_loss(&weights, &pixels, 3, 3).await;
     let first = vae
         .train_step(pixels.clone(), 3.into(), options(&[("lr", 0.01.into())]))
         .await
         .unwrap();
+    let got = field(&first, "loss").as_f64().unwrap() as f32;
+    assert!(
+        max_relative(&[got], &[want]) < LOSS_TOLERANCE,
+        "first loss {got}, the core's {want}"
+    );
     let mut last = first.clone();
     for _ in 0..20 {
         last = vae
@@ -476,12 +485,27 @@ async fn trains_on_digits_kept_in_the_module() {
     lying.extend_from_slice(&[0; 16]);
     let lie = message(vae.set_training_digits(lying, 1.into()).unwrap_err());
     assert!(lie.contains("24 bytes for 3222593296 digits"), "{lie}");
+    let bytes_again = bytes.clone();
     assert_eq!(vae.set_training_digits(bytes, 1.into()).unwrap(), 36);
     let batch = options(&[("batchSize", 16.into())]);
+    // The same session run by the core on the CPU, from the same weights, digits and seeds.
+    let weights = vae.to_safetensors().await.unwrap();
+    let model = vae_core::weights::read_safetensors(&weights)
+        .unwrap()
+        .to_model(&vae_core::backend::cpu_device());
+    let mut session = vae_core::session::Session::new(model, 3);
+    let digits = vae_core::data::Digits::from_bytes(&bytes_again).unwrap();
+    session.set_digits(digits, 1).unwrap();
+    let config = vae_core::training::TrainConfig::new().with_batch_size(16);
     let mut ends = Vec::new();
     for _ in 0..4 {
         let r = vae.train_batch(batch.clone()).await.unwrap();
-        assert!(field(&r, "loss").as_f64().unwrap().is_finite());
+        let want = session.step(&config).await.unwrap().stats.loss;
+        let got = field(&r, "loss").as_f64().unwrap() as f32;
+        assert!(
+            max_relative(&[got], &[want]) < LOSS_TOLERANCE,
+            "trainBatch loss {got}, the core session's {want}"
+        );
         assert_eq!(field(&r, "stepsPerEpoch").as_f64(), Some(3.0));
         ends.push(field(&r, "endsEpoch").as_bool().unwrap());
     }
@@ -513,6 +537,26 @@ async fn trains_on_digits_kept_in_the_module() {
     assert!(latent_arithmetic(vec![1.0], vec![0.5, 0.0], vec![0.0, 2.0]).is_err());
     let kl = kl_per_dimension(vec![1.0, 0.0], vec![0.0, 0.0], 1.into(), 2.into()).unwrap();
     assert_eq!(kl, vec![0.5, 0.0]);
+}
+
+/// How closely a step's loss must match the core's recomputation on the CPU: the CPU build runs
+/// the same kernels; WebGPU's differ in rounding.
+const LOSS_TOLERANCE: f32 = if cfg!(feature = "webgpu") { 1e-4 } else { 1e-5 };
+
+/// The loss of a first training step on `n` digits, as the core computes it on the CPU from the
+/// weights file and a trainer seeded with `seed` (β = 1, Bernoulli).
+async fn core_first_loss(weights: &[u8], pixels: &[f32], n: usize, seed: u64) -> f32 {
+    use vae_core::inference::upload;
+    let device = vae_core::backend::cpu_device();
+    let model = vae_core::weights::read_safetensors(weights)
+        .unwrap()
+        .to_model(&device);
+    let latent = model.latent();
+    let eps = vae_core::rng::Rng::new(seed).normals(n * latent);
+    let x = upload(pixels, n, 784, &device);
+    let output = model.forward(x.clone(), None, Some(upload(&eps, n, latent, &device)));
+    let terms = vae_core::loss::loss(&output, x, vae_core::loss::Likelihood::Bernoulli, 1.0);
+    vae_core::inference::read1(terms.total).await.unwrap()[0]
 }
 
 /// Largest |a − b| / max(|b|, 1e-3).
@@ -616,6 +660,7 @@ async fn a_model_freed_while_its_calls_are_pending_lives_until_they_end() {
     let z = vec![0.3f32, -0.2];
     let before = vae.decode(z.clone(), 1.into(), None).await.unwrap();
     let pixels = vec![0.5f32; 2 * 784];
+    let want = core_first_loss(&vae.to_safetensors().await.unwrap(), &pixels, 2, 3).await;
     let decoding = vae.decode_js(z.clone(), 1.into(), None);
     let training = vae.train_step_js(pixels, 2.into(), JsValue::UNDEFINED);
     let saving = vae.to_safetensors_js();
@@ -623,7 +668,11 @@ async fn a_model_freed_while_its_calls_are_pending_lives_until_they_end() {
     let decoded = JsFuture::from(decoding).await.unwrap();
     assert_eq!(js_sys::Float32Array::from(decoded).to_vec(), before);
     let step = JsFuture::from(training).await.unwrap();
-    assert!(field(&step, "loss").as_f64().unwrap().is_finite());
+    let got = field(&step, "loss").as_f64().unwrap() as f32;
+    assert!(
+        max_relative(&[got], &[want]) < LOSS_TOLERANCE,
+        "{got} vs {want}"
+    );
     let bytes = JsFuture::from(saving).await.unwrap();
     assert!(js_sys::Uint8Array::from(bytes).length() > 1000);
     assert_eq!(vae_wasm::pending_count(), 0);
