@@ -164,3 +164,26 @@ impl StepOptions {
             .with_learn_sigma_x(self.learn_sigma_x)
     }
 }
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+export interface VaeOptions {
+  latentDim?: number;
+  hidden?: number;
+  kind?: "vae" | "autoencoder" | "conditional";
+  likelihood?: "bernoulli" | "gaussian";
+  /** The Gaussian likelihood's noise scale σ_x, 0.01 to 1 (default 0.1); a file's own wins. */
+  sigmaX?: number;
+  seed?: number;
+  backend?: "auto" | "webgpu" | "cpu";
+}
+export interface TrainStepOptions {
+  lr?: number;
+  batchSize?: number;
+  beta?: number;
+  labels?: Uint8Array;
+  likelihood?: "bernoulli" | "gaussian";
+  /** Train the Gaussian likelihood's σ_x with the weights (default false: σ_x stays as set). */
+  learnSigmaX?: boolean;
+}
+"#;
