@@ -231,11 +231,12 @@ function likelihoodNote(vae) {
  */
 async function showScores(vae, x, labels, atMean) {
   const stats = state.stats.get(vae);
-  const rank = (score, sorted) => (sorted ? ` — more unusual than ${unusualness(score, sorted)}% of ${sorted.length} test digits` : "");
+  const rank = (score, reference) =>
+    (reference ? ` — more unusual than ${Math.round(wasm.percentBelow(score, reference))}% of ${reference.length} test digits` : "");
   const floorText = (floor) => `${nats(-floor)}: log p(x|z) of a decoder that reproduced this drawing exactly`;
   if (vae.kind === "autoencoder") {
     $("elbo-label").textContent = "Reconstruction error";
-    $("elbo-text").textContent = `${nats(atMean)}, −log p(x|z = μ)${rank(atMean, stats?.sortedAtMean)}`;
+    $("elbo-text").textContent = `${nats(atMean)}, −log p(x|z = μ)${rank(atMean, stats?.atMeanScores)}`;
     $("logp-text").textContent = "— (no q(z|x) and no prior: no ELBO, no log p(x))";
     $("gap-text").textContent = "—";
     $("floor-text").textContent = floorText(wasm.reconstructionFloor(x, 1, vae.likelihood, vae.sigmaX)[0]);
@@ -244,10 +245,10 @@ async function showScores(vae, x, labels, atMean) {
   }
   const b = await vae.bounds(x, 1, SCORE_DRAWS, SCORE_SEED, labels);
   const [elbo, logp] = [-b.negElbo[0], -b.negLogLikelihood[0]];
-  if (stats && !stats.sortedNll) rankTestDigits(vae, stats);
+  if (stats && !stats.nllScores) rankTestDigits(vae, stats);
   $("elbo-label").textContent = "ELBO";
   $("elbo-text").textContent = `${nats(elbo)}, averaged over ${b.draws} draws z ~ q(z|x)`;
-  $("logp-text").textContent = `≈ ${nats(logp)} (importance-weighted, ${b.draws} draws)${rank(-logp, stats?.sortedNll)}`;
+  $("logp-text").textContent = `≈ ${nats(logp)} (importance-weighted, ${b.draws} draws)${rank(-logp, stats?.nllScores)}`;
   $("gap-text").textContent = `${nats(logp - elbo)} ≈ KL(q(z|x) ‖ p(z|x)), what the ELBO gives away`;
   $("floor-text").textContent = floorText(b.floor[0]);
   $("score-note").textContent = `The ELBO is a lower bound on log p(x); the importance-weighted estimate (Burda et al., 2016) is a tighter one, and the gap between them is what the bound gives away. ${likelihoodNote(vae)}`;
@@ -275,7 +276,7 @@ async function rankTestDigits(vae, stats) {
     if (!done) return;
     await new Promise((resolve) => setTimeout(resolve)); // let a stroke in between chunks
   }
-  stats.sortedNll = scores.sort();
+  stats.nllScores = scores; // the test digits' −log p(x) estimates
   playground.rankSeconds = (performance.now() - started) / 1000;
   scheduleUpdate();
 }
@@ -305,14 +306,14 @@ async function loadTestDigits() {
   return state.testDigits;
 }
 
-/** What the views need about a model's test digits: μ, their map coordinates, the sorted scores
+/** What the views need about a model's test digits: μ, their map coordinates, the test digits' scores
  * of the reconstruction pass (the autoencoder's anomaly score) and the KL per dimension. From the training worker's snapshot, or computed here. */
 function makeStats(vae, { mu, logvar, labels, negElbo, kl }) {
   const n = labels.length;
   const projection = new wasm.Projection(mu, n, vae.latentDim);
   return {
     mu, labels, projection, coords: projection.project(mu, n),
-    sortedAtMean: Float32Array.from(negElbo).sort(), // −log p(x|z = μ) (+ KL for a VAE), sorted
+    atMeanScores: Float32Array.from(negElbo), // −log p(x|z = μ) (+ KL for a VAE): not an ELBO, z = μ
     kl: kl ?? (logvar ? wasm.klPerDimension(mu, logvar, n, vae.latentDim) : null),
   };
 }
@@ -324,17 +325,6 @@ async function testStats(vae) {
     state.stats.set(vae, makeStats(vae, { ...result, labels }));
   }
   return state.stats.get(vae);
-}
-
-/** "More unusual than p% of the test digits": the share of test digits with a lower score. */
-function unusualness(score, sorted) {
-  let [lo, hi] = [0, sorted.length];
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] < score) lo = mid + 1;
-    else hi = mid;
-  }
-  return Math.round((100 * lo) / sorted.length);
 }
 
 async function refreshMap() {
@@ -649,19 +639,12 @@ async function showComparison() {
       const m = (compare.maps[key] ??= new LatentMap($(`compare-map-${key}`)));
       m.setPoints(stats.coords, stats.labels);
       drawGrid($(`compare-samples-${key}`), await vae.decode(z, SAMPLE_COUNT), SAMPLE_COUNT);
-      const inside = insidePrior(stats.coords);
+      const inside = wasm.shareInsidePriorCircle(stats.coords);
       $(`compare-note-${key}`).textContent = `${Math.round(100 * inside)}% of test codes fall inside the prior's 95% circle; axes span ±${m.range.toFixed(1)}.`;
     }
     $("compare-status").textContent = "";
     document.body.dataset.compare = "ready";
   }, "load the comparison");
-}
-
-/** Share of 2-D points within N(0, I)'s 95% circle. */
-function insidePrior(coords) {
-  let inside = 0;
-  for (let i = 0; i < coords.length; i += 2) if (coords[i] ** 2 + coords[i + 1] ** 2 < 2.45 ** 2) inside++;
-  return inside / (coords.length / 2);
 }
 
 const cvae = { seed: 5 };

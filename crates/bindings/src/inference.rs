@@ -311,3 +311,10 @@ pub fn reconstruction_floor(
     })?;
     bounds::floor(&pixels, n, likelihood, sigma_x).map_err(js_error)
 }
+
+/// The anomaly rank: the percentage (0 to 100) of `reference` scores (the test digits' estimates,
+/// by the same estimator) strictly below `score`.
+#[wasm_bindgen(js_name = percentBelow)]
+pub fn percent_below(score: f32, reference: Vec<f32>) -> Result<f64, JsError> {
+    bounds::percent_below(score, &reference).map_err(js_error)
+}

@@ -182,3 +182,10 @@ impl JsProjection {
         self.projection.dim()
     }
 }
+
+/// The share (0 to 1) of 2-D points (`coords`: x, y pairs) inside the prior's 95% circle
+/// (radius √(−2 ln 0.05) ≈ 2.45).
+#[wasm_bindgen(js_name = shareInsidePriorCircle)]
+pub fn share_inside_prior_circle(coords: Vec<f32>) -> Result<f64, JsError> {
+    vae_core::latent::share_inside_prior_circle(&coords).map_err(js_error)
+}

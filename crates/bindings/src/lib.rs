@@ -17,7 +17,7 @@ mod training;
 use wasm_bindgen::prelude::*;
 
 pub use data::{rgba_to_mnist, test_digits, to_mnist};
-pub use inference::reconstruction_floor;
+pub use inference::{percent_below, reconstruction_floor};
 pub use latent::{
     JsLatentWalk, JsProjection, kl_per_dimension, latent_arithmetic, standard_normal,
 };

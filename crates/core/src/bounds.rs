@@ -233,3 +233,18 @@ pub fn floor(pixels: &[f32], n: usize, likelihood: Likelihood, sigma_x: f32) -> 
         })
         .collect())
 }
+
+/// The anomaly rank: the percentage (0 to 100) of `reference` scores (the test digits' −log p(x)
+/// estimates, by the same estimator) strictly below `score`. 97 means "more unusual than 97% of
+/// the test digits".
+pub fn percent_below(score: f32, reference: &[f32]) -> Result<f64> {
+    if reference.is_empty() {
+        return Err(VaeError::InvalidInput(
+            "reference: no scores to rank against".into(),
+        ));
+    }
+    check_finite("score", &[score])?;
+    check_finite("reference", reference)?;
+    let below = reference.iter().filter(|&&r| r < score).count();
+    Ok(100.0 * below as f64 / reference.len() as f64)
+}

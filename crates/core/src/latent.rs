@@ -330,6 +330,30 @@ pub fn mean_kl_per_dimension(mu: &[f32], logvar: &[f32], n: usize, dim: usize) -
     Ok(sums.iter().map(|s| (s / n as f64) as f32).collect())
 }
 
+/// Radius of the circle that holds 95% of a 2-D standard normal's mass: r² is the χ²₂ quantile
+/// −2·ln 0.05, so r = 2.4477.
+pub fn prior_circle_radius_95() -> f64 {
+    (-2.0 * 0.05f64.ln()).sqrt()
+}
+
+/// The share (0 to 1) of 2-D points (`coords`: x, y pairs) that fall inside the prior's 95% circle:
+/// about 0.95 for codes that follow N(0, I), far less for an autoencoder's sprawl.
+pub fn share_inside_prior_circle(coords: &[f32]) -> Result<f64> {
+    if coords.is_empty() || coords.len() % 2 != 0 {
+        return Err(VaeError::InvalidInput(format!(
+            "coords: expected x, y pairs, got {} numbers",
+            coords.len()
+        )));
+    }
+    crate::inference::check_finite("coords", coords)?;
+    let r2 = prior_circle_radius_95().powi(2);
+    let inside = coords
+        .chunks_exact(2)
+        .filter(|p| (p[0] as f64).powi(2) + (p[1] as f64).powi(2) < r2)
+        .count();
+    Ok(inside as f64 / (coords.len() / 2) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
