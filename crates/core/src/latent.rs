@@ -339,7 +339,7 @@ pub fn prior_circle_radius_95() -> f64 {
 /// The share (0 to 1) of 2-D points (`coords`: x, y pairs) that fall inside the prior's 95% circle:
 /// about 0.95 for codes that follow N(0, I), far less for an autoencoder's sprawl.
 pub fn share_inside_prior_circle(coords: &[f32]) -> Result<f64> {
-    if coords.is_empty() || coords.len() % 2 != 0 {
+    if coords.is_empty() || !coords.len().is_multiple_of(2) {
         return Err(VaeError::InvalidInput(format!(
             "coords: expected x, y pairs, got {} numbers",
             coords.len()
