@@ -19,11 +19,12 @@ use vae_core::weights::{Dtype, write_safetensors};
 use vae_core::{ModelKind, VaeConfig};
 
 const USAGE: &str = "usage: train [--latent N] [--hidden N] [--kind vae|autoencoder|conditional] \
-[--epochs N] [--lr F] [--batch N] [--beta F] [--likelihood bernoulli|gaussian] [--seed N] \
+[--epochs N] [--lr F] [--batch N] [--beta F] [--likelihood bernoulli|gaussian] [--sigma-x F] [--learn-sigma-x] [--seed N] \
 [--data PATH] [--out PATH] [--dtype f32|f16|bf16] [--backend flex|ndarray]";
 
 struct Args {
     model: VaeConfig,
+    sigma_x: f32,
     train: TrainConfig,
     data: PathBuf,
     out: Option<PathBuf>,
@@ -37,10 +38,15 @@ fn parse_args() -> Result<Args, String> {
     let mut train = TrainConfig::new();
     let mut data = PathBuf::from("web/assets/digits.bin.gz");
     let (mut out, mut dtype, mut backend) = (None, Dtype::F32, CpuBackend::available()[0]);
+    let mut sigma_x = vae_core::loss::DEFAULT_SIGMA_X;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
             return Err(USAGE.into());
+        }
+        if flag == "--learn-sigma-x" {
+            train.learn_sigma_x = true;
+            continue;
         }
         let value = args
             .next()
@@ -64,6 +70,10 @@ fn parse_args() -> Result<Args, String> {
                     Likelihood::parse(&value).ok_or(format!("unknown likelihood {value}"))?
             }
             "--seed" => train.seed = number(&value)? as u64,
+            "--sigma-x" => {
+                sigma_x = number(&value)? as f32;
+                vae_core::loss::check_sigma_x(sigma_x).map_err(|e| e.to_string())?;
+            }
             "--data" => data = PathBuf::from(value),
             "--out" => out = Some(PathBuf::from(value)),
             "--dtype" => {
@@ -86,6 +96,7 @@ fn parse_args() -> Result<Args, String> {
     let device = backend.device().unwrap_or_else(cpu_device);
     Ok(Args {
         model,
+        sigma_x,
         train,
         data,
         out,
@@ -141,7 +152,8 @@ async fn run(args: Args) -> vae_core::Result<()> {
     // Seed burn's initialiser too, so the starting weights repeat.
     args.device.seed(args.train.seed);
     // The same session the browser's worker drives: same seed, same batches, same noise.
-    let mut session = Session::new(args.model.init(&args.device), args.train.seed);
+    let model = args.model.init(&args.device).with_sigma_x(args.sigma_x)?;
+    let mut session = Session::new(model, args.train.seed);
     session.set_digits(digits, args.train.seed)?;
     let start = Instant::now();
     println!("epoch  train-loss  test-ELBO(1 z)  test-ELBO(z=μ)  seconds");
@@ -169,7 +181,7 @@ async fn run(args: Args) -> vae_core::Result<()> {
         );
     }
     if let Some(out) = &args.out {
-        let likelihood = format!("{:?}", args.train.likelihood).to_lowercase();
+        let likelihood = args.train.likelihood.name().to_string();
         let epochs = args.train.epochs.to_string();
         let seed = args.train.seed.to_string();
         let meta = [
