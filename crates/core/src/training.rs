@@ -209,12 +209,18 @@ impl Trainer {
         }
         let grads = GradientsParams::from_grads(terms.total.backward(), &self.model);
         self.model = self.optim.step(lr, self.model.clone(), grads);
-        if !weights_are_finite(&self.model()).await? {
+        // One read after the update: the finiteness probe and ln σ_x together.
+        let model = self.model();
+        let after = read1(Tensor::cat(
+            vec![finite_probe(&model), model.log_sigma_x.val()],
+            0,
+        ))
+        .await?;
+        if after[0] != 0.0 {
             return Err(self.roll_back("the update made some weights infinite or NaN"));
         }
         if likelihood == Likelihood::Gaussian {
-            let log_sigma = read1(self.model.log_sigma_x.val()).await?[0];
-            stats.sigma_x = Some(log_sigma.exp());
+            stats.sigma_x = Some(after[1].exp());
         }
         self.steps += 1;
         Ok(stats)
@@ -300,6 +306,11 @@ async fn flat_weights(model: &Vae) -> crate::Result<Vec<f32>> {
 /// Whether every weight of `model` is finite, with one read of one number: Σ 0·w is 0 exactly
 /// when no w is infinite or NaN (0·∞ and 0·NaN are NaN), so no weight leaves the device.
 pub async fn weights_are_finite(model: &Vae) -> crate::Result<bool> {
+    Ok(read1(finite_probe(model)).await?[0] == 0.0)
+}
+
+/// Σ 0·w over every weight of `model`, on its device: `[1]`, 0 exactly when all are finite.
+fn finite_probe(model: &Vae) -> Tensor<1> {
     let mut layers = vec![&model.fc1, &model.fc21, &model.fc3, &model.fc4];
     layers.extend(&model.fc22);
     let probes: Vec<Tensor<1>> = layers
@@ -311,8 +322,7 @@ pub async fn weights_are_finite(model: &Vae) -> crate::Result<bool> {
         })
         .chain([model.log_sigma_x.val().mul_scalar(0.0).sum()])
         .collect();
-    let total = read1(Tensor::cat(probes, 0).sum()).await?;
-    Ok(total[0] == 0.0)
+    Tensor::cat(probes, 0).sum()
 }
 
 /// Test-set −ELBO per digit (β = 1): `(one z sample, z = μ)`.
