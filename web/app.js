@@ -197,11 +197,11 @@ async function update() {
     }
     const vae = state.vae;
     const labels = labelsFor(1, vae);
-    const { mu, logvar, sigma, recon, negElbo } = await vae.reconstruct(x, 1, labels);
+    const { mu, logvar, sigma, recon, scoreAtMean } = await vae.reconstruct(x, 1, labels);
     drawDigit($("recon"), recon);
     $("mu-text").textContent = fmt(mu);
     $("sigma-text").textContent = sigma ? fmt(sigma) : "— (no variance: a plain autoencoder)";
-    await showScores(vae, x, labels, negElbo[0]);
+    await showScores(vae, x, labels, scoreAtMean[0]);
     setCurrent(mu, "drawing", false);
     playground.updates++;
     // After the reconstruction is on screen: a few draws from q(z|x).
@@ -308,12 +308,12 @@ async function loadTestDigits() {
 
 /** What the views need about a model's test digits: μ, their map coordinates, the test digits' scores
  * of the reconstruction pass (the autoencoder's anomaly score) and the KL per dimension. From the training worker's snapshot, or computed here. */
-function makeStats(vae, { mu, logvar, labels, negElbo, kl }) {
+function makeStats(vae, { mu, logvar, labels, scoreAtMean, kl }) {
   const n = labels.length;
   const projection = new wasm.Projection(mu, n, vae.latentDim);
   return {
     mu, labels, projection, coords: projection.project(mu, n),
-    atMeanScores: Float32Array.from(negElbo), // −log p(x|z = μ) (+ KL for a VAE): not an ELBO, z = μ
+    atMeanScores: Float32Array.from(scoreAtMean), // −log p(x|z = μ) (+ KL for a VAE): not an ELBO, z = μ
     kl: kl ?? (logvar ? wasm.klPerDimension(mu, logvar, n, vae.latentDim) : null),
   };
 }

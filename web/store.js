@@ -39,7 +39,23 @@ async function transaction(mode, work) {
 }
 
 const isCount = (v) => Number.isInteger(v) && v >= 0;
-const HISTORY = ["step", "loss", "recon", "kl", "epoch", "elboSampled", "elboMean"];
+const HISTORY = ["step", "loss", "recon", "kl", "epoch", "testNegElbo", "testScoreAtMean"];
+// Runs saved before the test columns were named for what they hold.
+const RENAMED = { elboSampled: "testNegElbo", elboMean: "testScoreAtMean" };
+
+/** `run` with its history's columns under today's names (a copy; the stored record is untouched). */
+export function upgradeRun(run) {
+  const h = run?.history;
+  if (typeof h !== "object" || h === null) return run;
+  const history = { ...h };
+  for (const [old, now] of Object.entries(RENAMED)) {
+    if (old in history) {
+      history[now] ??= history[old];
+      delete history[old];
+    }
+  }
+  return { ...run, history };
+}
 
 /** Why a stored record cannot be a saved run, or null when it can. */
 export function recordProblem(run) {
@@ -53,7 +69,7 @@ export function recordProblem(run) {
     if (!Array.isArray(values) || !values.every((v) => typeof v === "number")) return `its loss history (${key}) is damaged`;
   }
   const lengths = (keys) => new Set(keys.map((k) => (h[k] ?? []).length));
-  if (lengths(["step", "loss", "recon", "kl"]).size > 1 || lengths(["epoch", "elboSampled", "elboMean"]).size > 1) {
+  if (lengths(["step", "loss", "recon", "kl"]).size > 1 || lengths(["epoch", "testNegElbo", "testScoreAtMean"]).size > 1) {
     return "its loss history has columns of different lengths";
   }
   return null;
@@ -62,8 +78,9 @@ export function recordProblem(run) {
 /** The saved run `{ settings, history, weights (Uint8Array), steps, epochsDone, savedAt }`, or
  * null. Throws with the reason if the stored record is damaged or from another version. */
 export async function loadRun() {
-  const run = (await transaction("readonly", (store) => store.get(KEY))) ?? null;
-  if (run === null) return null;
+  const stored = (await transaction("readonly", (store) => store.get(KEY))) ?? null;
+  if (stored === null) return null;
+  const run = upgradeRun(stored);
   const problem = recordProblem(run);
   if (problem) throw new Error(`the saved model is damaged: ${problem}`);
   return run;

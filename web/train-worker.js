@@ -200,7 +200,7 @@ function modelOptions(s, backend) {
   return { latentDim: s.latent, hidden: s.hidden, kind: s.kind, likelihood: s.likelihood, sigmaX: s.sigmaX, seed: s.seed, backend };
 }
 
-/** Everything the page redraws from: weights, test μ / log σ² / −ELBO, manifold, prior samples. */
+/** Everything the page redraws from: weights, test μ / log σ² / z = μ scores, manifold, prior samples. */
 async function snapshot(step, epoch) {
   const labels = vae.kind === "conditional" ? test.labels : undefined;
   const stats = await alive(vae.reconstruct(test.pixels, test.count, labels));
@@ -211,10 +211,10 @@ async function snapshot(step, epoch) {
   const manifold = latent === 2 && vae.kind !== "conditional" ? await alive(vae.manifold(MANIFOLD_SIDE)) : null;
   const kl = stats.logvar ? wasm.klPerDimension(stats.mu, stats.logvar, test.count, latent) : null;
   const weights = await alive(vae.toSafetensors());
-  if (vae.backend === "webgpu") await spotCheck(weights, stats.negElbo, labels, step);
+  if (vae.backend === "webgpu") await spotCheck(weights, stats.scoreAtMean, labels, step);
   const message = {
     type: "snapshot", step, epoch, latent, kind: vae.kind, likelihood: vae.likelihood,
-    weights, mu: stats.mu, logvar: stats.logvar, negElbo: stats.negElbo, labels: test.labels,
+    weights, mu: stats.mu, logvar: stats.logvar, scoreAtMean: stats.scoreAtMean, labels: test.labels,
     samples, manifold, kl,
   };
   post(message, [weights.buffer]);
@@ -224,18 +224,18 @@ const SPOT_CHECK_DIGITS = 100;
 const SPOT_CHECK_TOLERANCE = 1e-3;
 
 /** A GPU can compute wrong answers without an error (a kernel skipped, stale data read). Before a
- * snapshot leaves the worker, the test −ELBO of its first 100 digits is recomputed on the CPU from
+ * snapshot leaves the worker, the z = μ scores of its first 100 test digits are recomputed on the CPU from
  * the snapshot's own weights; a disagreement stops GPU training, and the page goes on on the CPU
  * from the last snapshot that agreed. */
 async function spotCheck(weights, gpuScores, labels, step) {
   const n = Math.min(SPOT_CHECK_DIGITS, test.count);
   const cpu = await alive(wasm.Vae.fromSafetensors(weights.slice(), { backend: "cpu" }));
   try {
-    const scores = await alive(cpu.negativeElbo(test.pixels.subarray(0, n * 784), n, labels?.subarray(0, n)));
+    const scores = await alive(cpu.scoreAtMean(test.pixels.subarray(0, n * 784), n, labels?.subarray(0, n)));
     let worst = 0;
     for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(gpuScores[i] - scores[i]) / Math.max(Math.abs(scores[i]), 1e-3));
     if (!(worst <= SPOT_CHECK_TOLERANCE)) {
-      throw new Error(`the GPU's answers disagreed with the CPU's at step ${step} (test −ELBO of ${n} digits off by up to ${(100 * worst).toFixed(2)}%)`);
+      throw new Error(`the GPU's answers disagreed with the CPU's at step ${step} (z = μ scores of ${n} test digits off by up to ${(100 * worst).toFixed(2)}%)`);
     }
   } finally {
     cpu.free();
@@ -272,8 +272,8 @@ async function run() {
       if (r.endsEpoch) {
         epoch++;
         settings.epochsDone = epoch;
-        const elbo = await alive(vae.testElbo());
-        post({ type: "epoch", epoch, step, elbo });
+        const scores = await alive(vae.testScores());
+        post({ type: "epoch", epoch, step, scores });
       }
       if (now - lastProgress > PROGRESS_MS || r.endsEpoch) {
         post({ type: "progress", points, epoch, stepInEpoch: r.endsEpoch ? 0 : r.stepInEpoch, stepsPerEpoch: r.stepsPerEpoch, stepsPerSecond, step, memory: wasm.memoryBytes(), sigmaX: r.sigmaX });

@@ -29,7 +29,7 @@ export const settingKey = (id) => Object.keys(FIELDS).find((key) => FIELDS[key][
 /** Settings fixed once a model exists: they define its architecture or its start. */
 const ARCHITECTURE = ["kind", "latent", "hidden", "likelihood", "sigmaX", "seed"];
 
-const emptyHistory = () => ({ step: [], loss: [], recon: [], kl: [], epoch: [], elboSampled: [], elboMean: [] });
+const emptyHistory = () => ({ step: [], loss: [], recon: [], kl: [], epoch: [], testNegElbo: [], testScoreAtMean: [] });
 
 export class TrainingPanel {
   /**
@@ -159,7 +159,7 @@ export class TrainingPanel {
   redrawCharts() {
     const h = this.history;
     this.lossChart.setData([h.step, h.loss, h.recon, h.kl]);
-    this.elboChart.setData([h.epoch, h.elboSampled, h.elboMean]);
+    this.elboChart.setData([h.epoch, h.testNegElbo, h.testScoreAtMean]);
   }
 
   // ---- the worker -------------------------------------------------------------------------------
@@ -201,12 +201,12 @@ export class TrainingPanel {
       case "epoch":
         this.epochsDone = data.epoch;
         this.history.epoch.push(data.epoch);
-        this.history.elboSampled.push(data.elbo.sampled);
-        this.history.elboMean.push(data.elbo.atMean);
+        this.history.testNegElbo.push(data.scores.negElbo);
+        this.history.testScoreAtMean.push(data.scores.scoreAtMean);
         this.redrawCharts();
         $("train-epoch-elbo").textContent = this.meta?.kind === "autoencoder"
-          ? `Test reconstruction error after epoch ${data.epoch}: ${data.elbo.atMean.toFixed(1)} nats per digit (an autoencoder has no ELBO).`
-          : `Test −ELBO after epoch ${data.epoch}: ${data.elbo.sampled.toFixed(1)} nats per digit (one draw of q(z|x) each); reconstruction at z = μ plus KL: ${data.elbo.atMean.toFixed(1)}.`;
+          ? `Test reconstruction error after epoch ${data.epoch}: ${data.scores.scoreAtMean.toFixed(1)} nats per digit (an autoencoder has no ELBO).`
+          : `Test −ELBO after epoch ${data.epoch}: ${data.scores.negElbo.toFixed(1)} nats per digit (one draw of q(z|x) each); reconstruction at z = μ plus KL: ${data.scores.scoreAtMean.toFixed(1)}.`;
         return;
       case "snapshot":
         return this.snapshot(data);

@@ -1,10 +1,25 @@
 //! Drawings to MNIST-style digits, and the shipped digits' test split.
 
-use js_sys::{Float32Array, Object};
+use serde::Serialize;
+use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
 use crate::args;
-use crate::marshal::{js_error, set};
+use crate::marshal::{f32_array, js_error, to_js, u8_array};
+
+/// The shipped digits' test split.
+#[derive(Serialize, Tsify)]
+pub struct TestDigits {
+    /// `count × 784` grey values in [0, 1].
+    #[serde(serialize_with = "f32_array")]
+    #[tsify(type = "Float32Array")]
+    pub pixels: Vec<f32>,
+    /// The digits' labels 0–9.
+    #[serde(serialize_with = "u8_array")]
+    #[tsify(type = "Uint8Array")]
+    pub labels: Vec<u8>,
+    pub count: u32,
+}
 
 /// MNIST-style preprocessing of a drawing (`grey`: width×height values in [0, 1], ink = 1):
 /// scaled to fit 20×20, centred by centre of mass in 28×28. Returns 784 grey values.
@@ -40,21 +55,13 @@ pub fn rgba_to_mnist(
 
 /// Reads the packed digits file (already decompressed) and returns the test split
 /// (index % 10 == 0) as `{ pixels: Float32Array (n×784), labels: Uint8Array, count }`.
-#[wasm_bindgen(js_name = testDigits, unchecked_return_type = "{ pixels: Float32Array, labels: Uint8Array, count: number }")]
+#[wasm_bindgen(js_name = testDigits, unchecked_return_type = "TestDigits")]
 pub fn test_digits(bytes: Vec<u8>) -> Result<JsValue, JsError> {
     let digits = vae_core::data::Digits::from_bytes(&bytes).map_err(js_error)?;
     let (pixels, labels) = digits.batch(&digits.test_indices());
-    let out = Object::new();
-    set(
-        &out,
-        "pixels",
-        &Float32Array::from(pixels.as_slice()).into(),
-    )?;
-    set(
-        &out,
-        "labels",
-        &js_sys::Uint8Array::from(labels.as_slice()).into(),
-    )?;
-    set(&out, "count", &(labels.len() as f64).into())?;
-    Ok(out.into())
+    to_js(&TestDigits {
+        count: labels.len() as u32,
+        pixels,
+        labels,
+    })
 }

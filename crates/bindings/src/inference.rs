@@ -1,16 +1,95 @@
 //! Inference on a `Vae`: encode, decode, reconstruct, draws from q(z|x), the bounds and scores,
 //! the manifold; and the reconstruction floor of a digit.
 
-use js_sys::{Float32Array, Object, Promise};
+use js_sys::Promise;
+use serde::Serialize;
+use tsify::Tsify;
 use vae_core::bounds;
 use vae_core::inference::{self, MAX_ROWS};
 use vae_core::loss::{DEFAULT_SIGMA_X, Likelihood};
 use wasm_bindgen::prelude::*;
 
 use crate::args;
-use crate::marshal::{encoded_object, floats, js_error, set};
+use crate::marshal::{f32_array, f32_array_or_null, floats, js_error, to_js};
 use crate::model::Vae;
 use crate::pending::settle;
+
+/// q(z|x) of `n` digits, each `n × latentDim`.
+#[derive(Serialize, Tsify)]
+pub struct Encoding {
+    #[serde(serialize_with = "f32_array")]
+    #[tsify(type = "Float32Array")]
+    pub mu: Vec<f32>,
+    /// log σ²; null for the plain autoencoder.
+    #[serde(serialize_with = "f32_array_or_null")]
+    #[tsify(type = "Float32Array | null")]
+    pub logvar: Option<Vec<f32>>,
+    /// σ = exp(½ log σ²); null for the plain autoencoder.
+    #[serde(serialize_with = "f32_array_or_null")]
+    #[tsify(type = "Float32Array | null")]
+    pub sigma: Option<Vec<f32>>,
+}
+
+impl Encoding {
+    fn new(encoded: inference::Encoded) -> Self {
+        let sigma = encoded.sigma();
+        Self {
+            mu: encoded.mu,
+            logvar: encoded.logvar,
+            sigma,
+        }
+    }
+}
+
+/// One deterministic pass (z = μ) over `n` digits.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct Reconstruction {
+    #[serde(flatten)]
+    pub encoding: Encoding,
+    /// The decoder's mean images at z = μ, `n × 784`.
+    #[serde(serialize_with = "f32_array")]
+    #[tsify(type = "Float32Array")]
+    pub recon: Vec<f32>,
+    /// −log p(x|z = μ) + KL per digit, nats: deterministic, not an ELBO (the ELBO averages over
+    /// q(z|x); see `bounds`). For the plain autoencoder, the reconstruction error alone.
+    #[serde(serialize_with = "f32_array")]
+    #[tsify(type = "Float32Array")]
+    pub score_at_mean: Vec<f32>,
+}
+
+/// Decoded draws from q(z|x) of one digit.
+#[derive(Serialize, Tsify)]
+pub struct PosteriorDraws {
+    /// The draws, `k × latentDim`.
+    #[serde(serialize_with = "f32_array")]
+    #[tsify(type = "Float32Array")]
+    pub z: Vec<f32>,
+    /// Their decoder means, `k × 784`.
+    #[serde(serialize_with = "f32_array")]
+    #[tsify(type = "Float32Array")]
+    pub images: Vec<f32>,
+}
+
+/// How well a model explains `n` digits, nats per digit of its likelihood.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct Bounds {
+    /// Draws of q(z|x) per digit.
+    pub draws: u32,
+    /// −ELBO: the mean over the draws of −log p(x|z), plus the closed-form KL.
+    #[serde(serialize_with = "f32_array")]
+    #[tsify(type = "Float32Array")]
+    pub neg_elbo: Vec<f32>,
+    /// The importance-weighted estimate of −log p(x) from the same draws (at most −ELBO).
+    #[serde(serialize_with = "f32_array")]
+    #[tsify(type = "Float32Array")]
+    pub neg_log_likelihood: Vec<f32>,
+    /// −log p(x|z) of a decoder that reproduces each digit exactly: no model goes below it.
+    #[serde(serialize_with = "f32_array")]
+    #[tsify(type = "Float32Array")]
+    pub floor: Vec<f32>,
+}
 
 #[wasm_bindgen]
 impl Vae {
@@ -19,7 +98,7 @@ impl Vae {
     /// autoencoder. `labels` (n digits 0–9) is used by conditional models.
     #[wasm_bindgen(
         js_name = encode,
-        unchecked_return_type = "Promise<{ mu: Float32Array, logvar: Float32Array | null, sigma: Float32Array | null }>"
+        unchecked_return_type = "Promise<Encoding>"
     )]
     pub fn encode_js(
         &self,
@@ -44,10 +123,10 @@ impl Vae {
     }
 
     /// One deterministic pass (z = μ) over `n` digits: what the page shows for a drawing.
-    /// Resolves to `{ mu, logvar, sigma, recon, negElbo }` (recon n×784; negElbo n, nats).
+    /// Resolves to `{ mu, logvar, sigma, recon, scoreAtMean }` (recon n×784; scoreAtMean n, nats).
     #[wasm_bindgen(
         js_name = reconstruct,
-        unchecked_return_type = "Promise<{ mu: Float32Array, logvar: Float32Array | null, sigma: Float32Array | null, recon: Float32Array, negElbo: Float32Array }>"
+        unchecked_return_type = "Promise<Reconstruction>"
     )]
     pub fn reconstruct_js(
         &self,
@@ -65,7 +144,7 @@ impl Vae {
     /// `{ z: Float32Array (k×latentDim), images: Float32Array (k×784) }`.
     #[wasm_bindgen(
         js_name = posteriorDraws,
-        unchecked_return_type = "Promise<{ z: Float32Array, images: Float32Array }>"
+        unchecked_return_type = "Promise<PosteriorDraws>"
     )]
     pub fn posterior_draws_js(
         &self,
@@ -84,10 +163,7 @@ impl Vae {
     /// negLogLikelihood, floor }`: −ELBO (mean over the draws of −log p(x|z), plus the closed-form
     /// KL), the importance-weighted estimate of −log p(x), and −log p(x|z) of a perfect decoder.
     /// Rejects for the plain autoencoder, which has no ELBO.
-    #[wasm_bindgen(
-        js_name = bounds,
-        unchecked_return_type = "Promise<{ draws: number, negElbo: Float32Array, negLogLikelihood: Float32Array, floor: Float32Array }>"
-    )]
+    #[wasm_bindgen(js_name = bounds, unchecked_return_type = "Promise<Bounds>")]
     pub fn bounds_js(
         &self,
         pixels: Vec<f32>,
@@ -111,16 +187,17 @@ impl Vae {
         settle(async move { floats(this.manifold(side).await?) })
     }
 
-    /// −ELBO of each digit in nats (z = μ, β = 1): the anomaly score.
-    #[wasm_bindgen(js_name = negativeElbo, unchecked_return_type = "Promise<Float32Array>")]
-    pub fn negative_elbo_js(
+    /// −log p(x|z = μ) + KL of each digit in nats (β = 1): `reconstruct`'s `scoreAtMean` without
+    /// the images. Deterministic; not an ELBO.
+    #[wasm_bindgen(js_name = scoreAtMean, unchecked_return_type = "Promise<Float32Array>")]
+    pub fn score_at_mean_js(
         &self,
         pixels: Vec<f32>,
         #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
         labels: Option<Vec<u8>>,
     ) -> Promise {
         let this = self.handle();
-        settle(async move { floats(this.negative_elbo(pixels, n, labels).await?) })
+        settle(async move { floats(this.score_at_mean(pixels, n, labels).await?) })
     }
 }
 
@@ -139,7 +216,7 @@ impl Vae {
         let encoded = inference::encode(&model, &pixels, n, labels.as_deref())
             .await
             .map_err(js_error)?;
-        Ok(encoded_object(&encoded)?.into())
+        to_js(&Encoding::new(encoded))
     }
 
     /// The decoder's mean images of `n` latent points (`z`: n×latentDim): n×784 grey values.
@@ -156,8 +233,7 @@ impl Vae {
             .map_err(js_error)
     }
 
-    /// One deterministic pass (z = μ) over `n` digits: what the page shows for a drawing.
-    /// Resolves to `{ mu, logvar, recon, negElbo }` (recon n×784; negElbo n, nats).
+    /// See `reconstruct` above.
     pub async fn reconstruct(
         &self,
         pixels: Vec<f32>,
@@ -175,18 +251,11 @@ impl Vae {
         )
         .await
         .map_err(js_error)?;
-        let out = encoded_object(&result.encoded)?;
-        set(
-            &out,
-            "recon",
-            &Float32Array::from(result.images.as_slice()).into(),
-        )?;
-        set(
-            &out,
-            "negElbo",
-            &Float32Array::from(result.negative_elbo.as_slice()).into(),
-        )?;
-        Ok(out.into())
+        to_js(&Reconstruction {
+            encoding: Encoding::new(result.encoded),
+            recon: result.images,
+            score_at_mean: result.score_at_mean,
+        })
     }
 
     /// `k` decoded draws z = μ + σ ⊙ ε from q(z|x) = N(μ, σ²) of one digit, given its `mu` and
@@ -214,14 +283,7 @@ impl Vae {
         )
         .await
         .map_err(js_error)?;
-        let out = Object::new();
-        set(&out, "z", &Float32Array::from(z.as_slice()).into())?;
-        set(
-            &out,
-            "images",
-            &Float32Array::from(images.as_slice()).into(),
-        )?;
-        Ok(out.into())
+        to_js(&PosteriorDraws { z, images })
     }
 
     /// See `bounds` above.
@@ -250,16 +312,12 @@ impl Vae {
         .await
         .map_err(js_error)?;
         let floor = bounds::floor(&pixels, n, likelihood, self.sigma_x()).map_err(js_error)?;
-        let out = Object::new();
-        set(&out, "draws", &(result.draws as f64).into())?;
-        for (key, values) in [
-            ("negElbo", &result.negative_elbo),
-            ("negLogLikelihood", &result.negative_log_likelihood),
-            ("floor", &floor),
-        ] {
-            set(&out, key, &Float32Array::from(values.as_slice()).into())?;
-        }
-        Ok(out.into())
+        to_js(&Bounds {
+            draws: result.draws as u32,
+            neg_elbo: result.negative_elbo,
+            neg_log_likelihood: result.negative_log_likelihood,
+            floor,
+        })
     }
 
     /// The decoded manifold of a latent-2 model: a `side × side` grid of z at the prior's
@@ -270,8 +328,8 @@ impl Vae {
         inference::manifold(&model, side).await.map_err(js_error)
     }
 
-    /// −ELBO of each digit in nats (z = μ, β = 1): the anomaly score.
-    pub async fn negative_elbo(
+    /// See `scoreAtMean` above.
+    pub async fn score_at_mean(
         &self,
         pixels: Vec<f32>,
         n: JsValue,
@@ -279,7 +337,7 @@ impl Vae {
     ) -> Result<Vec<f32>, JsError> {
         let n = args::count("n", &n, 1, MAX_ROWS)?;
         let model = self.model();
-        inference::negative_elbo(
+        inference::score_at_mean(
             &model,
             &pixels,
             n,

@@ -246,7 +246,7 @@ impl Vae {
     /// WebGPU or an error; "cpu"). The initial weights are drawn on the CPU from `seed`, so a seed
     /// gives the same model on every backend.
     pub async fn create(options: JsValue) -> Result<Vae, JsError> {
-        let options = CreateOptions::parse(&options)?;
+        let options = CreateOptions::parse(options)?;
         let device = vae_core::backend::cpu_device();
         device.seed(options.seed);
         let sigma_x = options.sigma_x.unwrap_or(DEFAULT_SIGMA_X);
@@ -269,7 +269,7 @@ impl Vae {
     /// `vae/main.py` checkpoint, or one this class wrote). Options as for `create`; their sizes are
     /// ignored in favour of the file's.
     pub async fn from_safetensors(bytes: Vec<u8>, options: JsValue) -> Result<Vae, JsError> {
-        let options = CreateOptions::parse(&options)?;
+        let options = CreateOptions::parse(options)?;
         let file = read_safetensors(&bytes).map_err(js_error)?;
         let likelihood = file
             .metadata

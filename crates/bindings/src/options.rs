@@ -1,81 +1,58 @@
-//! Reading the option objects JavaScript passes. Unknown keys are ignored; a known key with a
-//! value of the wrong type or range is an error that names it.
+//! The option objects JavaScript passes: typed structs deserialised by serde-wasm-bindgen (through
+//! [`crate::marshal::from_js`], so a bad value's error names its field), then checked for range.
+//! Their TypeScript interfaces are generated from these structs by tsify. `undefined` or `null`
+//! means every default; unknown keys are ignored; a key set to `null` counts as absent.
 
-use js_sys::{Reflect, Uint8Array};
+use serde::Deserialize;
+use tsify::Tsify;
 use vae_core::loss::{Likelihood, check_sigma_x};
 use vae_core::training::TrainConfig;
 use vae_core::{ModelKind, VaeConfig};
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::args::{self, invalid};
-
-fn field(options: &JsValue, key: &str) -> Option<JsValue> {
-    if !options.is_object() {
-        return None;
-    }
-    Reflect::get(options, &key.into())
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
-}
-
-fn number(options: &JsValue, key: &str) -> Result<Option<f64>, JsError> {
-    match field(options, key) {
-        None => Ok(None),
-        Some(v) => match v.as_f64() {
-            Some(x) if x.is_finite() => Ok(Some(x)),
-            _ => Err(invalid(format!("option {key} must be a finite number"))),
-        },
-    }
-}
-
-fn whole(options: &JsValue, key: &str, min: f64, max: f64) -> Result<Option<f64>, JsError> {
-    field(options, key)
-        .map(|v| args::whole(&format!("option {key}"), &v, min, max))
-        .transpose()
-}
-
-fn text(options: &JsValue, key: &str) -> Result<Option<String>, JsError> {
-    match field(options, key) {
-        None => Ok(None),
-        Some(v) => v
-            .as_string()
-            .map(Some)
-            .ok_or_else(|| invalid(format!("option {key} must be a string"))),
-    }
-}
-
-fn flag(options: &JsValue, key: &str) -> Result<Option<bool>, JsError> {
-    match field(options, key) {
-        None => Ok(None),
-        Some(v) => v
-            .as_bool()
-            .map(Some)
-            .ok_or_else(|| invalid(format!("option {key} must be true or false"))),
-    }
-}
-
-fn likelihood(options: &JsValue, default: Likelihood) -> Result<Likelihood, JsError> {
-    match text(options, "likelihood")? {
-        None => Ok(default),
-        Some(name) => Likelihood::parse(&name).ok_or_else(|| {
-            invalid(format!(
-                "option likelihood must be \"bernoulli\" or \"gaussian\", got \"{name}\""
-            ))
-        }),
-    }
-}
+use crate::marshal::{from_js, uint8_array};
 
 /// Which backend a model should run on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Tsify)]
+#[serde(rename_all = "lowercase")]
 pub enum BackendChoice {
     /// WebGPU when this build has it and an adapter answers and passes the self-check; else the CPU.
+    #[default]
     Auto,
-    Cpu,
     /// WebGPU or an error.
     WebGpu,
+    Cpu,
 }
 
+/// Options of `Vae.create` and `Vae.fromSafetensors` (a file's own sizes, kind and σ_x win).
+#[derive(Debug, Default, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct VaeOptions {
+    /// Latent dimensions (default 20).
+    #[tsify(optional)]
+    pub latent_dim: Option<u32>,
+    /// Hidden units of the encoder's and decoder's one hidden layer (default 400).
+    #[tsify(optional)]
+    pub hidden: Option<u32>,
+    /// Which model of the family (default "vae").
+    #[tsify(optional)]
+    pub kind: Option<ModelKind>,
+    /// The decoder's p(x|z) (default "bernoulli").
+    #[tsify(optional)]
+    pub likelihood: Option<Likelihood>,
+    /// The Gaussian likelihood's noise scale σ_x, 0.01 to 1 (default 0.1).
+    #[tsify(optional)]
+    pub sigma_x: Option<f32>,
+    /// Draws the initial weights (default 1), so a seed gives the same model on every backend.
+    #[tsify(optional)]
+    pub seed: Option<u64>,
+    /// Where the model runs (default "auto").
+    #[tsify(optional)]
+    pub backend: Option<BackendChoice>,
+}
+
+/// The checked settings of a new model.
 pub struct CreateOptions {
     pub config: VaeConfig,
     pub seed: u64,
@@ -86,104 +63,110 @@ pub struct CreateOptions {
 }
 
 impl CreateOptions {
-    pub fn parse(options: &JsValue) -> Result<Self, JsError> {
-        let max = VaeConfig::MAX_WIDTH as f64;
-        let mut config = VaeConfig::new();
-        if let Some(latent) = whole(options, "latentDim", 1.0, max)? {
-            config.latent = latent as usize;
-        }
-        if let Some(hidden) = whole(options, "hidden", 1.0, max)? {
-            config.hidden = hidden as usize;
-        }
-        if let Some(kind) = text(options, "kind")? {
-            config.kind = ModelKind::parse(&kind).ok_or_else(|| {
-                invalid(format!("option kind must be \"vae\", \"autoencoder\" or \"conditional\", got \"{kind}\""))
-            })?;
-        }
-        let seed = whole(options, "seed", 0.0, args::MAX_SEED)?.unwrap_or(1.0) as u64;
-        let backend = match text(options, "backend")?.as_deref() {
-            None | Some("auto") => BackendChoice::Auto,
-            Some("cpu") => BackendChoice::Cpu,
-            Some("webgpu") => BackendChoice::WebGpu,
-            Some(other) => {
-                return Err(invalid(format!(
-                    "option backend must be \"auto\", \"webgpu\" or \"cpu\", got \"{other}\""
-                )));
+    pub fn parse(options: JsValue) -> Result<Self, JsError> {
+        let raw: VaeOptions = from_js("option", options)?;
+        let max = VaeConfig::MAX_WIDTH as u32;
+        let width = |what: &str, value: Option<u32>| -> Result<Option<usize>, JsError> {
+            match value {
+                Some(v) if !(1..=max).contains(&v) => Err(invalid(format!(
+                    "option {what} must be from 1 to {max}, got {v}"
+                ))),
+                v => Ok(v.map(|v| v as usize)),
             }
         };
-        let sigma_x = number(options, "sigmaX")?.map(|s| s as f32);
-        if let Some(sigma) = sigma_x {
+        let mut config = VaeConfig::new();
+        if let Some(latent) = width("latentDim", raw.latent_dim)? {
+            config.latent = latent;
+        }
+        if let Some(hidden) = width("hidden", raw.hidden)? {
+            config.hidden = hidden;
+        }
+        if let Some(kind) = raw.kind {
+            config.kind = kind;
+        }
+        let seed = raw.seed.unwrap_or(1);
+        if seed as f64 > args::MAX_SEED {
+            return Err(invalid(format!(
+                "option seed must be at most 2^53 - 1, got {seed}"
+            )));
+        }
+        if let Some(sigma) = raw.sigma_x {
             check_sigma_x(sigma).map_err(|e| invalid(format!("option sigmaX: {e}")))?;
         }
         Ok(Self {
             config,
             seed,
-            likelihood: likelihood(options, Likelihood::Bernoulli)?,
-            sigma_x,
-            backend,
+            likelihood: raw.likelihood.unwrap_or_default(),
+            sigma_x: raw.sigma_x,
+            backend: raw.backend.unwrap_or_default(),
         })
     }
 }
 
-pub struct StepOptions {
-    pub lr: f64,
-    pub batch_size: usize,
-    pub beta: f32,
+/// Options of `trainStep` and `trainBatch`.
+#[derive(Debug, Default, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainStepOptions {
+    /// Adam's learning rate (default 1e-3), above 0 and at most 1.
+    #[tsify(optional)]
+    pub lr: Option<f64>,
+    /// Digits per step of `trainBatch`, 1 to 4096 (default 128).
+    #[tsify(optional)]
+    pub batch_size: Option<u32>,
+    /// The KL term's weight β (default 1: the ELBO; other values train a β-VAE), 0 to 1000.
+    #[tsify(optional)]
+    pub beta: Option<f32>,
+    /// The digits' labels 0–9 (`trainStep` of a conditional model).
+    #[serde(default, deserialize_with = "uint8_array")]
+    #[tsify(optional, type = "Uint8Array")]
     pub labels: Option<Vec<u8>>,
-    pub likelihood: Likelihood,
-    pub learn_sigma_x: bool,
+    /// The likelihood of the loss (default: the model's).
+    #[tsify(optional)]
+    pub likelihood: Option<Likelihood>,
+    /// Train the Gaussian likelihood's σ_x with the weights (default false: σ_x stays as set).
+    #[tsify(optional)]
+    pub learn_sigma_x: Option<bool>,
+}
+
+/// The checked settings of one step.
+pub struct StepOptions {
+    pub labels: Option<Vec<u8>>,
+    config: TrainConfig,
 }
 
 impl StepOptions {
-    pub fn parse(options: &JsValue, default_likelihood: Likelihood) -> Result<Self, JsError> {
-        let labels = match field(options, "labels") {
-            None => None,
-            Some(v) => Some(
-                v.dyn_into::<Uint8Array>()
-                    .map_err(|_| invalid("option labels must be a Uint8Array"))?
-                    .to_vec(),
-            ),
-        };
+    pub fn parse(options: JsValue, default_likelihood: Likelihood) -> Result<Self, JsError> {
+        let raw: TrainStepOptions = from_js("option", options)?;
+        // NaN and ±Infinity are numbers to serde; the ranges themselves are the core's to check.
+        let lr = raw.lr.unwrap_or(1e-3);
+        let beta = raw.beta.unwrap_or(1.0);
+        for (what, value) in [("lr", lr), ("beta", beta as f64)] {
+            if !value.is_finite() {
+                return Err(invalid(format!(
+                    "option {what} must be a finite number, got {value}"
+                )));
+            }
+        }
+        let batch_size = raw.batch_size.unwrap_or(128);
+        if !(1..=4096).contains(&batch_size) {
+            return Err(invalid(format!(
+                "option batchSize must be from 1 to 4096, got {batch_size}"
+            )));
+        }
+        let config = TrainConfig::new()
+            .with_lr(lr)
+            .with_beta(beta)
+            .with_batch_size(batch_size as usize)
+            .with_likelihood(raw.likelihood.unwrap_or(default_likelihood))
+            .with_learn_sigma_x(raw.learn_sigma_x.unwrap_or(false));
         Ok(Self {
-            lr: number(options, "lr")?.unwrap_or(1e-3),
-            batch_size: whole(options, "batchSize", 1.0, 4096.0)?.unwrap_or(128.0) as usize,
-            beta: number(options, "beta")?.unwrap_or(1.0) as f32,
-            labels,
-            likelihood: likelihood(options, default_likelihood)?,
-            learn_sigma_x: flag(options, "learnSigmaX")?.unwrap_or(false),
+            labels: raw.labels,
+            config,
         })
     }
 
     /// The core's settings for one step (its batch size too; epochs and seed are not used).
-    pub fn config(&self) -> TrainConfig {
-        TrainConfig::new()
-            .with_lr(self.lr)
-            .with_beta(self.beta)
-            .with_batch_size(self.batch_size)
-            .with_likelihood(self.likelihood)
-            .with_learn_sigma_x(self.learn_sigma_x)
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
     }
 }
-
-#[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &str = r#"
-export interface VaeOptions {
-  latentDim?: number;
-  hidden?: number;
-  kind?: "vae" | "autoencoder" | "conditional";
-  likelihood?: "bernoulli" | "gaussian";
-  /** The Gaussian likelihood's noise scale σ_x, 0.01 to 1 (default 0.1); a file's own wins. */
-  sigmaX?: number;
-  seed?: number;
-  backend?: "auto" | "webgpu" | "cpu";
-}
-export interface TrainStepOptions {
-  lr?: number;
-  batchSize?: number;
-  beta?: number;
-  labels?: Uint8Array;
-  likelihood?: "bernoulli" | "gaussian";
-  /** Train the Gaussian likelihood's σ_x with the weights (default false: σ_x stays as set). */
-  learnSigmaX?: boolean;
-}
-"#;

@@ -53,9 +53,7 @@ pub fn debug_panic() {
 #[wasm_bindgen(js_name = debugCrashLater, unchecked_return_type = "Promise<never>")]
 pub fn debug_crash_later(how: String, after_ms: u32) -> js_sys::Promise {
     crate::pending::settle(async move {
-        let wait = js_sys::Promise::new(&mut |resolve, _| {
-            let _ = web_sys_timeout(&resolve, after_ms);
-        });
+        let wait = js_sys::Promise::new(&mut |resolve, _| set_timeout(&resolve, after_ms));
         let _ = wasm_bindgen_futures::JsFuture::from(wait).await;
         crash(&how)
     })
@@ -69,11 +67,16 @@ fn crash(how: &str) -> Result<JsValue, JsError> {
     }
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// The global `setTimeout` (window or worker).
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn web_sys_timeout(handler: &js_sys::Function, ms: u32) -> JsValue;
+/// Calls `handler` after `ms` milliseconds, on a page or in a worker.
+fn set_timeout(handler: &js_sys::Function, ms: u32) {
+    use wasm_bindgen::JsCast;
+    let global = js_sys::global();
+    let ms = ms.min(i32::MAX as u32) as i32;
+    if let Some(window) = global.dyn_ref::<web_sys::Window>() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(handler, ms);
+    } else if let Some(worker) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
+        let _ = worker.set_timeout_with_callback_and_timeout_and_arguments_0(handler, ms);
+    }
 }
 
 /// Switches on (or off) a fault in the WebGPU path: every tensor read back from the GPU comes back

@@ -1,17 +1,83 @@
 //! Training a `Vae` in the tab: the core's session (digits kept inside the module, batches, epochs,
 //! test figures) and single steps on pixels from JavaScript.
 
-use js_sys::{Object, Promise};
+use js_sys::Promise;
+use serde::Serialize;
+use tsify::Tsify;
 use vae_core::data::Digits;
 use vae_core::inference::MAX_ROWS;
-use vae_core::session::Session;
+use vae_core::session::{Session, StepReport};
+use vae_core::training::StepStats;
 use wasm_bindgen::prelude::*;
 
 use crate::args;
-use crate::marshal::{js_error, set, stats_object};
+use crate::marshal::{js_error, to_js};
 use crate::model::Vae;
 use crate::options::StepOptions;
 use crate::pending::settle;
+
+/// One step's per-digit batch means in nats, measured before the update.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null)] // as `to_js` serialises `None`
+pub struct StepResult {
+    /// reconstruction + β·KL: what the step minimised.
+    pub loss: f32,
+    /// −log p(x|z) at the drawn z.
+    pub recon: f32,
+    /// KL(q(z|x) ‖ N(0, I)), closed form (0 for the plain autoencoder).
+    pub kl: f32,
+    /// The Gaussian likelihood's σ_x after the step; null for the Bernoulli likelihood.
+    pub sigma_x: Option<f32>,
+}
+
+impl From<&StepStats> for StepResult {
+    fn from(stats: &StepStats) -> Self {
+        Self {
+            loss: stats.loss,
+            recon: stats.recon,
+            kl: stats.kl,
+            sigma_x: stats.sigma_x,
+        }
+    }
+}
+
+/// One step of the session: its figures and where it stands in the epoch.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResult {
+    #[serde(flatten)]
+    pub step: StepResult,
+    /// Epochs finished once this step is taken.
+    pub epoch: u32,
+    /// Steps taken in the current epoch, this one included.
+    pub step_in_epoch: u32,
+    pub steps_per_epoch: u32,
+    /// Whether this step finished an epoch.
+    pub ends_epoch: bool,
+}
+
+impl From<&StepReport> for BatchResult {
+    fn from(report: &StepReport) -> Self {
+        Self {
+            step: (&report.stats).into(),
+            epoch: report.epoch as u32,
+            step_in_epoch: report.step_in_epoch as u32,
+            steps_per_epoch: report.steps_per_epoch as u32,
+            ends_epoch: report.ends_epoch,
+        }
+    }
+}
+
+/// The test split's figures, means per digit in nats (β = 1).
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct TestScores {
+    /// −ELBO estimated with one z drawn from q(z|x) per digit.
+    pub neg_elbo: f64,
+    /// −log p(x|z = μ) + KL: deterministic, not an ELBO (the autoencoder's reconstruction error).
+    pub score_at_mean: f64,
+}
 
 #[wasm_bindgen]
 impl Vae {
@@ -69,13 +135,10 @@ impl Vae {
     }
 
     /// One Adam step on `n` digits. `options`: `{ lr = 1e-3, beta = 1, labels?, likelihood? }`.
-    /// Resolves to the per-digit means `{ loss, recon, kl }` in nats, measured before the update.
-    /// A loss that is not finite or explodes, or an update that makes a weight non-finite, rejects
-    /// the promise and rolls the weights back to the last step whose loss was sound.
-    #[wasm_bindgen(
-        js_name = trainStep,
-        unchecked_return_type = "Promise<{ loss: number, recon: number, kl: number }>"
-    )]
+    /// Resolves to the per-digit means `{ loss, recon, kl, sigmaX }` in nats, measured before the
+    /// update. A loss that is not finite or explodes, or an update that makes a weight non-finite,
+    /// rejects the promise and rolls the weights back to the last step whose loss was sound.
+    #[wasm_bindgen(js_name = trainStep, unchecked_return_type = "Promise<StepResult>")]
     pub fn train_step_js(
         &self,
         pixels: Vec<f32>,
@@ -88,13 +151,10 @@ impl Vae {
 
     /// One Adam step on the next batch of the training digits (see `setTrainingDigits`).
     /// `options`: `{ lr = 1e-3, beta = 1, batchSize = 128, likelihood? }`. Resolves to
-    /// `{ loss, recon, kl, epoch, stepInEpoch, stepsPerEpoch, endsEpoch }` (per-digit means in nats,
-    /// measured before the update; `epoch` counts finished epochs). Divergence rejects the promise
-    /// and rolls the weights back, as for `trainStep`.
-    #[wasm_bindgen(
-        js_name = trainBatch,
-        unchecked_return_type = "Promise<{ loss: number, recon: number, kl: number, epoch: number, stepInEpoch: number, stepsPerEpoch: number, endsEpoch: boolean }>"
-    )]
+    /// `{ loss, recon, kl, sigmaX, epoch, stepInEpoch, stepsPerEpoch, endsEpoch }` (per-digit means
+    /// in nats, measured before the update; `epoch` counts finished epochs). Divergence rejects
+    /// the promise and rolls the weights back, as for `trainStep`.
+    #[wasm_bindgen(js_name = trainBatch, unchecked_return_type = "Promise<BatchResult>")]
     pub fn train_batch_js(
         &self,
         #[wasm_bindgen(unchecked_param_type = "TrainStepOptions | undefined")] options: JsValue,
@@ -103,15 +163,12 @@ impl Vae {
         settle(async move { this.train_batch(options).await })
     }
 
-    /// −ELBO per digit of the test split (β = 1), `{ sampled, atMean }`: with one z drawn from
-    /// q(z|x), and with z = μ.
-    #[wasm_bindgen(
-        js_name = testElbo,
-        unchecked_return_type = "Promise<{ sampled: number, atMean: number }>"
-    )]
-    pub fn test_elbo_js(&self) -> Promise {
+    /// The test split's figures per digit (β = 1), `{ negElbo, scoreAtMean }`: −ELBO from one z
+    /// drawn from q(z|x), and −log p(x|z = μ) + KL.
+    #[wasm_bindgen(js_name = testScores, unchecked_return_type = "Promise<TestScores>")]
+    pub fn test_scores_js(&self) -> Promise {
         let this = self.handle();
-        settle(async move { this.test_elbo().await })
+        settle(async move { this.test_scores().await })
     }
 }
 
@@ -126,15 +183,14 @@ impl Vae {
         options: JsValue,
     ) -> Result<JsValue, JsError> {
         let n = args::count("n", &n, 1, MAX_ROWS)?;
-        let options = StepOptions::parse(&options, self.shared.likelihood)?;
+        let options = StepOptions::parse(options, self.shared.likelihood)?;
         let mut session = self.take_session()?;
         let result = session
             .trainer()
-            .step(&pixels, n, options.labels.as_deref(), &options.config())
+            .step(&pixels, n, options.labels.as_deref(), options.config())
             .await;
         self.finish_session(session, result.as_ref().ok());
-        let out = stats_object(&result.map_err(js_error)?)?;
-        Ok(out.into())
+        to_js(&StepResult::from(&result.map_err(js_error)?))
     }
 
     /// One Adam step on the next batch of the training digits (see `setTrainingDigits`).
@@ -143,33 +199,22 @@ impl Vae {
     /// measured before the update; `epoch` counts finished epochs). A non-finite loss rejects the
     /// promise and rolls the weights back to the last good step.
     pub async fn train_batch(&self, options: JsValue) -> Result<JsValue, JsError> {
-        let options = StepOptions::parse(&options, self.shared.likelihood)?;
+        let options = StepOptions::parse(options, self.shared.likelihood)?;
         let mut session = self.take_session()?;
-        let result = session.step(&options.config()).await;
+        let result = session.step(options.config()).await;
         self.finish_session(session, result.as_ref().ok().map(|r| &r.stats));
-        let report = result.map_err(js_error)?;
-        let out = stats_object(&report.stats)?;
-        set(&out, "epoch", &(report.epoch as f64).into())?;
-        set(&out, "stepInEpoch", &(report.step_in_epoch as f64).into())?;
-        set(
-            &out,
-            "stepsPerEpoch",
-            &(report.steps_per_epoch as f64).into(),
-        )?;
-        set(&out, "endsEpoch", &report.ends_epoch.into())?;
-        Ok(out.into())
+        to_js(&BatchResult::from(&result.map_err(js_error)?))
     }
 
-    /// −ELBO per digit of the test split (β = 1), `{ sampled, atMean }`: with one z drawn from
-    /// q(z|x), and with z = μ.
-    pub async fn test_elbo(&self) -> Result<JsValue, JsError> {
+    /// See `testScores` above.
+    pub async fn test_scores(&self) -> Result<JsValue, JsError> {
         let mut session = self.take_session()?;
         let result = session.evaluate(self.shared.likelihood).await;
         self.finish_session(session, None);
-        let (sampled, at_mean) = result.map_err(js_error)?;
-        let out = Object::new();
-        set(&out, "sampled", &sampled.into())?;
-        set(&out, "atMean", &at_mean.into())?;
-        Ok(out.into())
+        let scores = result.map_err(js_error)?;
+        to_js(&TestScores {
+            neg_elbo: scores.neg_elbo,
+            score_at_mean: scores.score_at_mean,
+        })
     }
 }

@@ -184,11 +184,20 @@ async fn bounds_cross_with_their_floor_and_refuse_an_autoencoder() {
     .await
     .unwrap();
     let refused = ae
-        .bounds(pixels, 2.into(), 4.into(), 1.into(), None)
+        .bounds(pixels.clone(), 2.into(), 4.into(), 1.into(), None)
         .await
         .err()
         .unwrap();
     assert!(message(refused).contains("no ELBO"));
+    // The autoencoder's reconstruction: null where it has no log σ², its score a Float32Array.
+    let r = ae
+        .reconstruct(pixels.clone(), 2.into(), None)
+        .await
+        .unwrap();
+    assert!(field(&r, "logvar").is_null() && field(&r, "sigma").is_null());
+    assert_eq!(floats(&r, "mu").len(), 4);
+    assert_eq!(floats(&r, "recon").len(), 2 * 784);
+    assert_eq!(floats(&r, "scoreAtMean").len(), 2);
 }
 
 /// `file` with `step` added to every number of every tensor's `key` ("data_offsets" or "shape").
@@ -323,6 +332,73 @@ async fn bad_input_rejects_with_a_message_and_never_panics() {
         )
         .contains("backend")
     );
+    // Option objects are deserialised into typed structs; a bad field is named with what was
+    // expected, and a value that is not an object is refused as a whole.
+    let create_error = |pairs: &[(&str, JsValue)]| {
+        let options = options(pairs);
+        async move { message(Vae::create(options).await.err().unwrap()) }
+    };
+    for (pairs, wanted) in [
+        (
+            vec![("latentDim", JsValue::from(1.5))],
+            "option latentDim: invalid type: floating point `1.5`",
+        ),
+        (
+            vec![("hidden", "400".into())],
+            "option hidden: invalid type: string \"400\"",
+        ),
+        (vec![("seed", (-1).into())], "option seed"),
+        (
+            vec![("kind", "gan".into())],
+            "option kind: unknown variant `gan`, expected one of `vae`, `autoencoder`, `conditional`",
+        ),
+        (
+            vec![("likelihood", "poisson".into())],
+            "option likelihood: unknown variant `poisson`",
+        ),
+        (
+            vec![("latentDim", 5000.into())],
+            "option latentDim must be from 1 to",
+        ),
+    ] {
+        let got = create_error(&pairs).await;
+        assert!(got.contains(wanted), "{pairs:?}: {got}");
+    }
+    let not_an_object = message(Vae::create(5.into()).await.err().unwrap());
+    assert!(
+        not_an_object.contains("options must be an object"),
+        "{not_an_object}"
+    );
+    for (pairs, wanted) in [
+        (
+            vec![("labels", js_sys::Array::of2(&1.into(), &2.into()).into())],
+            "option labels: expected a Uint8Array",
+        ),
+        (
+            vec![("batchSize", 0.into())],
+            "option batchSize must be from 1 to 4096",
+        ),
+        (
+            vec![("learnSigmaX", "yes".into())],
+            "option learnSigmaX: invalid type: string",
+        ),
+        (
+            vec![("beta", f64::INFINITY.into())],
+            "option beta must be a finite number",
+        ),
+    ] {
+        let got = err(vae
+            .train_step(vec![0.5; 784], 1.into(), options(&pairs))
+            .await);
+        assert!(got.contains(wanted), "{pairs:?}: {got}");
+    }
+    // null counts as absent: every default.
+    let defaults = options(&[("lr", JsValue::NULL), ("labels", JsValue::NULL)]);
+    assert!(
+        vae.train_step(vec![0.5; 784], 1.into(), defaults)
+            .await
+            .is_ok()
+    );
     assert!(message(to_mnist(vec![0.0; 5], 2.into(), 2.into()).unwrap_err()).contains("expected"));
     assert!(standard_normal((usize::MAX as f64).into(), 1.into()).is_err());
     assert!(!panicked(), "no bad input may panic the module");
@@ -373,7 +449,7 @@ async fn counts_and_seeds_must_be_whole_numbers_in_range() {
             v,
         );
         names(
-            vae.negative_elbo(pixels.clone(), n(), None)
+            vae.score_at_mean(pixels.clone(), n(), None)
                 .await
                 .unwrap_err(),
             "n",
@@ -512,14 +588,14 @@ async fn trains_on_digits_kept_in_the_module() {
     assert_eq!(ends, [false, false, true, false]);
     assert_eq!(vae.steps(), 4.0);
     // The test split is digits 0, 10, 20, 30; its z = μ score recomputed through the export.
-    let elbo = vae.test_elbo().await.unwrap();
+    let test_scores = vae.test_scores().await.unwrap();
     let test: Vec<f32> = [0, 10, 20, 30]
         .iter()
         .flat_map(|d| (d * 784..(d + 1) * 784).map(|i| ((i * 53) % 256) as f32 / 255.0))
         .collect();
-    let scores = vae.negative_elbo(test, 4.into(), None).await.unwrap();
+    let scores = vae.score_at_mean(test, 4.into(), None).await.unwrap();
     let mean = scores.iter().map(|&v| v as f64).sum::<f64>() / 4.0;
-    let at_mean = field(&elbo, "atMean").as_f64().unwrap();
+    let at_mean = field(&test_scores, "scoreAtMean").as_f64().unwrap();
     assert!((at_mean - mean).abs() < 1e-4 * mean, "{at_mean} vs {mean}");
     let bad = options(&[("batchSize", 0.into())]);
     assert!(message(vae.train_batch(bad).await.err().unwrap()).contains("batchSize"));
@@ -605,7 +681,7 @@ async fn webgpu_agrees_with_the_cpu() {
             .await
             .unwrap(),
     );
-    for key in ["mu", "logvar", "recon", "negElbo"] {
+    for key in ["mu", "logvar", "recon", "scoreAtMean"] {
         let off = max_relative(&floats(&b, key), &floats(&a, key));
         web_sys_log(&format!(
             "encode/decode {key}: WebGPU vs CPU relative difference {off:.2e}"

@@ -5,7 +5,7 @@ use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
 use crate::error::{Result, VaeError};
-use crate::loss::{Likelihood, negative_elbo_per_digit};
+use crate::loss::{Likelihood, recon_plus_kl_per_digit};
 use crate::model::{CLASSES, PIXELS, Vae, reparameterize};
 use crate::rng::Rng;
 
@@ -204,8 +204,9 @@ pub struct Reconstruction {
     pub encoded: Encoded,
     /// `n × 784` decoder means at z = μ.
     pub images: Vec<f32>,
-    /// −ELBO per digit (β = 1), nats.
-    pub negative_elbo: Vec<f32>,
+    /// −log p(x|z = μ) + KL per digit (β = 1), nats: the deterministic score, not an ELBO (for
+    /// the autoencoder, the reconstruction error alone).
+    pub score_at_mean: Vec<f32>,
 }
 
 /// Encode, decode at z = μ and score `n` digits in one forward pass.
@@ -221,7 +222,7 @@ pub async fn reconstruct(
     let labels = labels_tensor(labels, n, &device)?;
     let x = upload(pixels, n, PIXELS, &device);
     let output = model.forward(x.clone(), labels, None);
-    let negative_elbo = read1(negative_elbo_per_digit(&output, x, likelihood)).await?;
+    let score_at_mean = read1(recon_plus_kl_per_digit(&output, x, likelihood)).await?;
     let images = read(sigmoid(output.logits)).await?;
     let mu = read(output.mu).await?;
     let logvar = match output.logvar {
@@ -231,7 +232,7 @@ pub async fn reconstruct(
     Ok(Reconstruction {
         encoded: Encoded { mu, logvar },
         images,
-        negative_elbo,
+        score_at_mean,
     })
 }
 
@@ -271,8 +272,9 @@ pub async fn posterior_draws(
     Ok((read(z).await?, images))
 }
 
-/// −ELBO of each digit with z = μ (deterministic, so the anomaly score does not flicker).
-pub async fn negative_elbo(
+/// −log p(x|z = μ) + KL of each digit (β = 1): [`Reconstruction::score_at_mean`] without the
+/// images. Deterministic; not an ELBO.
+pub async fn score_at_mean(
     model: &Vae,
     pixels: &[f32],
     n: usize,
@@ -284,7 +286,7 @@ pub async fn negative_elbo(
     let labels = labels_tensor(labels, n, &device)?;
     let x = upload(pixels, n, PIXELS, &device);
     let output = model.forward(x.clone(), labels, None);
-    read1(negative_elbo_per_digit(&output, x, likelihood)).await
+    read1(recon_plus_kl_per_digit(&output, x, likelihood)).await
 }
 
 /// The inverse of the standard normal CDF (Acklam's rational approximation, relative error below

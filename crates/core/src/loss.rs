@@ -11,6 +11,7 @@ use crate::model::{PIXELS, VaeOutput};
 /// The decoder's output distribution p(x|z).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify))]
 pub enum Likelihood {
     /// Bernoulli per pixel: binary cross-entropy on the grey values. The literature's choice for
     /// MNIST and the one the shipped weights use.
@@ -130,8 +131,11 @@ pub fn kl_per_dimension(mu: Tensor<2>, logvar: Tensor<2>) -> Tensor<2> {
         .mul_scalar(0.5)
 }
 
-/// −ELBO per digit (β = 1), the anomaly score: `[batch]`. The autoencoder has no KL term.
-pub fn negative_elbo_per_digit(
+/// −log p(x|z) + KL(q(z|x) ‖ N(0, I)) per digit (β = 1) at the z the output was decoded from:
+/// `[batch]`. With z drawn from q(z|x) it is a one-draw estimate of −ELBO; at z = μ it is the
+/// deterministic score the page shows beside the reconstruction, which is not an ELBO (the ELBO
+/// averages over q). The autoencoder has no KL term, so its value is the reconstruction error.
+pub fn recon_plus_kl_per_digit(
     output: &VaeOutput,
     x: Tensor<2>,
     likelihood: Likelihood,

@@ -18,6 +18,7 @@ pub const CLASSES: usize = 10;
 /// Which member of the family the module is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify))]
 pub enum ModelKind {
     /// The variational autoencoder of Kingma & Welling: sampled z, KL to N(0, I).
     #[default]

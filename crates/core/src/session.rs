@@ -121,12 +121,12 @@ impl Session {
         })
     }
 
-    /// −ELBO per digit of the test split (β = 1) under `likelihood`: `(one z drawn from q(z|x),
-    /// z = μ)`.
+    /// The test split's figures under `likelihood` (β = 1): −ELBO from one z drawn from q(z|x) per
+    /// digit, and the z = μ score.
     pub async fn evaluate(
         &mut self,
         likelihood: crate::loss::Likelihood,
-    ) -> crate::Result<(f64, f64)> {
+    ) -> crate::Result<crate::training::TestScores> {
         let model = self.model();
         let data = self.data()?;
         evaluate(

@@ -273,7 +273,7 @@ fn larger_beta_switches_dimensions_off() {
 /// and loads again — never to the exploded ones.
 #[test]
 fn an_exploding_loss_stops_the_run_before_the_weights_are_ruined() {
-    use vae_core::inference::negative_elbo;
+    use vae_core::inference::score_at_mean;
     use vae_core::training::weights_are_finite;
     use vae_core::weights::read_safetensors;
     let digits = digits();
@@ -282,7 +282,7 @@ fn an_exploding_loss_stops_the_run_before_the_weights_are_ruined() {
     device.seed(1);
     let mut t = Trainer::new(VaeConfig::new().init(&device), 1);
     let mean_loss = |t: &Trainer| {
-        let per_digit = block_on(negative_elbo(
+        let per_digit = block_on(score_at_mean(
             &t.model(),
             &pixels,
             128,

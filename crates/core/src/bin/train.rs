@@ -156,7 +156,7 @@ async fn run(args: Args) -> vae_core::Result<()> {
     let mut session = Session::new(model, args.train.seed);
     session.set_digits(digits, args.train.seed)?;
     let start = Instant::now();
-    println!("epoch  train-loss  test-ELBO(1 z)  test-ELBO(z=μ)  seconds");
+    println!("epoch  train-loss  test -ELBO(1 z)  test score(z=μ)  seconds");
     for epoch in 1..=args.train.epochs {
         let (mut sum, mut count) = (0.0f64, 0usize);
         loop {
@@ -173,9 +173,11 @@ async fn run(args: Args) -> vae_core::Result<()> {
             }
         }
         eprint!("\r{}\r", " ".repeat(60));
-        let (sampled, at_mean) = session.evaluate(args.train.likelihood).await?;
+        let test = session.evaluate(args.train.likelihood).await?;
         println!(
-            "{epoch:5}  {:10.2}  {sampled:14.2}  {at_mean:14.2}  {:7.1}",
+            "{epoch:5}  {:10.2}  {:15.2}  {:15.2}  {:7.1}",
+            test.neg_elbo,
+            test.score_at_mean,
             sum / count as f64,
             start.elapsed().as_secs_f64()
         );
