@@ -183,4 +183,17 @@ build_pkg() {
   wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue \
     pkg/vae_playground_bg.wasm -o pkg/vae_playground_bg.wasm
+  copy_widget pkg
+}
+
+# The <vae-playground> element, its iframe page and the shipped weights and digits, copied from web/
+# beside the package's wasm: the folder an author copies into a site (every URL inside resolves
+# from the element module's own location).
+WIDGET_FILES=(widget.js widget-runtime.js widget-views.js widget-settings.js widget.css labels.js
+  draw.js render.js latent-map.js embed.html embed.js embed.css embed-host.js anywidget.js file-check.js)
+copy_widget() {
+  local dir="$1"
+  for file in "${WIDGET_FILES[@]}"; do cp "web/$file" "$dir/$file"; done
+  mkdir -p "$dir/assets"
+  cp web/assets/*.safetensors web/assets/digits.bin.gz "$dir/assets/"
 }

@@ -6,6 +6,7 @@ import { DrawingPad } from "./draw.js";
 import { clearCanvas, drawDigit, drawGrid, drawRow } from "./render.js";
 import { LatentMap, PALETTE } from "./latent-map.js";
 import { accepts, readUrl, watchUrl } from "./url-state.js";
+import { fmt, kindName, likelihoodNote, nats } from "./labels.js";
 
 const $ = (id) => document.getElementById(id);
 const SAMPLE_COUNT = 16;
@@ -168,7 +169,6 @@ for (const [digit, colour] of PALETTE.entries()) {
   $("legend").append(item);
 }
 
-const fmt = (values) => `(${Array.from(values.slice(0, 4), (v) => v.toFixed(2)).join(", ")}${values.length > 4 ? ", …" : ""})`;
 const conditional = (vae = state.vae) => vae?.kind === "conditional";
 /** Labels for `n` digits when the model is conditional: the digit the person says they drew. */
 const labelsFor = (n, vae = state.vae) => (conditional(vae) ? new Uint8Array(n).fill(Number($("draw-label").value)) : undefined);
@@ -214,14 +214,6 @@ async function update() {
 }
 
 const SCORE_FIELDS = ["elbo-text", "logp-text", "gap-text", "floor-text"];
-const nats = (v) => `${v < 0 ? "−" : ""}${Math.abs(v).toFixed(1)} nats`;
-
-/** What the numbers are nats of, and what they can be compared with. */
-function likelihoodNote(vae) {
-  return vae.likelihood === "gaussian"
-    ? `Nats of the Gaussian density N(x; x̂, σₓ²I) with σₓ = ${vae.sigmaX.toFixed(3)}, its constant 392·ln(2πσₓ²) included (so they go below zero when σₓ is small): a density's nats cannot be compared with a Bernoulli model's, which are of a probability.`
-    : "Nats of the Bernoulli likelihood of the grey pixels.";
-}
 
 /**
  * The drawing's scores. A VAE: the ELBO and the importance-weighted estimate of log p(x), both from
@@ -571,7 +563,7 @@ async function switchModel(key, { manifold = null, samples = null } = {}) {
 
 function readyText() {
   const vae = state.vae;
-  const name = { vae: "VAE", autoencoder: "autoencoder", conditional: "conditional VAE" }[vae.kind];
+  const name = kindName(vae);
   const whose = state.key === "yours" ? "your " : "";
   return `Ready — ${whose}latent-${vae.latentDim} ${name} running on the ${vae.backend.toUpperCase()} (WebAssembly). Draw a digit.`;
 }

@@ -18,8 +18,9 @@ const TYPES = {
   ".safetensors": "application/octet-stream",
 };
 
-/** Serves `mounts` ({ urlPrefix: directory }) on 127.0.0.1; resolves to { url, close }.
- * `isolated` adds the COOP/COEP headers that make pages cross-origin isolated (finer timers). */
+/** Serves `mounts` ({ urlPrefix: directory, or { dir, headers } to add response headers }) on
+ * 127.0.0.1; resolves to { url, close }. `isolated` adds the COOP/COEP headers that make pages
+ * cross-origin isolated (finer timers). */
 export async function serve(mounts = { "/": join(ROOT, "dist"), "/pkg/": join(ROOT, "pkg") }, { isolated = false } = {}) {
   const extra = isolated ? { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" } : {};
   const prefixes = Object.keys(mounts).sort((a, b) => b.length - a.length);
@@ -27,16 +28,19 @@ export async function serve(mounts = { "/": join(ROOT, "dist"), "/pkg/": join(RO
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
     if (path === "/favicon.ico") return res.writeHead(204).end(); // pages without an icon link ask for it
     const prefix = prefixes.find((p) => path.startsWith(p));
-    const base = mounts[prefix];
+    if (!prefix) return res.writeHead(404).end("not found");
+    const mount = mounts[prefix];
+    const base = typeof mount === "string" ? mount : mount.dir;
+    const headers = typeof mount === "string" ? {} : mount.headers ?? {};
     let file = normalize(join(base, path.slice(prefix.length)));
     if (!file.startsWith(base)) return res.writeHead(403).end();
     try {
       if ((await stat(file)).isDirectory()) file = join(file, "index.html");
       const body = await readFile(file);
-      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store", ...extra });
+      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store", ...extra, ...headers });
       res.end(body);
     } catch {
-      res.writeHead(404).end("not found");
+      res.writeHead(404, headers).end("not found");
     }
   });
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));

@@ -1,0 +1,474 @@
+// The <vae-playground> element and its iframe route, used the way course notes use them: pages
+// served from a deeper path than the widget folder (pkg/, mounted at /static/vae-playground/).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ROOT, correlation, launch, serve, watchErrors } from "./helpers.mjs";
+
+const PKG = join(ROOT, "pkg");
+const NOTES = join(ROOT, "tests/browser/pages/notes");
+const LESSON = "notes/unit-1/lesson";
+const STRICT_CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data: blob:; require-trusted-types-for 'script'";
+const NO_WASM_CSP = STRICT_CSP.replace(" 'wasm-unsafe-eval'", "");
+
+let server; // the course site: notes and the widget folder
+let other; // another origin serving the widget folder, for the iframes
+let browser;
+let noWasmDir;
+before(async () => {
+  // A copy of the folder without its wasm file, for the "missing wasm" failure.
+  noWasmDir = await mkdtemp(join(tmpdir(), "vae-nowasm-"));
+  await cp(PKG, noWasmDir, { recursive: true, filter: (src) => !src.endsWith(".wasm") });
+  server = await serve({
+    "/static/vae-playground/": PKG,
+    "/notes/": NOTES,
+    "/strict/static/vae-playground/": { dir: PKG, headers: { "content-security-policy": STRICT_CSP } },
+    "/strict/notes/": { dir: NOTES, headers: { "content-security-policy": STRICT_CSP } },
+    "/nowasm-csp/static/vae-playground/": { dir: PKG, headers: { "content-security-policy": NO_WASM_CSP } },
+    "/nowasm-csp/notes/": { dir: NOTES, headers: { "content-security-policy": NO_WASM_CSP } },
+    "/missing/static/vae-playground/": noWasmDir,
+    "/missing/notes/": NOTES,
+    "/files/": join(ROOT, "web/assets"),
+  });
+  // Module scripts and fetches from a sandboxed (opaque-origin) frame are cross-origin requests:
+  // the folder's server must allow them, as GitHub Pages and most static hosts do.
+  other = await serve({ "/static/vae-playground/": { dir: PKG, headers: { "access-control-allow-origin": "*" } } });
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  await other?.close();
+  await rm(noWasmDir, { recursive: true, force: true });
+});
+
+/** A page that counts wasm compiles and CSP violations from its first script on. */
+async function openPage(path, { prefix = "" } = {}) {
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  const requests = [];
+  page.on("request", (r) => requests.push(new URL(r.url()).pathname));
+  await page.addInitScript(() => {
+    window.__compiles = 0;
+    window.__violations = [];
+    for (const name of ["compile", "compileStreaming", "instantiateStreaming"]) {
+      const original = WebAssembly[name];
+      WebAssembly[name] = function (...args) {
+        window.__compiles++;
+        return original.apply(this, args);
+      };
+    }
+    const instantiate = WebAssembly.instantiate;
+    WebAssembly.instantiate = function (source, ...rest) {
+      if (!(source instanceof WebAssembly.Module)) window.__compiles++;
+      return instantiate.call(this, source, ...rest);
+    };
+    document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(`${e.violatedDirective}: ${e.blockedURI}`));
+    window.__events = [];
+    for (const type of ["load", "error", "change", "input"]) {
+      document.addEventListener(type, (e) => {
+        if (e.target?.localName === "vae-playground") window.__events.push({ type, id: e.target.id, detail: e.detail });
+      }, true);
+    }
+  });
+  await page.goto(`${server.url}${prefix}${path}`);
+  return { page, errors, requests };
+}
+
+const allReady = (page, timeout = 60000) =>
+  page.waitForFunction(() => [...document.querySelectorAll("vae-playground")].every((w) => w.dataset.ready === "true"), null, { timeout });
+
+/** Adds widgets to #content: `specs` are attribute objects. */
+const addWidgets = (page, specs) =>
+  page.evaluate((specs) => {
+    for (const spec of specs) {
+      const widget = document.createElement("vae-playground");
+      for (const [k, v] of Object.entries(spec)) widget.setAttribute(k, v);
+      document.getElementById("content").append(widget);
+    }
+  }, specs);
+
+/** A canvas inside a widget's shadow root as 28×28 ink values. */
+const widgetInk = (page, selector, label) =>
+  page.evaluate(({ selector, label }) => {
+    const canvas = document.querySelector(selector).shadowRoot.querySelector(`canvas[aria-label="${label}"]`);
+    const { data, width, height } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+    const out = [];
+    for (let y = 0; y < 28; y++)
+      for (let x = 0; x < 28; x++) out.push(1 - data[(Math.floor(((y + 0.5) * height) / 28) * width + Math.floor(((x + 0.5) * width) / 28)) * 4] / 255);
+    return out;
+  }, { selector, label });
+
+/** Draws a "0" on the pad of the widget `selector` with the mouse. */
+async function drawZeroIn(page, selector) {
+  const pad = page.locator(selector).getByLabel("Drawing pad");
+  await pad.scrollIntoViewIfNeeded();
+  const box = await pad.boundingBox();
+  const [cx, cy, rx, ry] = [box.x + box.width / 2, box.y + box.height / 2, box.width * 0.25, box.height * 0.33];
+  await page.mouse.move(cx + rx, cy);
+  await page.mouse.down();
+  for (let k = 1; k <= 40; k++) {
+    const t = (2 * Math.PI * k) / 40;
+    await page.mouse.move(cx + rx * Math.cos(t), cy + ry * Math.sin(t), { steps: 2 });
+  }
+  await page.mouse.up();
+}
+
+const inkSum = (ink) => ink.reduce((s, v) => s + v, 0);
+const count = (requests, suffix) => requests.filter((p) => p.endsWith(suffix)).length; // suffix from a "/" where names nest
+const updates = (page, selector) => page.evaluate((s) => Number(document.querySelector(s).dataset.updates ?? 0), selector);
+
+test("two widgets of a group share the drawing; a third, ungrouped, does not; one wasm compile, one fetch per file", async () => {
+  const { page, errors, requests } = await openPage(`${LESSON}/two.html`);
+  await allReady(page);
+  assert.equal(count(requests, ".wasm"), 1);
+  assert.equal(await page.evaluate(() => window.__compiles), 1, "the module is compiled once for all widgets");
+  assert.equal(count(requests, "/vae-latent2.safetensors"), 1);
+  assert.equal(count(requests, "digits.bin.gz"), 1);
+
+  // The accessible names of the page live on inside the shadow roots.
+  await page.locator("#pad").getByRole("button", { name: "Clear" }).waitFor();
+  await page.locator("#pad").getByLabel("Reconstruction").waitFor();
+
+  const mapBefore = await updates(page, "#map");
+  await drawZeroIn(page, "#pad");
+  await page.waitForFunction(() => window.__events.some((e) => e.type === "change" && e.id === "pad"), null, { timeout: 20000 });
+  await page.waitForFunction((n) => Number(document.querySelector("#map").dataset.updates ?? 0) > n, mapBefore, { timeout: 20000 });
+  const drawn = await widgetInk(page, "#pad", "Model input (28×28)");
+  const recon = await widgetInk(page, "#pad", "Reconstruction");
+  assert.ok(correlation(drawn, recon) > 0.5, `the reconstruction looks like the drawing (r = ${correlation(drawn, recon).toFixed(2)})`);
+  const change = await page.evaluate(() => window.__events.find((e) => e.type === "change" && e.id === "pad").detail);
+  assert.equal(change.mu.length, 2);
+  assert.ok(change.score.elbo < 0 && change.score.logLikelihood >= change.score.elbo - 1e-3, JSON.stringify(change.score));
+  const numbers = await page.locator("#pad").locator("dl").innerText();
+  assert.match(numbers, /ELBO\s+−\d+\.\d nats, averaged over 256 draws/);
+  // The map's decoded point is the drawing's μ decoded: a "0"-like picture, not blank.
+  const mapped = await widgetInk(page, "#map", "Decoded point");
+  assert.ok(correlation(mapped, recon) > 0.8, `the grouped map decodes the drawing's μ (r = ${correlation(mapped, recon).toFixed(2)})`);
+  // The ungrouped widget heard nothing.
+  assert.equal(inkSum(await widgetInk(page, "#alone", "Reconstruction")), 0);
+  assert.equal(await updates(page, "#alone"), 0);
+
+  // A pick on the grouped map shows in the pad widget's reconstruction.
+  const padRecon = await widgetInk(page, "#pad", "Reconstruction");
+  const map = page.locator("#map").getByLabel("Latent map");
+  await map.focus();
+  for (let k = 0; k < 6; k++) await page.keyboard.press("ArrowRight");
+  await page.waitForFunction(() => window.__events.filter((e) => e.type === "change" && e.id === "map").length >= 6, null, { timeout: 20000 });
+  await page.waitForTimeout(200);
+  const picked = await widgetInk(page, "#pad", "Reconstruction");
+  assert.ok(correlation(picked, padRecon) < 0.98, "the pad widget shows the point picked on the map");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("ten widgets on one page: one wasm compile, one request per model file, and they animate together", async () => {
+  const { page, errors, requests } = await openPage(`${LESSON}/ten.html`);
+  await allReady(page, 90000);
+  assert.equal(count(requests, ".wasm"), 1);
+  assert.equal(await page.evaluate(() => window.__compiles), 1);
+  for (const file of ["vae-latent2", "vae-latent20", "ae-latent2", "cvae-latent2"]) assert.equal(count(requests, `/${file}.safetensors`), 1, file);
+  const walkers = await page.evaluate(() => {
+    const walks = [...document.querySelectorAll("vae-playground[view=walk]")];
+    walks.forEach((w) => w.play());
+    return walks.length;
+  });
+  assert.equal(walkers, 2);
+  await page.waitForTimeout(1500);
+  const frames = await page.evaluate(() => [...document.querySelectorAll("vae-playground[view=walk]")].map((w) => w.getState().frames));
+  assert.ok(frames.every((f) => f > 5), `both walks advance: ${frames}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("under the strict Content-Security-Policy: no violation, no console error, and the pad still reconstructs", async () => {
+  const { page, errors } = await openPage(`${LESSON}/two.html`, { prefix: "strict/" });
+  await allReady(page);
+  await drawZeroIn(page, "#pad");
+  await page.waitForFunction(() => window.__events.some((e) => e.type === "change" && e.id === "pad"), null, { timeout: 20000 });
+  assert.ok(inkSum(await widgetInk(page, "#pad", "Reconstruction")) > 20);
+  assert.deepEqual(await page.evaluate(() => window.__violations), []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("content swapped in and out (instant navigation): widgets come back, removed ones free their wasm objects", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`);
+  const live = () => page.evaluate(() => customElements.get("vae-playground").liveObjects());
+  const specs = [{ view: "walk", loading: "eager" }, { view: "latent", model: "vae-20", loading: "eager" }, { view: "draw", loading: "eager" }];
+  const counts = [];
+  for (let round = 0; round < 3; round++) {
+    await addWidgets(page, specs);
+    await allReady(page);
+    counts.push(await live());
+    await page.evaluate(() => document.getElementById("content").replaceChildren()); // "navigate away"
+    await page.waitForTimeout(100);
+    counts.push(await live());
+  }
+  // In: two models, a projection of the 20-D codes, one walk; out: nothing.
+  assert.deepEqual(counts, [4, 0, 4, 0, 4, 0]);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("lazy widgets fetch nothing until they near the viewport, and stop animating off screen", async () => {
+  const { page, requests } = await openPage(`${LESSON}/blank.html`);
+  await page.evaluate(() => {
+    const spacer = document.createElement("div");
+    spacer.style.height = "4000px";
+    const widget = document.createElement("vae-playground");
+    widget.id = "far";
+    widget.setAttribute("view", "walk");
+    widget.setAttribute("model", "vae-20");
+    document.getElementById("content").append(spacer, widget);
+  });
+  await page.waitForTimeout(1500);
+  assert.equal(count(requests, ".wasm"), 0, "nothing fetched while the widget is far below");
+  assert.equal(count(requests, ".safetensors"), 0);
+  await page.locator("#far").scrollIntoViewIfNeeded();
+  await allReady(page);
+  await page.evaluate(() => document.getElementById("far").play());
+  await page.waitForTimeout(800);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(500);
+  const a = await page.evaluate(() => document.getElementById("far").getState().frames);
+  await page.waitForTimeout(1000);
+  const b = await page.evaluate(() => document.getElementById("far").getState().frames);
+  assert.ok(a > 0 && b === a, `off screen the walk stops (${a} → ${b} frames)`);
+  await page.close();
+});
+
+test("bad values and failures: a visible message and an error event within 5 s, and the other widgets keep working", async () => {
+  const { page } = await openPage(`${LESSON}/blank.html`);
+  await page.route("**/bad/not-weights.safetensors", (route) => route.fulfill({ status: 200, body: "this is not a safetensors file" }));
+  const cases = [
+    [{ view: "nonsense" }, "load", /view="nonsense" is not valid: it must be one of "draw"/],
+    [{ view: "latent", latent: "a,b" }, "load", /latent="a,b" is not valid: it must be numbers separated by commas/],
+    [{ view: "draw", model: "/files/missing.safetensors" }, "load", /could not be fetched .*HTTP 404/],
+    [{ view: "draw", model: "/bad/not-weights.safetensors" }, "load", /is not a weights file this playground can load/],
+    [{ view: "cvae", model: "vae-2" }, "load", /needs a conditional model/],
+  ];
+  await addWidgets(page, [{ id: "good", view: "sample", loading: "eager" }, ...cases.map(([attrs], i) => ({ id: `bad${i}`, loading: "eager", ...attrs }))]);
+  const started = Date.now();
+  for (const [i, [, type, message]] of cases.entries()) {
+    const panel = page.locator(`#bad${i}`).getByRole("alert");
+    await panel.waitFor({ timeout: 5000 });
+    assert.match(await panel.innerText(), message);
+    const event = await page.evaluate((id) => window.__events.find((e) => e.type === "error" && e.id === id)?.detail, `bad${i}`);
+    assert.equal(event?.type, type);
+    assert.match(event.message, message);
+  }
+  assert.ok(Date.now() - started < 5000);
+  await page.waitForFunction(() => document.getElementById("good").dataset.ready === "true", null, { timeout: 20000 });
+  // Fixing the attribute brings the widget back.
+  await page.evaluate(() => document.getElementById("bad0").setAttribute("view", "manifold"));
+  await page.waitForFunction(() => document.getElementById("bad0").dataset.ready === "true", null, { timeout: 20000 });
+  await page.close();
+
+  // The folder's wasm missing; a page whose CSP forbids WebAssembly; a file:// page.
+  for (const [prefix, type, message] of [
+    ["missing/", "load", /WebAssembly module could not be fetched .*HTTP 404/],
+    ["nowasm-csp/", "csp", /'wasm-unsafe-eval'/],
+  ]) {
+    const { page: p } = await openPage(`${LESSON}/blank.html`, { prefix });
+    await p.waitForFunction(() => customElements.get("vae-playground"));
+    const t0 = Date.now();
+    await addWidgets(p, [{ id: "w", view: "draw", loading: "eager" }]);
+    await p.locator("#w").getByRole("alert").waitFor({ timeout: 5000 });
+    assert.ok(Date.now() - t0 < 5000);
+    assert.match(await p.locator("#w").getByRole("alert").innerText(), message);
+    assert.equal(await p.evaluate(() => window.__events.find((e) => e.type === "error")?.detail.type), type);
+    await p.close();
+  }
+  const file = await browser.newPage();
+  await file.addInitScript(() => {
+    window.__errors = [];
+    document.addEventListener("error", (e) => e.detail && window.__errors.push(e.detail.type), true);
+  });
+  await file.goto(pathToFileURL(join(ROOT, "course/index.html")).href);
+  await file.getByRole("alert").first().waitFor({ timeout: 5000 });
+  assert.match(await file.getByRole("alert").first().innerText(), /cannot run from a file:\/\/ page.*Serve the folder/);
+  assert.ok((await file.evaluate(() => window.__errors)).every((t) => t === "file-protocol"));
+  await file.close();
+});
+
+test("attributes reflect as properties, getState/setState round-trip, and the API refuses bad arguments", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`);
+  await addWidgets(page, [{ id: "a", view: "draw", loading: "eager" }, { id: "b", view: "draw", loading: "eager" }]);
+  await allReady(page);
+  const result = await page.evaluate(async () => {
+    const [a, b] = [document.getElementById("a"), document.getElementById("b")];
+    const out = { view: a.view, model: a.model, speed: a.speed };
+    const { pixels } = await (async () => {
+      // a test digit: a vertical bar
+      const x = new Array(784).fill(0);
+      for (let y = 5; y < 23; y++) for (let c = 13; c < 16; c++) x[y * 28 + c] = 1;
+      return { pixels: x };
+    })();
+    a.setDrawing(pixels);
+    await new Promise((r) => setTimeout(r, 1500));
+    const state = a.getState();
+    await b.setState(state);
+    await new Promise((r) => setTimeout(r, 1500));
+    out.stateA = state;
+    out.stateB = b.getState();
+    const refusals = [];
+    for (const bad of [() => a.setDrawing([1, 2]), () => a.setDrawing(new Array(784).fill(NaN)), () => a.setLatent([1]), () => a.sample(), () => a.setState({ nope: 1 })]) {
+      try {
+        await bad();
+        refusals.push("accepted");
+      } catch (e) {
+        refusals.push(e.message);
+      }
+    }
+    out.refusals = refusals;
+    a.view = "sample";
+    out.attr = a.getAttribute("view");
+    return out;
+  });
+  assert.deepEqual([result.view, result.model, result.speed], ["draw", "vae-2", "1"]);
+  assert.equal(result.stateA.drawing.length, 784);
+  assert.deepEqual(result.stateB.drawing, result.stateA.drawing, "the drawing round-trips through getState/setState");
+  assert.equal(result.attr, "sample");
+  assert.match(result.refusals[0], /784 grey values .*got 2/);
+  assert.match(result.refusals[1], /values in \[0, 1\]/);
+  assert.match(result.refusals[2], /expects 2 coordinates, got 1/);
+  assert.match(result.refusals[3], /has no sampler/);
+  assert.match(result.refusals[4], /unknown key nope/);
+  await page.locator("#a").getByLabel("Samples").waitFor();
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a touch stroke draws, in a widget scaled by transform: scale(0.5), where the finger went", async () => {
+  const context = await browser.newContext({ hasTouch: true });
+  const page = await context.newPage();
+  await page.addInitScript(() => {
+    window.__events = [];
+    document.addEventListener("change", (e) => e.target?.localName === "vae-playground" && window.__events.push({ type: "change", id: e.target.id }), true);
+  });
+  await page.goto(`${server.url}${LESSON}/blank.html`);
+  await page.evaluate(() => {
+    const box = document.createElement("div");
+    box.style.transform = "scale(0.5)";
+    box.style.transformOrigin = "0 0";
+    box.style.width = "800px";
+    const widget = document.createElement("vae-playground");
+    widget.id = "scaled";
+    widget.setAttribute("loading", "eager");
+    box.append(widget);
+    document.getElementById("content").append(box);
+  });
+  await allReady(page);
+  const box = await page.locator("#scaled").getByLabel("Drawing pad").boundingBox();
+  // A real touch stroke (Chromium's input pipeline) down the left quarter of the pad.
+  const cdp = await context.newCDPSession(page);
+  const [x, y0, y1] = [box.x + box.width * 0.25, box.y + box.height * 0.15, box.y + box.height * 0.85];
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [{ x, y: y0 }] });
+  for (let k = 1; k <= 20; k++) await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: [{ x, y: y0 + ((y1 - y0) * k) / 20 }] });
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+  await page.waitForFunction(() => window.__events.some((e) => e.type === "change" && e.id === "scaled"), null, { timeout: 20000 });
+  // The ink lands where the stroke went: in the left half of the pad, top to bottom.
+  const ink = await page.evaluate(() => {
+    const canvas = document.getElementById("scaled").shadowRoot.querySelector("canvas[aria-label='Drawing pad']");
+    const { data, width, height } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+    let left = 0, right = 0;
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (data[(y * width + x) * 4 + 3] > 128) (x < width / 2 ? left++ : right++);
+    return { left, right };
+  });
+  assert.ok(ink.left > 1000 && ink.right === 0, JSON.stringify(ink));
+  await context.close();
+});
+
+test("the iframe route across origins: auto-height, a call that round-trips, foreign messages ignored, sandboxed or not", async () => {
+  const { page, errors } = await openPage(`${LESSON}/host.html`);
+  await page.waitForFunction(() => document.readyState === "complete");
+  await page.evaluate((origin) => {
+    for (const [id, sandbox] of [["sandboxed", "allow-scripts"], ["same-origin", "allow-scripts allow-same-origin"]]) {
+      const frame = document.createElement("iframe");
+      frame.id = id;
+      frame.dataset.vaePlayground = "";
+      frame.setAttribute("sandbox", sandbox);
+      frame.style.width = "640px";
+      frame.style.height = "150px";
+      frame.style.border = "0";
+      frame.src = `${origin}static/vae-playground/embed.html?view=draw&model=vae-2`;
+      frame.addEventListener("vae-load", () => (frame.dataset.loaded = "true"));
+      frame.addEventListener("vae-change", (e) => (frame.dataset.changed = JSON.stringify(e.detail.mu)));
+      document.getElementById("frames").append(frame);
+    }
+  }, other.url);
+  await page.waitForFunction(() => [...document.querySelectorAll("iframe")].every((f) => f.dataset.loaded === "true"), null, { timeout: 60000 });
+  await page.waitForTimeout(300);
+  const heights = await page.evaluate(() => [...document.querySelectorAll("iframe")].map((f) => f.getBoundingClientRect().height));
+  assert.ok(heights.every((h) => h > 500 && h < 4000), `heights follow the content: ${heights}`);
+
+  const calls = await page.evaluate(async () => {
+    const { callFrame } = await import("/static/vae-playground/embed-host.js");
+    const out = {};
+    for (const frame of document.querySelectorAll("iframe")) {
+      const x = new Array(784).fill(0);
+      for (let y = 5; y < 23; y++) for (let c = 13; c < 16; c++) x[y * 28 + c] = 1;
+      await callFrame(frame, "setDrawing", x);
+      const state = await callFrame(frame, "getState");
+      let refused = null;
+      try {
+        await callFrame(frame, "toSafetensors");
+      } catch (e) {
+        refused = e.message;
+      }
+      out[frame.id] = { view: state.view, drawing: state.drawing?.length ?? 0, refused };
+    }
+    return out;
+  });
+  for (const id of ["sandboxed", "same-origin"]) {
+    assert.equal(calls[id].view, "draw");
+    assert.equal(calls[id].drawing, 784);
+    assert.match(calls[id].refused, /cannot be called through the frame/);
+  }
+  await page.waitForFunction(() => [...document.querySelectorAll("iframe")].every((f) => f.dataset.changed), null, { timeout: 20000 });
+
+  // A message that is not from one of the frames (here: the page itself) changes nothing.
+  const before = await page.evaluate(() => document.getElementById("sandboxed").style.height);
+  await page.evaluate(() => window.postMessage({ type: "vae-playground", v: 1, event: "resize", height: 99 }, "*"));
+  await page.waitForTimeout(200);
+  assert.equal(await page.evaluate(() => document.getElementById("sandboxed").style.height), before);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a panic in the shared module: every widget offers Restart, and Restart brings them all back", async () => {
+  const { page } = await openPage(`${LESSON}/two.html`);
+  await allReady(page);
+  await page.evaluate(async () => {
+    const glue = await import("/static/vae-playground/vae_playground.js"); // the instance the widgets share
+    try {
+      glue.debugPanic();
+    } catch {}
+  });
+  await drawZeroIn(page, "#pad");
+  for (const id of ["pad", "map", "alone"]) {
+    await page.locator(`#${id}`).getByRole("button", { name: "Restart" }).waitFor({ timeout: 10000 });
+  }
+  assert.match(await page.locator("#map").getByRole("alert").innerText(), /crashed and must be restarted/);
+  await page.locator("#alone").getByRole("button", { name: "Restart" }).click();
+  await allReady(page);
+  assert.equal(await page.locator("#pad").getByRole("alert").isVisible(), false);
+  await drawZeroIn(page, "#pad");
+  await page.waitForFunction(() => window.__events.filter((e) => e.type === "change" && e.id === "pad").length >= 1, null, { timeout: 20000 });
+  assert.ok(inkSum(await widgetInk(page, "#pad", "Reconstruction")) > 20);
+  await page.close();
+});
+
+test("the folder's version is the package's, shown in every widget", async () => {
+  const pkg = JSON.parse(await readFile(join(PKG, "package.json"), "utf8"));
+  const { page } = await openPage(`${LESSON}/blank.html`);
+  await addWidgets(page, [{ id: "v", view: "manifold", loading: "eager" }]);
+  await allReady(page);
+  assert.equal(await page.evaluate(() => customElements.get("vae-playground").version), pkg.version);
+  assert.match(await page.locator("#v").locator(".version").innerText(), new RegExp(`vae-playground ${pkg.version.replace(/\./g, "\\.")}`));
+  await page.close();
+});

@@ -1,0 +1,240 @@
+// What every <vae-playground> on a page shares: one instance of the wasm module (compiled once,
+// however many widgets start in the same tick), each model file fetched once, the test digits, and
+// the module's crash and restart. Every URL is resolved from this module's own location, so the
+// folder works wherever an author copies it.
+
+const BASE = new URL(".", import.meta.url);
+export const assetUrl = (path) => new URL(path, BASE).href;
+
+/** An error a widget shows and reports: `type` is the `error` event's detail.type. */
+export class WidgetError extends Error {
+  constructor(type, message) {
+    super(message);
+    this.type = type;
+  }
+}
+
+const isTrap = (e) => e instanceof WebAssembly.RuntimeError || /^RuntimeError/.test(String(e));
+
+// ---- bytes: each URL fetched once per page, whatever happens to the module --------------------
+
+const fetched = new Map(); // absolute URL → Promise<Uint8Array>
+export function fetchBytes(url, what) {
+  if (!fetched.has(url)) {
+    const load = (async () => {
+      let response;
+      try {
+        response = await fetch(url);
+      } catch (e) {
+        throw new WidgetError("load", `${what} could not be fetched from ${url}: ${e.message}`);
+      }
+      if (!response.ok) throw new WidgetError("load", `${what} could not be fetched from ${url}: HTTP ${response.status}.`);
+      return new Uint8Array(await response.arrayBuffer());
+    })();
+    fetched.set(url, load);
+    load.catch(() => fetched.delete(url)); // a failure is not remembered: Restart tries again
+  }
+  return fetched.get(url);
+}
+
+async function gunzipped(bytes) {
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes; // the server already decoded it
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+// ---- the module ------------------------------------------------------------------------------
+
+let compiled = null; // Promise<WebAssembly.Module>, kept across restarts
+let current = null; // Promise<Runtime>
+let generation = 0;
+const widgets = new Set(); // what to tell when the module dies or restarts
+
+function explainCompileError(e) {
+  const message = String(e?.message ?? e);
+  if (/wasm-unsafe-eval|Content Security Policy|CSP/i.test(message)) {
+    return new WidgetError("csp", "This page's Content-Security-Policy does not allow WebAssembly: its script-src needs 'wasm-unsafe-eval'.");
+  }
+  return new WidgetError("load", `The WebAssembly module could not be compiled: ${message}`);
+}
+
+async function compile() {
+  const url = assetUrl("vae_playground_bg.wasm");
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new WidgetError("load", `The WebAssembly module could not be fetched from ${url}: ${e.message}`);
+  }
+  if (!response.ok) throw new WidgetError("load", `The WebAssembly module could not be fetched from ${url}: HTTP ${response.status}.`);
+  try {
+    if (/application\/wasm/.test(response.headers.get("content-type") ?? "")) {
+      return await WebAssembly.compileStreaming(response);
+    }
+    return await WebAssembly.compile(await response.arrayBuffer());
+  } catch (e) {
+    throw explainCompileError(e);
+  }
+}
+
+/** The shared runtime, started by the first widget that asks (later askers share the promise). */
+export function runtime() {
+  if (!current) {
+    if (location.protocol === "file:") {
+      return Promise.reject(new WidgetError("file-protocol",
+        "Opened from a file: browsers do not run WebAssembly modules from file:// pages. Serve the folder over HTTP (for example `python3 -m http.server`) and open it from there."));
+    }
+    current = start(++generation);
+    current.catch(() => (current = null)); // a failed start is retried by the next widget or Restart
+  }
+  return current;
+}
+
+async function start(gen) {
+  compiled ??= compile();
+  compiled.catch(() => (compiled = null));
+  const module = await compiled;
+  // A restart imports the glue under a new URL: a new module record, so a fresh instance.
+  const glueUrl = assetUrl(`vae_playground.js${gen > 1 ? `?instance=${gen}` : ""}`);
+  let glue;
+  try {
+    glue = await import(glueUrl);
+  } catch (e) {
+    throw new WidgetError("load", `The module's JavaScript could not be loaded from ${glueUrl}: ${e.message}`);
+  }
+  try {
+    await glue.default({ module_or_path: module });
+  } catch (e) {
+    throw explainCompileError(e);
+  }
+  return new Runtime(glue, gen);
+}
+
+/** Widgets register to hear of a crash (`crashed(message)`) and of a restart (`restarted()`). */
+export function register(widget) {
+  widgets.add(widget);
+  return () => widgets.delete(widget);
+}
+
+/** Brings up a fresh instance after a crash; every registered widget is told and rebuilds. */
+export function restart() {
+  current = null;
+  for (const widget of widgets) widget.restarted();
+}
+
+/** How many wasm objects the widgets hold now (models, projections, walks), for leak checks. */
+export const liveObjects = () => current?.then((rt) => rt.objects.size) ?? Promise.resolve(0);
+
+export class Runtime {
+  constructor(wasm, gen) {
+    this.wasm = wasm;
+    this.generation = gen;
+    this.dead = null;
+    this.objects = new Set(); // wasm objects alive now
+    this.models = new Map(); // URL → { vae: Promise<Vae>, users }
+    this.stats = new Map(); // Vae → Promise<{ projection, coords, labels, mu }>
+    this.digits = null;
+    let die;
+    this.death = new Promise((_, reject) => (die = reject));
+    this.death.catch(() => {});
+    this.die = die;
+  }
+
+  /** Marks the module dead (once) and tells every widget. */
+  crashed(reason) {
+    if (this.dead) return;
+    this.dead = this.wasm.panicked?.() ? this.wasm.panicMessage() : reason;
+    this.die(new Error(`the module crashed (${this.dead})`));
+    for (const widget of widgets) widget.crashed(this.dead);
+  }
+
+  /** Runs `work`, raced against the module's death so it never hangs; a trap or panic marks the
+   * module dead. Other failures are thrown on to the caller. */
+  async call(work) {
+    if (this.dead) throw new WidgetError("panic", `the module crashed earlier (${this.dead})`);
+    try {
+      const result = await Promise.race([work(), this.death]);
+      if (this.wasm.panicked()) throw new Error(this.wasm.panicMessage());
+      return result;
+    } catch (e) {
+      if (isTrap(e) || this.wasm.panicked()) {
+        this.crashed(isTrap(e) ? `a WebAssembly trap: ${e.message}` : this.wasm.panicMessage());
+        throw new WidgetError("panic", `the module crashed (${this.dead})`);
+      }
+      throw e;
+    }
+  }
+
+  /** Makes `bytes` what `url` holds (a model handed to loadSafetensors). */
+  provide(url, bytes) {
+    fetched.set(url, Promise.resolve(bytes));
+  }
+
+  track(object) {
+    this.objects.add(object);
+    return object;
+  }
+
+  free(object) {
+    if (object && this.objects.delete(object)) object.free();
+  }
+
+  /** The model at `url`, shared by every widget that uses it; `release` when done with it. */
+  acquire(url, name) {
+    let entry = this.models.get(url);
+    if (!entry) {
+      const vae = (async () => {
+        const bytes = await fetchBytes(url, `The model ${name}`);
+        try {
+          return this.track(await this.call(() => this.wasm.Vae.fromSafetensors(bytes, { backend: "cpu" })));
+        } catch (e) {
+          if (e instanceof WidgetError) throw e;
+          throw new WidgetError("load", `The model ${name} is not a weights file this playground can load: ${e.message}`);
+        }
+      })();
+      entry = { vae, users: 0 };
+      this.models.set(url, entry);
+      vae.catch(() => this.models.delete(url));
+    }
+    entry.users++;
+    return entry.vae;
+  }
+
+  release(url) {
+    const entry = this.models.get(url);
+    if (!entry || --entry.users > 0) return;
+    this.models.delete(url);
+    entry.vae.then((vae) => {
+      const stats = this.stats.get(vae);
+      this.stats.delete(vae);
+      stats?.then((s) => this.free(s.projection), () => {});
+      this.free(vae);
+    }, () => {});
+  }
+
+  /** The 1,000 test digits (pixels, labels). */
+  testDigits() {
+    this.digits ??= (async () => {
+      const bytes = await gunzipped(await fetchBytes(assetUrl("assets/digits.bin.gz"), "The test digits"));
+      return this.call(async () => this.wasm.testDigits(bytes));
+    })();
+    this.digits.catch(() => (this.digits = null));
+    return this.digits;
+  }
+
+  /** The test digits' codes under `vae` and their map: exact in 2-D, a PCA projection otherwise. */
+  testStats(vae) {
+    if (!this.stats.has(vae)) {
+      const stats = (async () => {
+        const { pixels, count, labels } = await this.testDigits();
+        const conditional = vae.kind === "conditional";
+        const { mu } = await this.call(() => vae.reconstruct(pixels, count, conditional ? labels : undefined));
+        const projection = this.track(new this.wasm.Projection(mu, count, vae.latentDim));
+        return { mu, labels, projection, coords: projection.project(mu, count) };
+      })();
+      this.stats.set(vae, stats);
+      stats.catch(() => this.stats.delete(vae));
+    }
+    return this.stats.get(vae);
+  }
+}

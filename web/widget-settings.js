@@ -1,0 +1,88 @@
+// The <vae-playground> element's options, each named once: its attribute (kebab-case), its property
+// (camelCase), its type, its default and what it accepts. The element, the iframe's query
+// parameters and getState/setState all read this table.
+
+export const VIEWS = ["draw", "latent", "sample", "manifold", "walk", "cvae", "compare", "full"];
+
+/** The shipped models, by the name an author writes, and the file each is. */
+export const SHIPPED_MODELS = {
+  "vae-2": "assets/vae-latent2.safetensors",
+  "vae-20": "assets/vae-latent20.safetensors",
+  "ae-2": "assets/ae-latent2.safetensors",
+  "cvae-2": "assets/cvae-latent2.safetensors",
+};
+
+/** The walk names authors write, and the path names of the core's LatentWalk. */
+export const WALKS = { circle: "circle", wander: "random", morph: "between" };
+
+const oneOf = (choices) => (text) => {
+  if (choices.includes(text)) return text;
+  throw new Error(`must be one of ${choices.map((c) => `"${c}"`).join(", ")}`);
+};
+
+const numberIn = (min, max, { whole = false } = {}) => (text) => {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value)) throw new Error("must be a number");
+  if (whole && !Number.isInteger(value)) throw new Error("must be a whole number");
+  if (value < min || value > max) throw new Error(`must be between ${min} and ${max}`);
+  return value;
+};
+
+/** "x,y[,…]": a latent point, every coordinate a finite number in ±8 (the prior lives within ±4). */
+function latentPoint(text) {
+  const parts = text.split(",").map((p) => p.trim());
+  const values = parts.map(Number);
+  if (parts.some((p) => p === "") || values.some((v) => !Number.isFinite(v))) {
+    throw new Error('must be numbers separated by commas, such as "0.5,-1"');
+  }
+  if (values.some((v) => Math.abs(v) > 8)) throw new Error("coordinates must lie within ±8");
+  return Float32Array.from(values);
+}
+
+function modelName(text) {
+  if (SHIPPED_MODELS[text]) return text;
+  if (/\.safetensors([?#].*)?$/i.test(text)) return text;
+  throw new Error(`must be ${Object.keys(SHIPPED_MODELS).map((c) => `"${c}"`).join(", ")} or the URL of a .safetensors file`);
+}
+
+const text = (value) => value;
+
+/**
+ * Every option. `parse` turns the attribute's text into the value (throwing a sentence that finishes
+ * "<attribute> …"); `live` says whether changing it updates a running widget in place (otherwise
+ * the widget is rebuilt).
+ */
+export const SETTINGS = [
+  { attr: "view", type: "string", default: "draw", parse: oneOf(VIEWS), doc: "which view of the playground" },
+  { attr: "model", type: "string", default: "vae-2", parse: modelName, doc: "a shipped model or a .safetensors URL" },
+  { attr: "latent", type: "string", default: null, parse: latentPoint, live: true, doc: "the current latent point, \"x,y\"" },
+  { attr: "walk", type: "string", default: "circle", parse: oneOf(Object.keys(WALKS)), live: true, doc: "the walk's path" },
+  { attr: "speed", type: "number", default: 1, parse: numberIn(0.25, 4), live: true, doc: "the walk's speed, × (0.25 to 4)" },
+  { attr: "seed", type: "number", default: 1, parse: numberIn(0, 2 ** 32 - 1, { whole: true }), live: true, doc: "the seed of the prior samples" },
+  { attr: "digit", type: "number", default: 2, parse: numberIn(0, 9, { whole: true }), live: true, doc: "the digit a conditional model is told" },
+  { attr: "group", type: "string", default: null, parse: text, doc: "widgets of one group share the drawing and the latent point" },
+  { attr: "controls", type: "string", default: "full", parse: oneOf(["full", "minimal", "none"]), doc: "how many buttons show" },
+  { attr: "theme", type: "string", default: "auto", parse: oneOf(["auto", "light", "dark"]), live: true, doc: "colours; auto follows prefers-color-scheme" },
+  { attr: "loading", type: "string", default: "lazy", parse: oneOf(["lazy", "eager"]), doc: "lazy: nothing is fetched until the widget nears the viewport" },
+  // Widgets decode one digit or a handful at a time, where the CPU build is the faster (ARCHITECTURE.md);
+  // "auto" therefore picks the CPU. WebGPU serves training, which the widgets do not run yet.
+  { attr: "backend", type: "string", default: "auto", parse: oneOf(["auto", "cpu"]), doc: "where the model runs: auto (the CPU for a widget's small batches) or cpu" },
+  { attr: "alt", type: "string", default: null, parse: text, live: true, doc: "a text description of the widget for assistive technology" },
+];
+
+export const SETTING = Object.fromEntries(SETTINGS.map((s) => [s.attr, s]));
+
+/** "view" → "view"; kebab-case attributes would become camelCase properties (all are one word today). */
+export const propertyName = (attr) => attr.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+
+/** An attribute's value, or its default; throws `Error("<attr> <reason>")` for a bad value. */
+export function readSetting(element, attr) {
+  const setting = SETTING[attr];
+  const raw = element.getAttribute(attr);
+  if (raw === null) return setting.default;
+  try {
+    return setting.parse(raw);
+  } catch (e) {
+    throw new Error(`${attr}="${raw}" is not valid: it ${e.message}.`);
+  }
+}

@@ -1,0 +1,693 @@
+// The views a <vae-playground> can show. Each view builds its own elements (no ids: they live in
+// a shadow root, found by their accessible names and `part`s), asks its widget's context for the
+// models it needs, and talks to the other widgets of its group through `receive`. No math here:
+// every number comes from the wasm module.
+
+import { DrawingPad } from "./draw.js";
+import { clearCanvas, drawDigit, drawGrid, drawRow } from "./render.js";
+import { LatentMap, PALETTE } from "./latent-map.js";
+import { fmt, likelihoodNote, nats } from "./labels.js";
+import { WALKS } from "./widget-settings.js";
+
+const SAMPLE_COUNT = 16;
+const DRAW_COUNT = 8;
+const DRAW_SEED = 7; // the same drawing always shows the same draws
+// As on the page: the ELBO and the importance-weighted log p(x) from 256 draws of q(z|x), with a
+// fixed seed so the same drawing always shows the same numbers.
+const SCORE_DRAWS = 256;
+const SCORE_SEED = 1;
+const MANIFOLD_SIDE = 15;
+
+/** An element with attributes and children; no markup strings (Trusted Types pages allow none). */
+export function h(tag, attrs = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name === "text") element.textContent = value;
+    else element.setAttribute(name, value === true ? "" : String(value));
+  }
+  element.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  return element;
+}
+
+const canvas = (label, width, height, part, extra = {}) =>
+  h("canvas", { width, height, "aria-label": label, role: "img", part, class: part, ...extra });
+
+function select(label, options, value, part) {
+  const element = h("select", { "aria-label": label, part });
+  for (const [v, text] of options) element.append(new Option(text, v, false, String(v) === String(value)));
+  return element;
+}
+
+const digitChoices = Array.from({ length: 10 }, (_, d) => [d, String(d)]);
+
+// ---- groups: widgets that share the drawing and the current latent point -----------------------
+
+const groups = new Map();
+
+class Group {
+  constructor(name) {
+    this.name = name;
+    this.members = new Set();
+    this.last = new Map(); // kind → the newest value, replayed to a member that joins late
+  }
+
+  join(member) {
+    this.members.add(member);
+    for (const [kind, value] of this.last) member.receive(kind, value);
+  }
+
+  leave(member) {
+    this.members.delete(member);
+    if (this.name && this.members.size === 0) groups.delete(this.name);
+  }
+
+  /** Tells every member but `from` (the API passes null: the widget itself hears it too). */
+  publish(kind, value, from) {
+    this.last.set(kind, value);
+    for (const member of this.members) if (member !== from) member.receive(kind, value);
+  }
+}
+
+/** The named group, or a private one when `name` is null. */
+export function group(name) {
+  if (!name) return new Group(null);
+  if (!groups.has(name)) groups.set(name, new Group(name));
+  return groups.get(name);
+}
+
+// ---- the views --------------------------------------------------------------------------------
+
+class View {
+  constructor(ctx, part) {
+    this.ctx = ctx;
+    this.root = h("div", { part: `view ${part}`, class: `view ${part}` });
+  }
+
+  async start() {}
+  receive() {}
+  visibility() {}
+  dispose() {}
+  state() {
+    return {};
+  }
+
+  note(text, part = "note") {
+    return h("p", { class: "note", part, text });
+  }
+
+  labels(vae, n) {
+    return vae.kind === "conditional" ? new Uint8Array(n).fill(this.ctx.digit()) : undefined;
+  }
+}
+
+/** The pad, what the model sees, the reconstruction, draws from q(z|x) and the drawing's scores. */
+class DrawView extends View {
+  constructor(ctx) {
+    super(ctx, "draw");
+    this.padCanvas = canvas("Drawing pad", 280, 280, "pad", { tabindex: 0 });
+    this.input28 = canvas("Model input (28×28)", 28, 28, "input28");
+    this.recon = canvas("Reconstruction", 280, 280, "recon");
+    this.draws = canvas("Posterior draws", 280, 35, "draws");
+    this.fields = {};
+    const numbers = h("dl", { class: "numbers", part: "numbers" });
+    for (const [key, label] of [["mu", "μ (where it lands)"], ["sigma", "σ (how unsure)"], ["elbo", "ELBO"], ["logp", "log p(x)"]]) {
+      const dt = h("dt", { text: label });
+      const dd = h("dd", { text: "—" });
+      this.fields[key] = { dt, dd };
+      numbers.append(dt, dd);
+    }
+    this.scoreNote = this.note("");
+    const buttons = h("div", { class: "row", part: "controls" });
+    if (ctx.controls !== "none") {
+      const clear = h("button", { type: "button", part: "button", text: "Clear" });
+      clear.addEventListener("click", () => this.pad.clear());
+      buttons.append(clear);
+    }
+    if (ctx.controls === "full") {
+      const test = h("button", { type: "button", part: "button", text: "Load a test digit" });
+      test.addEventListener("click", () => this.loadTestDigit());
+      buttons.append(test);
+    }
+    this.digitRow = h("div", { class: "row", hidden: true });
+    this.digitSelect = select("The digit the conditional model is told", digitChoices, ctx.digit(), "select");
+    this.digitSelect.addEventListener("change", () => {
+      ctx.setDigit(Number(this.digitSelect.value));
+      this.schedule();
+    });
+    if (ctx.controls !== "none") this.digitRow.append(h("label", { text: "This is a " }), this.digitSelect);
+    this.root.append(
+      h("div", { class: "pair" },
+        h("figure", {}, this.padCanvas, h("figcaption", { text: "Draw a digit" })),
+        h("figure", {}, this.recon, h("figcaption", { text: "Reconstruction" }))),
+      h("div", { class: "row" }, buttons, h("figure", { class: "mini" }, this.input28, h("figcaption", { text: "What the model sees" }))),
+      this.digitRow,
+      this.note("Draws z = μ + σ⊙ε from q(z|x), decoded: the reparameterisation trick."),
+      this.draws,
+      numbers,
+      this.scoreNote,
+    );
+    this.silent = false;
+    this.pad = new DrawingPad(this.padCanvas, {
+      onChange: () => {
+        if (!this.silent) {
+          this.fromPad = true;
+          this.given = null; // a stroke on top: the pad's ink is the drawing again
+          ctx.emit("input", { source: "pad" });
+        }
+        this.schedule();
+      },
+    });
+    this.busy = false;
+    this.pending = false;
+  }
+
+  async start() {
+    this.vae = await this.ctx.model();
+    this.digitRow.hidden = this.vae.kind !== "conditional" || this.ctx.controls === "none";
+    clearCanvas(this.recon);
+    clearCanvas(this.draws);
+    clearCanvas(this.input28);
+    if (this.vae.kind === "autoencoder") {
+      this.root.querySelector(".note").textContent = "A plain autoencoder maps a drawing to one point: no q(z|x) to draw from.";
+    }
+  }
+
+  schedule() {
+    this.pending = true;
+    if (!this.busy) requestAnimationFrame(() => this.update());
+  }
+
+  /** The drawing → 28×28 input → reconstruction and scores, at most once per frame. */
+  async update() {
+    if (this.busy || !this.pending || !this.vae || this.disposed) return;
+    this.busy = true;
+    this.pending = false;
+    const { ctx, vae } = this;
+    const fromPad = this.fromPad;
+    this.fromPad = false;
+    await ctx.guard(async () => {
+      if (this.pad.isEmpty()) {
+        clearCanvas(this.input28);
+        this.blank();
+        if (fromPad) ctx.publish("drawing", { x: null }, this);
+        return;
+      }
+      // A drawing handed over as 28×28 values is the model's input exactly (so getState/setState
+      // round-trip); the pad's own ink is fitted and centred like MNIST first.
+      const x = this.given ?? ctx.wasm.rgbaToMnist(this.pad.rgba(), this.pad.readSize, this.pad.readSize);
+      this.x = x;
+      drawDigit(this.input28, x);
+      if (fromPad) ctx.publish("drawing", { x }, this);
+      const labels = this.labels(vae, 1);
+      const { mu, logvar, sigma, recon, scoreAtMean } = await vae.reconstruct(x, 1, labels);
+      if (this.disposed) return;
+      drawDigit(this.recon, recon);
+      this.fields.mu.dd.textContent = fmt(mu);
+      this.fields.sigma.dd.textContent = sigma ? fmt(sigma) : "— (no variance: a plain autoencoder)";
+      const score = await this.showScores(x, labels, scoreAtMean[0]);
+      ctx.emit("change", { source: "drawing", z: Array.from(mu), mu: Array.from(mu), logvar: logvar ? Array.from(logvar) : null, score });
+      if (vae.kind !== "autoencoder") {
+        const draws = await vae.posteriorDraws(mu, logvar, DRAW_COUNT, DRAW_SEED, labels);
+        if (!this.disposed) drawRow(this.draws, draws.images, DRAW_COUNT);
+      } else {
+        clearCanvas(this.draws);
+      }
+      ctx.updated();
+    }, "reconstruct the drawing");
+    this.busy = false;
+    if (this.pending) requestAnimationFrame(() => this.update());
+  }
+
+  /** The scores as on the page: a VAE's ELBO and log p(x) estimate, an autoencoder's error. */
+  async showScores(x, labels, atMean) {
+    const { vae, fields } = this;
+    if (vae.kind === "autoencoder") {
+      fields.elbo.dt.textContent = "Reconstruction error";
+      fields.elbo.dd.textContent = `${nats(atMean)}, −log p(x|z = μ)`;
+      fields.logp.dd.textContent = "— (no q(z|x) and no prior: no ELBO, no log p(x))";
+      this.scoreNote.textContent = `A plain autoencoder is scored by how well it redraws the input. ${likelihoodNote(vae)}`;
+      return { reconstructionError: atMean };
+    }
+    const b = await vae.bounds(x, 1, SCORE_DRAWS, SCORE_SEED, labels);
+    const [elbo, logp] = [-b.negElbo[0], -b.negLogLikelihood[0]];
+    fields.elbo.dt.textContent = "ELBO";
+    fields.elbo.dd.textContent = `${nats(elbo)}, averaged over ${b.draws} draws z ~ q(z|x)`;
+    fields.logp.dd.textContent = `≈ ${nats(logp)} (importance-weighted, ${b.draws} draws)`;
+    this.scoreNote.textContent = `The ELBO is a lower bound on log p(x); the importance-weighted estimate (Burda et al., 2016) is a tighter one. ${likelihoodNote(vae)}`;
+    return { elbo, logLikelihood: logp, draws: b.draws };
+  }
+
+  blank() {
+    clearCanvas(this.recon);
+    clearCanvas(this.draws);
+    for (const { dd } of Object.values(this.fields)) dd.textContent = "—";
+  }
+
+  async loadTestDigit() {
+    await this.ctx.guard(async () => {
+      const { pixels, count } = await this.ctx.rt.testDigits();
+      this.pad.setImage(pixels, 784 * Math.floor(Math.random() * count));
+    }, "load a test digit");
+  }
+
+  /** A point from another widget (a pick on a map) or the API, decoded into the reconstruction. */
+  async showPoint(z) {
+    const vae = this.vae;
+    if (!vae || z.length !== vae.latentDim) return;
+    await this.ctx.guard(async () => {
+      const image = await vae.decode(Float32Array.from(z), 1, this.labels(vae, 1));
+      if (this.disposed) return;
+      drawDigit(this.recon, image);
+      clearCanvas(this.draws);
+      this.blank();
+      drawDigit(this.recon, image);
+      this.fields.mu.dd.textContent = `${fmt(z)} picked`;
+    }, "decode the point");
+  }
+
+  receive(kind, value) {
+    if (kind === "drawing") {
+      this.silent = true;
+      this.given = value.x ? Float32Array.from(value.x) : null;
+      if (value.x) this.pad.setImage(value.x);
+      else this.pad.clear();
+      this.silent = false;
+    } else if (kind === "latent") {
+      this.showPoint(value.z);
+    }
+  }
+
+  option(name, value) {
+    if (name !== "digit") return;
+    this.digitSelect.value = value;
+    this.schedule();
+  }
+
+  state() {
+    const x = this.given ?? this.x;
+    return { drawing: this.pad.isEmpty() || !x ? null : Array.from(x, (v) => Math.round(v * 1000) / 1000) };
+  }
+
+  dispose() {
+    this.disposed = true;
+  }
+}
+
+/** The map of the test digits' codes; picking decodes; a drawing from the group shows as a ring. */
+class LatentView extends View {
+  constructor(ctx) {
+    super(ctx, "latent");
+    this.mapCanvas = canvas("Latent map", 320, 320, "map");
+    this.decoded = canvas("Decoded point", 84, 84, "decoded");
+    this.mapNote = this.note("Loading the test digits…");
+    const legend = h("ul", { class: "legend", part: "legend", "aria-label": "Digit colours" });
+    for (const [digit, colour] of PALETTE.entries()) {
+      const item = h("li", { text: digit });
+      item.style.setProperty("--swatch", colour);
+      legend.append(item);
+    }
+    this.root.append(
+      h("div", { class: "pair" }, this.mapCanvas, h("figure", { class: "mini" }, this.decoded, h("figcaption", { text: "Decoded point" }))),
+      legend,
+      this.mapNote,
+    );
+    this.map = new LatentMap(this.mapCanvas, { onPick: (xy) => this.pick(xy) });
+  }
+
+  async start() {
+    this.vae = await this.ctx.model();
+    clearCanvas(this.decoded);
+    this.map.setMessage("Loading the test digits…");
+    this.stats = await this.ctx.rt.testStats(this.vae);
+    if (this.disposed) return;
+    this.map.setMessage(null);
+    this.map.setPoints(this.stats.coords, this.stats.labels);
+    const [e1, e2] = this.stats.projection.explained;
+    this.mapNote.textContent = this.vae.latentDim === 2
+      ? "The 1,000 test digits, each at its μ; the dotted circle holds 95% of the prior N(0, I). Click, drag or use the arrow keys to decode any point."
+      : `A ${this.vae.latentDim}-D space seen flat: the test digits' μ on their two principal components (${Math.round(100 * (e1 + e2))}% of the variance). Click, drag or use the arrow keys to decode what lies under the cursor.`;
+    if (this.waiting) this.receive(...this.waiting);
+  }
+
+  async pick(xy) {
+    if (!this.stats) return;
+    const z = this.stats.projection.liftNear(xy[0], xy[1]);
+    this.ctx.emit("input", { source: "map" });
+    await this.showPoint(z, xy);
+    this.ctx.publish("latent", { z: Array.from(z) }, this);
+    this.ctx.emit("change", { source: "map", z: Array.from(z) });
+  }
+
+  async showPoint(z, xy = null) {
+    const { vae, stats } = this;
+    if (!vae || !stats || z.length !== vae.latentDim) return;
+    this.current = Array.from(z);
+    await this.ctx.guard(async () => {
+      this.map.setProbe(xy ?? stats.projection.project(Float32Array.from(z), 1), null);
+      const image = await vae.decode(Float32Array.from(z), 1, this.labels(vae, 1));
+      if (!this.disposed) drawDigit(this.decoded, image);
+      this.ctx.updated();
+    }, "decode the point");
+  }
+
+  /** A drawing from the group: encoded with this widget's model and shown with its 2σ ellipse. */
+  async showDrawing(x) {
+    const { vae, stats } = this;
+    if (!x) return this.map.setProbe(null);
+    await this.ctx.guard(async () => {
+      const { mu, sigma } = await vae.reconstruct(x, 1, this.labels(vae, 1));
+      if (this.disposed) return;
+      this.current = Array.from(mu);
+      this.map.setProbe(stats.projection.project(mu, 1), vae.latentDim === 2 ? sigma : null);
+      const image = await vae.decode(mu, 1, this.labels(vae, 1));
+      if (!this.disposed) drawDigit(this.decoded, image);
+      this.ctx.updated();
+    }, "place the drawing");
+  }
+
+  receive(kind, value) {
+    if (!this.stats) {
+      this.waiting = [kind, value];
+      return;
+    }
+    if (kind === "drawing") this.showDrawing(value.x);
+    else if (kind === "latent") this.showPoint(value.z);
+  }
+
+  state() {
+    return this.current ? { latent: this.current } : {};
+  }
+
+  dispose() {
+    this.disposed = true;
+  }
+}
+
+/** Points drawn from the prior N(0, I), decoded. */
+class SampleView extends View {
+  constructor(ctx) {
+    super(ctx, "sample");
+    this.grid = canvas("Samples", 280, 280, "samples");
+    this.root.append(this.note("Decode points drawn from the prior N(0, I)."), this.grid);
+    if (ctx.controls !== "none") {
+      const button = h("button", { type: "button", part: "button", text: "Sample" });
+      button.addEventListener("click", () => this.sample());
+      this.root.append(h("div", { class: "row", part: "controls" }, button));
+    }
+    this.draw = 0;
+  }
+
+  async start() {
+    this.vae = await this.ctx.model();
+    await this.sample(false);
+  }
+
+  /** New samples (the seed attribute, then one more each time). */
+  async sample(advance = true) {
+    if (advance) this.draw++;
+    const vae = this.vae;
+    await this.ctx.guard(async () => {
+      const seed = (this.ctx.seed() + this.draw) % 2 ** 32;
+      const z = this.ctx.wasm.standardNormal(SAMPLE_COUNT * vae.latentDim, seed);
+      const labels = vae.kind === "conditional" ? Uint8Array.from({ length: SAMPLE_COUNT }, (_, k) => k % 10) : undefined;
+      const images = await vae.decode(z, SAMPLE_COUNT, labels);
+      if (!this.disposed) drawGrid(this.grid, images, SAMPLE_COUNT);
+      this.ctx.updated();
+    }, "sample");
+  }
+
+  dispose() {
+    this.disposed = true;
+  }
+}
+
+/** Kingma & Welling's figure: a grid over a 2-D latent plane, decoded. */
+class ManifoldView extends View {
+  constructor(ctx) {
+    super(ctx, "manifold");
+    this.grid = canvas("Manifold", 300, 300, "manifold");
+    this.text = this.note("A grid over the latent plane, spaced by the prior's quantiles, decoded (Kingma & Welling's figure).");
+    this.root.append(this.text, this.grid);
+  }
+
+  async start() {
+    const vae = await this.ctx.model();
+    if (vae.latentDim !== 2 || vae.kind === "conditional") {
+      this.text.textContent = "Only a 2-D latent space of an unconditional model can be laid out as one grid: this widget's model is not one.";
+      return clearCanvas(this.grid);
+    }
+    await this.ctx.guard(async () => {
+      drawGrid(this.grid, await vae.manifold(MANIFOLD_SIDE), MANIFOLD_SIDE * MANIFOLD_SIDE);
+      this.ctx.updated();
+    }, "draw the manifold");
+  }
+}
+
+/** A point moving through latent space, decoded every frame; stops when off screen. */
+class WalkView extends View {
+  constructor(ctx) {
+    super(ctx, "walk");
+    this.view = canvas("Latent walk", 140, 140, "walk");
+    this.root.append(this.note("A point moves through latent space along a path that stays where the prior N(0, I) lives, decoded every frame."), this.view);
+    this.playing = false;
+    this.visible = true;
+    this.frames = 0;
+    if (ctx.controls !== "none") {
+      this.button = h("button", { type: "button", part: "button", "aria-pressed": "false", text: "Play" });
+      this.button.addEventListener("click", () => (this.playing ? this.pause() : this.play()));
+      const row = h("div", { class: "row", part: "controls" }, this.button);
+      if (ctx.controls === "full") {
+        this.path = select("Path", [["circle", "Circle"], ["wander", "Random wander"], ["morph", "Morph between two samples"]], ctx.option("walk"), "select");
+        this.path.addEventListener("change", () => ctx.setOption("walk", this.path.value));
+        this.speedInput = h("input", { type: "range", min: 0.25, max: 4, step: 0.25, value: ctx.option("speed"), "aria-label": "Speed", part: "range" });
+        this.speedText = h("output", { text: `${ctx.option("speed")}×` });
+        this.speedInput.addEventListener("input", () => ctx.setOption("speed", this.speedInput.value));
+        row.append(h("label", { text: "Path " }), this.path, h("label", { text: " Speed " }), this.speedInput, this.speedText);
+      }
+      this.root.append(row);
+    }
+  }
+
+  async start() {
+    this.vae = await this.ctx.model();
+    await this.newWalk();
+  }
+
+  async newWalk() {
+    const { ctx, vae } = this;
+    await ctx.guard(async () => {
+      ctx.rt.free(this.walk);
+      const latent = vae.latentDim;
+      const ends = ctx.wasm.standardNormal(2 * latent, ctx.seed());
+      this.walk = ctx.rt.track(new ctx.wasm.LatentWalk(WALKS[ctx.option("walk")], latent, ctx.seed(), ends.slice(0, latent), ends.slice(latent), null));
+      drawDigit(this.view, await vae.decode(this.walk.z, 1, this.labels(vae, 1)));
+    }, "start the walk");
+  }
+
+  option(name, value) {
+    if (name === "walk") {
+      if (this.path) this.path.value = value;
+      this.newWalk();
+    } else if (name === "speed" && this.speedInput) {
+      this.speedInput.value = value;
+      this.speedText.textContent = `${value}×`;
+    } else if (name === "seed") {
+      this.newWalk();
+    }
+  }
+
+  play() {
+    this.playing = true;
+    this.button?.setAttribute("aria-pressed", "true");
+    if (this.button) this.button.textContent = "Pause";
+    this.loop();
+  }
+
+  pause() {
+    this.playing = false;
+    this.button?.setAttribute("aria-pressed", "false");
+    if (this.button) this.button.textContent = "Play";
+  }
+
+  visibility(visible) {
+    this.visible = visible;
+    if (visible) this.loop();
+  }
+
+  /** One animation loop at most; it ends when paused, hidden, off screen or removed. */
+  loop() {
+    if (this.looping || !this.playing || !this.visible || this.disposed) return;
+    this.looping = true;
+    this.last = 0;
+    const frame = async (now) => {
+      if (!this.playing || !this.visible || this.disposed || !this.walk) {
+        this.looping = false;
+        return;
+      }
+      const seconds = this.last ? Math.min(0.25, (now - this.last) / 1000) : 0;
+      this.last = now;
+      await this.ctx.guard(async () => {
+        const z = this.walk.advance(seconds, this.ctx.option("speed"));
+        drawDigit(this.view, await this.vae.decode(z, 1, this.labels(this.vae, 1)));
+        this.frames++;
+      }, "walk");
+      requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+  }
+
+  state() {
+    return { playing: this.playing, frames: this.frames };
+  }
+
+  dispose() {
+    this.disposed = true;
+    this.ctx.rt.free(this.walk);
+  }
+}
+
+/** The conditional VAE: told the digit, it draws that digit in many styles, and one style as every digit. */
+class CvaeView extends View {
+  constructor(ctx) {
+    super(ctx, "cvae");
+    this.grid = canvas("Samples of the chosen digit", 280, 280, "samples");
+    this.styles = canvas("One style, every digit", 280, 28, "styles");
+    const row = h("div", { class: "row", part: "controls" });
+    if (ctx.controls !== "none") {
+      this.digitSelect = select("Digit", digitChoices, ctx.digit(), "select");
+      this.digitSelect.addEventListener("change", () => ctx.setDigit(Number(this.digitSelect.value)));
+      const again = h("button", { type: "button", part: "button", text: "New samples" });
+      again.addEventListener("click", () => {
+        this.draw++;
+        this.show();
+      });
+      row.append(h("label", { text: "Digit " }), this.digitSelect, again);
+    }
+    this.draw = 0;
+    this.root.append(
+      this.note("A conditional VAE is told which digit to draw: z then holds only the style."), row, this.grid,
+      this.note("The same z with each label: one style, every digit."), this.styles);
+  }
+
+  async start() {
+    this.vae = await this.ctx.model();
+    if (this.vae.kind !== "conditional") throw new Error('view="cvae" needs a conditional model such as model="cvae-2".');
+    await this.show();
+  }
+
+  async show() {
+    const { vae, ctx } = this;
+    await ctx.guard(async () => {
+      const digit = ctx.digit();
+      const z = ctx.wasm.standardNormal(SAMPLE_COUNT * vae.latentDim, ctx.seed() + this.draw);
+      drawGrid(this.grid, await vae.decode(z, SAMPLE_COUNT, new Uint8Array(SAMPLE_COUNT).fill(digit)), SAMPLE_COUNT);
+      const zs = new Float32Array(10 * vae.latentDim);
+      for (let d = 0; d < 10; d++) zs.set(z.slice(0, vae.latentDim), d * vae.latentDim);
+      drawRow(this.styles, await vae.decode(zs, 10, Uint8Array.from({ length: 10 }, (_, d) => d)), 10);
+      ctx.updated();
+    }, "generate digits");
+  }
+
+  option(name, value) {
+    if (name === "digit" && this.digitSelect) this.digitSelect.value = value;
+    if (name === "digit" || name === "seed") this.show();
+  }
+}
+
+/** The plain autoencoder beside the VAE: where their codes lie, and what the prior's samples decode to. */
+class CompareView extends View {
+  constructor(ctx) {
+    super(ctx, "compare");
+    this.sides = {};
+    const pair = h("div", { class: "pair" });
+    for (const [key, title] of [["ae-2", "Autoencoder"], ["vae-2", "VAE"]]) {
+      const side = {
+        map: canvas(`${title} latent map`, 240, 240, "map"),
+        samples: canvas(`${title} samples`, 240, 240, "samples"),
+        note: this.note(""),
+      };
+      side.latentMap = new LatentMap(side.map);
+      this.sides[key] = side;
+      pair.append(h("figure", {}, h("figcaption", { text: title }), side.map, side.samples, side.note));
+    }
+    this.root.append(this.note("The same 16 points from the prior N(0, I) decoded by each. The VAE's KL term pulls its codes onto the prior, so its samples are digits; the autoencoder's codes sit wherever, and the prior lands in its holes."), pair);
+  }
+
+  async start() {
+    const { ctx } = this;
+    const z = ctx.wasm.standardNormal(SAMPLE_COUNT * 2, ctx.seed() + 2023);
+    for (const [key, side] of Object.entries(this.sides)) {
+      const vae = await ctx.model(key);
+      const stats = await ctx.rt.testStats(vae);
+      await ctx.guard(async () => {
+        side.latentMap.setPoints(stats.coords, stats.labels);
+        drawGrid(side.samples, await vae.decode(z, SAMPLE_COUNT), SAMPLE_COUNT);
+        const inside = ctx.wasm.shareInsidePriorCircle(stats.coords);
+        side.note.textContent = `${Math.round(100 * inside)}% of test codes fall inside the prior's 95% circle; axes span ±${side.latentMap.range.toFixed(1)}.`;
+      }, "load the comparison");
+    }
+    ctx.updated();
+  }
+}
+
+/** Everything above in one widget, sharing one drawing and one latent point. */
+class FullView extends View {
+  constructor(ctx) {
+    super(ctx, "full");
+    this.parts = [DrawView, LatentView, SampleView, ManifoldView, WalkView].map((V) => new V(ctx));
+    for (const part of this.parts) this.root.append(part.root);
+  }
+
+  async start() {
+    for (const part of this.parts) await part.start();
+  }
+
+  receive(kind, value) {
+    for (const part of this.parts) part.receive(kind, value);
+  }
+
+  /** What one part publishes, the other parts hear too. */
+  local(kind, value, source) {
+    for (const part of this.parts) if (part !== source) part.receive(kind, value);
+  }
+
+  visibility(visible) {
+    for (const part of this.parts) part.visibility(visible);
+  }
+
+  option(name, value) {
+    for (const part of this.parts) part.option?.(name, value);
+  }
+
+  dispose() {
+    for (const part of this.parts) part.dispose();
+  }
+
+  state() {
+    return Object.assign({}, ...this.parts.map((p) => p.state()));
+  }
+
+  play() {
+    this.parts[4].play();
+  }
+
+  pause() {
+    this.parts[4].pause();
+  }
+
+  sample() {
+    return this.parts[2].sample();
+  }
+}
+
+export const VIEW_CLASSES = {
+  draw: DrawView,
+  latent: LatentView,
+  sample: SampleView,
+  manifold: ManifoldView,
+  walk: WalkView,
+  cvae: CvaeView,
+  compare: CompareView,
+  full: FullView,
+};

@@ -1,0 +1,402 @@
+// <vae-playground>: one view of the playground as a self-contained element for course notes.
+//
+//   <script type="module" src="vae-playground/widget.js"></script>
+//   <vae-playground view="draw" model="vae-2"></vae-playground>
+//
+// Attributes are listed once, in widget-settings.js, and reflected as properties. The element keeps
+// everything in its open shadow root: no ids, globals, page-wide handlers, URL or storage writes.
+// Events (bubbling, composed CustomEvents): load, progress, error, input, change.
+
+import { SETTINGS, SETTING, SHIPPED_MODELS, propertyName, readSetting } from "./widget-settings.js";
+import { WidgetError, assetUrl, liveObjects, register, restart, runtime } from "./widget-runtime.js";
+import { VIEW_CLASSES, group, h } from "./widget-views.js";
+import { kindName } from "./labels.js";
+
+export const VERSION = "0.2.0";
+const TAG = "vae-playground";
+// Start loading a little before the widget scrolls into view, so it is ready when it arrives.
+const LAZY_MARGIN = "300px";
+
+/** The default model of a view when the author names none. */
+const VIEW_MODEL = { cvae: "cvae-2" };
+let loadedModels = 0; // names the models handed to loadSafetensors
+
+function modelUrl(name) {
+  return SHIPPED_MODELS[name] ? assetUrl(SHIPPED_MODELS[name]) : new URL(name, document.baseURI).href;
+}
+
+function checkPixels(pixels) {
+  if (pixels === null) return null;
+  if (!pixels || typeof pixels.length !== "number" || typeof pixels === "string") {
+    throw new TypeError("setDrawing expects 784 grey values (an array or Float32Array) or null");
+  }
+  if (pixels.length !== 784) throw new RangeError(`setDrawing expects 784 grey values (28×28), got ${pixels.length}`);
+  const x = Float32Array.from(pixels, Number);
+  if (x.some((v) => !Number.isFinite(v) || v < 0 || v > 1)) throw new RangeError("setDrawing expects values in [0, 1] (ink = 1), all finite");
+  return x;
+}
+
+export class VaePlayground extends HTMLElement {
+  static observedAttributes = SETTINGS.map((s) => s.attr);
+  static version = VERSION;
+  /** How many wasm objects all widgets on the page hold now (for leak checks). */
+  static liveObjects = liveObjects;
+
+  #shadow;
+  #frame;
+  #status;
+  #panel;
+  #body;
+  #view = null;
+  #ctx = null;
+  #group = null;
+  #models = new Set(); // model URLs this widget holds
+  #ready;
+  #settle;
+  #build = 0;
+  #observer = null;
+  #visible = false;
+  #started = false;
+  #unregister = null;
+  #onVisibility = () => this.#updateVisibility();
+  #override = null; // a model loaded with loadSafetensors: { url, bytes }
+  // What the group sees of this widget: messages from the other widgets go to the view.
+  #member = { receive: (kind, value) => this.#view?.receive(kind, value) };
+
+  constructor() {
+    super();
+    this.#shadow = this.attachShadow({ mode: "open" });
+    this.#status = h("p", { part: "status", class: "status", role: "status", "aria-live": "polite" });
+    this.#panel = h("div", { part: "error", class: "error", role: "alert", hidden: true });
+    this.#body = h("div", { part: "body", class: "body" });
+    this.#frame = h("div", { part: "frame", class: "frame", role: "group" },
+      this.#panel, this.#body, this.#status,
+      h("p", { part: "version", class: "version", text: `vae-playground ${VERSION}` }));
+    this.#shadow.append(h("link", { rel: "stylesheet", href: assetUrl("widget.css") }), this.#frame);
+    this.#newReady();
+  }
+
+  /** Resolves when the view is drawn; rejects with the error the widget shows. */
+  get ready() {
+    return this.#ready;
+  }
+
+  #newReady() {
+    this.#ready = new Promise((resolve, reject) => (this.#settle = { resolve, reject }));
+    this.#ready.catch(() => {}); // the error is shown and fired as an event; no unhandled rejection
+  }
+
+  connectedCallback() {
+    this.#unregister = register(this);
+    this.#label();
+    document.addEventListener("visibilitychange", this.#onVisibility);
+    this.#observer = new IntersectionObserver((entries) => {
+      this.#visible = entries.some((e) => e.isIntersecting);
+      if (this.#visible && !this.#started && !this.#panel.dataset.kind) this.#start();
+      this.#updateVisibility();
+    }, { rootMargin: LAZY_MARGIN });
+    this.#observer.observe(this);
+    // A bad attribute is reported at once, even before the widget would load.
+    try {
+      this.#settings();
+    } catch (e) {
+      return this.#fail(new WidgetError("load", e.message));
+    }
+    if (this.getAttribute("loading") === "eager") this.#start();
+  }
+
+  disconnectedCallback() {
+    this.#observer?.disconnect();
+    this.#observer = null;
+    document.removeEventListener("visibilitychange", this.#onVisibility);
+    this.#unregister?.();
+    this.#teardown();
+    this.#started = false;
+  }
+
+  attributeChangedCallback(name, previous, value) {
+    if (previous === value || !this.isConnected) return;
+    if (name === "alt" || name === "view") this.#label();
+    if (name === "theme" || name === "alt") return;
+    let parsed;
+    try {
+      parsed = readSetting(this, name);
+    } catch (e) {
+      return this.#fail(new WidgetError("load", e.message));
+    }
+    if (SETTING[name].live && this.#view && !this.#panel.dataset.kind) {
+      this.#ctx.options[name] = parsed;
+      if (name === "latent") this.#publish("latent", { z: Array.from(parsed) });
+      else this.#view.option?.(name, parsed);
+      return;
+    }
+    if (this.#started || this.#panel.dataset.kind) this.#restartView();
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------
+
+  #settings() {
+    return Object.fromEntries(SETTINGS.map((s) => [s.attr, readSetting(this, s.attr)]));
+  }
+
+  #label() {
+    this.#frame.setAttribute("aria-label", this.getAttribute("alt") ?? `VAE playground: ${this.getAttribute("view") ?? "draw"}`);
+  }
+
+  #start() {
+    this.#started = true;
+    this.#load();
+  }
+
+  #restartView() {
+    this.#teardown();
+    this.#panel.hidden = true;
+    delete this.#panel.dataset.kind;
+    this.#newReady();
+    this.#started = false;
+    if (this.getAttribute("loading") === "eager" || this.#visible) this.#start();
+  }
+
+  async #load() {
+    const build = ++this.#build;
+    const current = () => build === this.#build && this.isConnected;
+    this.#teardown(false);
+    this.#panel.hidden = true;
+    delete this.#panel.dataset.kind;
+    let settings;
+    try {
+      settings = this.#settings();
+      this.#say("Loading the module…");
+      this.#emit("progress", { stage: "module" });
+      const rt = await runtime();
+      if (!current()) return;
+      this.#say("Loading the model…");
+      this.#emit("progress", { stage: "model" });
+      this.#ctx = this.#context(rt, settings);
+      const View = VIEW_CLASSES[settings.view];
+      this.#view = new View(this.#ctx);
+      this.#body.replaceChildren(this.#view.root);
+      this.#group = group(settings.group);
+      await this.#view.start();
+      if (!current()) return;
+      this.#group.join(this.#member);
+      if (settings.latent) this.#publish("latent", { z: Array.from(settings.latent) });
+      const vae = this.#ctx.main;
+      this.#say(vae ? `Ready: a latent-${vae.latentDim} ${kindName(vae)} running on the CPU (WebAssembly).` : "Ready.");
+      this.dataset.ready = "true";
+      this.#emit("load", { view: settings.view, model: settings.model, latentDim: vae?.latentDim ?? null, kind: vae?.kind ?? null });
+      this.#settle.resolve(this);
+      this.#updateVisibility();
+    } catch (e) {
+      if (current()) this.#fail(e);
+    }
+  }
+
+  /** What a view may use: models, the runtime, its options, the group, events. */
+  #context(rt, settings) {
+    const widget = this;
+    const ctx = {
+      options: { ...settings },
+      rt,
+      wasm: rt.wasm,
+      controls: settings.controls,
+      main: null,
+      /** The widget's model (or a named one, for views that show several). */
+      async model(name = null) {
+        const chosen = name ?? (widget.hasAttribute("model") ? settings.model : VIEW_MODEL[settings.view] ?? settings.model);
+        const url = !name && widget.#override ? widget.#override.url : modelUrl(chosen);
+        if (!widget.#models.has(url)) {
+          widget.#models.add(url);
+          if (!name && widget.#override) rt.provide(url, widget.#override.bytes);
+        }
+        const vae = await rt.acquire(url, chosen);
+        if (!name) ctx.main = vae;
+        return vae;
+      },
+      option: (name) => ctx.options[name],
+      setOption(name, value) {
+        widget.setAttribute(name, String(value));
+      },
+      digit: () => ctx.options.digit,
+      setDigit: (d) => widget.setAttribute("digit", String(d)),
+      seed: () => ctx.options.seed,
+      emit: (type, detail) => widget.#emit(type, detail),
+      publish: (kind, value, source) => widget.#publish(kind, value, source),
+      updated: () => (widget.dataset.updates = String(Number(widget.dataset.updates ?? 0) + 1)),
+      /** Runs `work`; a crash shows the restart panel (in every widget), any other failure a status line. */
+      async guard(work, what) {
+        try {
+          return await rt.call(work);
+        } catch (e) {
+          if (e?.type !== "panic") widget.#say(`Could not ${what}: ${e?.message ?? e}`);
+          return undefined;
+        }
+      },
+    };
+    return ctx;
+  }
+
+  #publish(kind, value, source = null) {
+    this.#view?.local?.(kind, value, source);
+    this.#group?.publish(kind, value, source ? this.#member : null);
+  }
+
+  /** Frees what this widget holds: its view's objects and its share of the models. */
+  #teardown(clearBody = true) {
+    this.#view?.dispose();
+    this.#view = null;
+    this.#group?.leave(this.#member);
+    this.#group = null;
+    if (this.#ctx) for (const url of this.#models) this.#ctx.rt.release(url);
+    this.#models.clear();
+    this.#ctx = null;
+    delete this.dataset.ready;
+    if (clearBody) this.#body.replaceChildren();
+  }
+
+  #fail(e) {
+    const type = e?.type ?? "load";
+    const message = String(e?.message ?? e);
+    this.#teardown();
+    this.#showPanel(type, message);
+    this.#say("Stopped by an error (see above).");
+    this.#emit("error", { type, message });
+    this.#settle.reject(e instanceof Error ? e : new Error(message));
+  }
+
+  #showPanel(type, message, restartable = false) {
+    this.#panel.replaceChildren(h("p", { text: message }));
+    if (restartable) {
+      const button = h("button", { type: "button", part: "button restart", text: "Restart" });
+      button.addEventListener("click", () => restart());
+      this.#panel.append(button);
+    }
+    this.#panel.dataset.kind = type;
+    this.#panel.hidden = false;
+  }
+
+  /** Called by the runtime when the shared module crashes: every widget says so and offers Restart. */
+  crashed(message) {
+    if (!this.#started) return;
+    this.#showPanel("panic", `The model crashed and must be restarted: ${message}.`, true);
+    this.#say("Stopped: the module crashed.");
+    this.#emit("error", { type: "panic", message });
+    this.#settle.reject(new Error(`the module crashed (${message})`));
+  }
+
+  /** Called by the runtime after Restart: every widget comes back on the fresh instance. */
+  restarted() {
+    if (!this.#started) return;
+    this.#teardown();
+    this.#newReady();
+    this.#load();
+  }
+
+  #updateVisibility() {
+    this.#view?.visibility(this.#visible && document.visibilityState === "visible");
+  }
+
+  #say(text) {
+    this.#status.textContent = text;
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  }
+
+  // ---- the JS API -------------------------------------------------------------------------------
+
+  /** The widget's options and what it shows, as plain JSON. */
+  getState() {
+    const state = { version: 1 };
+    for (const { attr } of SETTINGS) {
+      if (this.hasAttribute(attr) && attr !== "loading") state[propertyName(attr)] = this.getAttribute(attr);
+    }
+    return { ...state, ...(this.#view?.state() ?? {}) };
+  }
+
+  /** Applies what getState returned (options, then the drawing and the latent point). */
+  async setState(state) {
+    if (!state || typeof state !== "object" || Array.isArray(state)) throw new TypeError("setState expects an object from getState()");
+    const known = new Set([...SETTINGS.map((s) => propertyName(s.attr)), "version", "drawing", "latent", "playing", "frames"]);
+    const unknown = Object.keys(state).filter((k) => !known.has(k));
+    if (unknown.length) throw new TypeError(`setState: unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`);
+    for (const { attr } of SETTINGS) {
+      const value = state[propertyName(attr)];
+      if (value !== undefined && attr !== "latent" && attr !== "loading") this.setAttribute(attr, String(value));
+    }
+    if (state.latent != null && state.drawing == null) {
+      this.setAttribute("latent", typeof state.latent === "string" ? state.latent : Array.from(state.latent).join(","));
+    }
+    await this.ready;
+    if (state.drawing !== undefined) this.setDrawing(state.drawing);
+    if (state.playing) this.play();
+    return this.getState();
+  }
+
+  /** Replaces the drawing with 28×28 grey values (ink = 1), or clears it with null. */
+  setDrawing(pixels) {
+    const x = checkPixels(pixels);
+    this.#publish("drawing", { x });
+  }
+
+  clear() {
+    this.setDrawing(null);
+  }
+
+  /** Makes `z` the current latent point of this widget and its group. */
+  setLatent(z) {
+    const dim = this.#ctx?.main?.latentDim;
+    if (!dim) throw new Error("setLatent: the widget's model has not loaded yet (await widget.ready)");
+    const values = Array.from(z ?? [], Number);
+    if (values.length !== dim) throw new RangeError(`setLatent expects ${dim} coordinates, got ${values.length}`);
+    if (values.some((v) => !Number.isFinite(v))) throw new RangeError("setLatent expects finite numbers");
+    this.#publish("latent", { z: values });
+  }
+
+  sample() {
+    if (!this.#view?.sample) throw new Error(`view="${this.getAttribute("view") ?? "draw"}" has no sampler`);
+    return this.#view.sample();
+  }
+
+  play() {
+    if (!this.#view?.play) throw new Error(`view="${this.getAttribute("view") ?? "draw"}" has no walk to play`);
+    this.#view.play();
+  }
+
+  pause() {
+    this.#view?.pause?.();
+  }
+
+  /** The widget's model as safetensors bytes. */
+  async toSafetensors() {
+    await this.ready;
+    return this.#ctx.rt.call(() => this.#ctx.main.toSafetensors());
+  }
+
+  /** Shows this widget with the model in `bytes` (safetensors) instead of its `model`. */
+  async loadSafetensors(bytes) {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError("loadSafetensors expects a Uint8Array");
+    this.#override = { url: `bytes:${++loadedModels}`, bytes };
+    this.#restartView();
+    if (!this.#started) this.#start();
+    return this.ready;
+  }
+}
+
+// Properties reflect the attributes: `widget.view = "latent"` is `setAttribute("view", "latent")`.
+for (const { attr, default: fallback } of SETTINGS) {
+  Object.defineProperty(VaePlayground.prototype, propertyName(attr), {
+    get() {
+      return this.getAttribute(attr) ?? (fallback === null ? null : String(fallback));
+    },
+    set(value) {
+      if (value === null || value === undefined) this.removeAttribute(attr);
+      else this.setAttribute(attr, Array.isArray(value) || ArrayBuffer.isView(value) ? Array.from(value).join(",") : String(value));
+    },
+    enumerable: true,
+    configurable: true,
+  });
+}
+
+if (!customElements.get(TAG)) customElements.define(TAG, VaePlayground);
