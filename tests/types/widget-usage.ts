@@ -1,0 +1,26 @@
+// A course author's script against the element's types (pkg/widget.d.ts), type-checked with tsc --strict.
+import { VaePlayground } from "../../pkg/widget.js";
+
+const widget = document.createElement("vae-playground");
+const same: VaePlayground = widget;
+widget.view = "latent";
+widget.addEventListener("change", (e) => {
+  const z: number[] = e.detail.z;
+  console.log(z.length, same.view);
+});
+widget.addEventListener("error", (e) => {
+  if (e.detail.type === "csp") console.log(e.detail.message);
+});
+async function use(): Promise<void> {
+  await widget.ready;
+  const state = widget.getState();
+  await widget.setState({ ...state, drawing: null });
+  widget.setLatent([0.5, -1]);
+  const bytes: Uint8Array = await widget.toSafetensors();
+  await widget.loadSafetensors(bytes);
+  // @ts-expect-error: setDrawing takes numbers, not a string
+  widget.setDrawing("0,1,0");
+  // @ts-expect-error: the version is fixed
+  VaePlayground.version = "9";
+}
+void use;

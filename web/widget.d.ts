@@ -1,0 +1,82 @@
+// Types of the <vae-playground> element (widget.js). The attribute list is widget-settings.js.
+
+export type WidgetView = "draw" | "latent" | "sample" | "manifold" | "walk" | "cvae" | "compare" | "full";
+export type WidgetErrorType = "load" | "panic" | "csp" | "file-protocol" | "worker" | "storage";
+
+/** What getState() returns and setState() takes: the attributes set, plus what the view shows. */
+export interface WidgetState {
+  version: 1;
+  view?: string;
+  model?: string;
+  latent?: string | number[];
+  walk?: string;
+  speed?: string;
+  seed?: string;
+  digit?: string;
+  group?: string;
+  controls?: string;
+  theme?: string;
+  backend?: string;
+  alt?: string;
+  /** 784 grey values of the model's input (ink = 1), or null when the pad is empty. */
+  drawing?: number[] | null;
+  playing?: boolean;
+  frames?: number;
+}
+
+export interface ChangeDetail {
+  source: "drawing" | "map";
+  z: number[];
+  mu?: number[];
+  logvar?: number[] | null;
+  /** Nats: a VAE's ELBO and importance-weighted log p(x), or an autoencoder's reconstruction error. */
+  score?: { elbo: number; logLikelihood: number; draws: number } | { reconstructionError: number };
+}
+
+export interface WidgetEventMap {
+  load: CustomEvent<{ view: WidgetView; model: string; latentDim: number | null; kind: string | null }>;
+  progress: CustomEvent<{ stage: "module" | "model" }>;
+  error: CustomEvent<{ type: WidgetErrorType; message: string }>;
+  input: CustomEvent<{ source: "pad" | "map" }>;
+  change: CustomEvent<ChangeDetail>;
+}
+
+export declare class VaePlayground extends HTMLElement {
+  static readonly version: string;
+  /** How many wasm objects (models, projections, walks) the page's widgets hold now. */
+  static liveObjects(): Promise<number>;
+  view: string;
+  model: string;
+  latent: string | null;
+  walk: string;
+  speed: string;
+  seed: string;
+  digit: string;
+  group: string | null;
+  controls: string;
+  theme: string;
+  loading: string;
+  backend: string;
+  alt: string | null;
+  readonly ready: Promise<VaePlayground>;
+  getState(): WidgetState;
+  setState(state: WidgetState): Promise<WidgetState>;
+  setDrawing(pixels: ArrayLike<number> | null): void;
+  clear(): void;
+  setLatent(z: ArrayLike<number>): void;
+  sample(): Promise<void>;
+  play(): void;
+  pause(): void;
+  toSafetensors(): Promise<Uint8Array>;
+  loadSafetensors(bytes: Uint8Array): Promise<VaePlayground>;
+  addEventListener<K extends keyof WidgetEventMap>(type: K, listener: (this: VaePlayground, ev: WidgetEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+}
+
+export declare const VERSION: string;
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "vae-playground": VaePlayground;
+  }
+}
