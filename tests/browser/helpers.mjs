@@ -100,9 +100,10 @@ export function correlation(a, b) {
   return sab / Math.sqrt(saa * sbb);
 }
 
-/** Draws a "0": an ellipse traced with the mouse in 40 moves. */
-export async function drawZero(page) {
-  const pad = page.getByLabel("Drawing pad");
+/** Draws a "0": an ellipse traced with the mouse in 40 moves, on the pad inside `scope` (a locator,
+ * such as one widget) or the page's only pad. */
+export async function drawZero(page, scope = page) {
+  const pad = scope.getByLabel("Drawing pad");
   await pad.scrollIntoViewIfNeeded();
   const box = await pad.boundingBox();
   const [cx, cy, rx, ry] = [box.x + box.width / 2, box.y + box.height / 2, box.width * 0.25, box.height * 0.33];

@@ -6,7 +6,7 @@ import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ROOT, correlation, launch, serve, watchErrors } from "./helpers.mjs";
+import { ROOT, correlation, drawZero, launch, serve, watchErrors } from "./helpers.mjs";
 
 const PKG = join(ROOT, "pkg");
 const NOTES = join(ROOT, "tests/browser/pages/notes");
@@ -103,19 +103,7 @@ const widgetInk = (page, selector, label) =>
   }, { selector, label });
 
 /** Draws a "0" on the pad of the widget `selector` with the mouse. */
-async function drawZeroIn(page, selector) {
-  const pad = page.locator(selector).getByLabel("Drawing pad");
-  await pad.scrollIntoViewIfNeeded();
-  const box = await pad.boundingBox();
-  const [cx, cy, rx, ry] = [box.x + box.width / 2, box.y + box.height / 2, box.width * 0.25, box.height * 0.33];
-  await page.mouse.move(cx + rx, cy);
-  await page.mouse.down();
-  for (let k = 1; k <= 40; k++) {
-    const t = (2 * Math.PI * k) / 40;
-    await page.mouse.move(cx + rx * Math.cos(t), cy + ry * Math.sin(t), { steps: 2 });
-  }
-  await page.mouse.up();
-}
+const drawZeroIn = (page, selector) => drawZero(page, page.locator(selector));
 
 const inkSum = (ink) => ink.reduce((s, v) => s + v, 0);
 const count = (requests, suffix) => requests.filter((p) => p.endsWith(suffix)).length; // suffix from a "/" where names nest
@@ -470,5 +458,40 @@ test("the folder's version is the package's, shown in every widget", async () =>
   await allReady(page);
   assert.equal(await page.evaluate(() => customElements.get("vae-playground").version), pkg.version);
   assert.match(await page.locator("#v").locator(".version").innerText(), new RegExp(`vae-playground ${pkg.version.replace(/\./g, "\\.")}`));
+  await page.close();
+});
+
+test("the anywidget module renders the element from a model's traits, follows their changes and cleans up", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`);
+  const result = await page.evaluate(async () => {
+    // The part of anywidget's model interface the module uses: get, on/off("change:…"), send.
+    const traits = { view: "sample", seed: 3, loading: "eager" };
+    const handlers = new Map();
+    const sent = [];
+    const model = {
+      get: (name) => traits[name],
+      on: (event, fn) => handlers.set(event, [...(handlers.get(event) ?? []), fn]),
+      off: (event, fn) => handlers.set(event, (handlers.get(event) ?? []).filter((f) => f !== fn)),
+      send: (message) => sent.push(message),
+    };
+    const set = (name, value) => {
+      traits[name] = value;
+      for (const fn of handlers.get(`change:${name}`) ?? []) fn();
+    };
+    const { default: module } = await import("/static/vae-playground/anywidget.js");
+    const el = document.getElementById("content");
+    const cleanup = await module.render({ model, el });
+    const widget = el.querySelector("vae-playground");
+    await widget.ready;
+    const first = widget.getAttribute("view");
+    set("view", "manifold");
+    await new Promise((r) => setTimeout(r, 50));
+    await widget.ready;
+    const second = widget.shadowRoot.querySelector("canvas[aria-label=Manifold]") !== null;
+    cleanup();
+    return { first, second, removed: !el.querySelector("vae-playground"), sent: sent.map((m) => m.event), left: [...handlers.values()].flat().length };
+  });
+  assert.deepEqual(result, { first: "sample", second: true, removed: true, sent: ["load", "load"], left: 0 });
+  assert.deepEqual(errors, []);
   await page.close();
 });
