@@ -2,7 +2,7 @@
 // (camelCase), its type, its default and what it accepts. The element, the iframe's query
 // parameters and getState/setState all read this table.
 
-export const VIEWS = ["draw", "latent", "sample", "manifold", "walk", "cvae", "compare", "full"];
+export const VIEWS = ["draw", "latent", "sample", "manifold", "walk", "arith", "cvae", "compare", "full"];
 
 /** The shipped models, by the name an author writes, and the file each is. */
 export const SHIPPED_MODELS = {

@@ -631,6 +631,93 @@ class CompareView extends View {
   }
 }
 
+/** z(A) − z(B) + z(C), decoded: each slot takes the current point (this pad's drawing, or the
+ * drawing or point of the group). */
+class ArithView extends View {
+  constructor(ctx) {
+    super(ctx, "arith");
+    this.padCanvas = canvas("Drawing pad", 140, 140, "pad", { tabindex: 0 });
+    this.slots = {};
+    const grid = h("div", { class: "arith", part: "arith" });
+    for (const name of ["A", "B", "C"]) {
+      const button = h("button", { type: "button", part: "button", disabled: true, text: `${name} ← current` });
+      const thumb = canvas(`Slot ${name}`, 56, 56, "thumb");
+      button.addEventListener("click", () => this.setSlot(name));
+      this.slots[name] = { button, thumb, z: null };
+      grid.append(h("figure", {}, thumb, button));
+    }
+    this.result = canvas("A minus B plus C", 56, 56, "thumb");
+    grid.append(h("figure", {}, this.result, h("figcaption", { text: "A − B + C" })));
+    const clear = h("button", { type: "button", part: "button", text: "Clear" });
+    clear.addEventListener("click", () => this.pad.clear());
+    this.root.append(
+      this.note("Draw (or pick on a map of the same group), then press a slot's button to store that point. Thick 3 − thin 3 + thin 7 gives a thick 7 if the space has learned thickness."),
+      h("div", { class: "row" }, this.padCanvas, clear),
+      grid,
+    );
+    this.pad = new DrawingPad(this.padCanvas, { lineWidth: 13, onChange: () => this.schedule() });
+    this.current = null;
+  }
+
+  async start() {
+    this.vae = await this.ctx.model();
+    for (const { thumb } of Object.values(this.slots)) clearCanvas(thumb);
+    clearCanvas(this.result);
+  }
+
+  schedule() {
+    if (this.busy) return void (this.pending = true);
+    this.busy = true;
+    requestAnimationFrame(async () => {
+      await this.ctx.guard(async () => {
+        if (this.pad.isEmpty()) return;
+        const x = this.ctx.wasm.rgbaToMnist(this.pad.rgba(), this.pad.readSize, this.pad.readSize);
+        const { mu } = await this.vae.encode(x, 1, this.labels(this.vae, 1));
+        this.setCurrent(mu);
+      }, "encode the drawing");
+      this.busy = false;
+      if (this.pending) {
+        this.pending = false;
+        this.schedule();
+      }
+    });
+  }
+
+  setCurrent(z) {
+    if (!this.vae || z.length !== this.vae.latentDim) return;
+    this.current = Float32Array.from(z);
+    for (const { button } of Object.values(this.slots)) button.disabled = false;
+  }
+
+  async setSlot(name) {
+    if (!this.current) return;
+    const { ctx, vae } = this;
+    const slot = this.slots[name];
+    slot.z = Float32Array.from(this.current);
+    await ctx.guard(async () => {
+      drawDigit(slot.thumb, await vae.decode(slot.z, 1, this.labels(vae, 1)));
+      const [a, b, c] = ["A", "B", "C"].map((n) => this.slots[n].z);
+      if (!(a && b && c)) return;
+      const z = ctx.wasm.latentArithmetic(a, b, c);
+      drawDigit(this.result, await vae.decode(z, 1, this.labels(vae, 1)));
+      ctx.emit("change", { source: "arithmetic", z: Array.from(z) });
+      ctx.updated();
+    }, "do the arithmetic");
+  }
+
+  async receive(kind, value) {
+    if (kind === "latent") this.setCurrent(value.z);
+    else if (kind === "drawing" && value.x && this.vae) {
+      await this.ctx.guard(async () => this.setCurrent((await this.vae.encode(Float32Array.from(value.x), 1, this.labels(this.vae, 1))).mu), "encode the drawing");
+    }
+  }
+
+  state() {
+    const slots = Object.fromEntries(Object.entries(this.slots).filter(([, s]) => s.z).map(([n, s]) => [n, Array.from(s.z)]));
+    return Object.keys(slots).length ? { slots } : {};
+  }
+}
+
 /** Everything above in one widget, sharing one drawing and one latent point. */
 class FullView extends View {
   constructor(ctx) {
@@ -688,6 +775,7 @@ export const VIEW_CLASSES = {
   manifold: ManifoldView,
   walk: WalkView,
   cvae: CvaeView,
+  arith: ArithView,
   compare: CompareView,
   full: FullView,
 };

@@ -1,6 +1,6 @@
 // Types of the <vae-playground> element (widget.js). The attribute list is widget-settings.js.
 
-export type WidgetView = "draw" | "latent" | "sample" | "manifold" | "walk" | "cvae" | "compare" | "full";
+export type WidgetView = "draw" | "latent" | "sample" | "manifold" | "walk" | "arith" | "cvae" | "compare" | "full";
 export type WidgetErrorType = "load" | "panic" | "csp" | "file-protocol" | "worker" | "storage";
 
 /** What getState() returns and setState() takes: the attributes set, plus what the view shows. */
@@ -22,10 +22,12 @@ export interface WidgetState {
   drawing?: number[] | null;
   playing?: boolean;
   frames?: number;
+  /** The arithmetic view's stored points. */
+  slots?: Record<string, number[]>;
 }
 
 export interface ChangeDetail {
-  source: "drawing" | "map";
+  source: "drawing" | "map" | "arithmetic";
   z: number[];
   mu?: number[];
   logvar?: number[] | null;

@@ -318,7 +318,7 @@ export class VaePlayground extends HTMLElement {
   /** Applies what getState returned (options, then the drawing and the latent point). */
   async setState(state) {
     if (!state || typeof state !== "object" || Array.isArray(state)) throw new TypeError("setState expects an object from getState()");
-    const known = new Set([...SETTINGS.map((s) => propertyName(s.attr)), "version", "drawing", "latent", "playing", "frames"]);
+    const known = new Set([...SETTINGS.map((s) => propertyName(s.attr)), "version", "drawing", "latent", "playing", "frames", "slots"]);
     const unknown = Object.keys(state).filter((k) => !known.has(k));
     if (unknown.length) throw new TypeError(`setState: unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`);
     for (const { attr } of SETTINGS) {

@@ -495,3 +495,30 @@ test("the anywidget module renders the element from a model's traits, follows th
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("latent arithmetic: each slot stores the current point, and the result is A − B + C decoded", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`);
+  await addWidgets(page, [{ id: "ar", view: "arith", loading: "eager" }]);
+  await allReady(page);
+  const bar = (x0, width) => {
+    const x = new Array(784).fill(0);
+    for (let y = 5; y < 23; y++) for (let c = x0; c < x0 + width; c++) x[y * 28 + c] = 1;
+    return x;
+  };
+  for (const [slot, pixels] of [["A", bar(12, 5)], ["B", bar(13, 2)], ["C", bar(8, 2)]]) {
+    await page.evaluate((pixels) => document.getElementById("ar").setDrawing(pixels), pixels);
+    const button = page.locator("#ar").getByRole("button", { name: `${slot} ← current` });
+    await page.waitForFunction((name) => !document.getElementById("ar").shadowRoot.querySelector(`[part~=button]:disabled`), slot);
+    await page.waitForTimeout(300); // the drawing is encoded in the next frame
+    await button.click();
+    await page.waitForFunction((name) => document.getElementById("ar").getState().slots?.[name], slot, { timeout: 10000 });
+  }
+  await page.waitForFunction(() => window.__events.some((e) => e.type === "change" && e.id === "ar"), null, { timeout: 10000 });
+  const { slots } = await page.evaluate(() => document.getElementById("ar").getState());
+  const { z } = await page.evaluate(() => window.__events.find((e) => e.type === "change" && e.id === "ar").detail);
+  z.forEach((v, i) => assert.ok(Math.abs(v - (slots.A[i] - slots.B[i] + slots.C[i])) < 1e-5, `z${i}`));
+  assert.notDeepEqual(slots.A, slots.B);
+  assert.ok(inkSum(await widgetInk(page, "#ar", "A minus B plus C")) > 20, "the result is drawn");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
