@@ -258,8 +258,6 @@ class DrawView extends View {
     await this.ctx.guard(async () => {
       const image = await vae.decode(Float32Array.from(z), 1, this.labels(vae, 1));
       if (this.disposed) return;
-      drawDigit(this.recon, image);
-      clearCanvas(this.draws);
       this.blank();
       drawDigit(this.recon, image);
       this.fields.mu.dd.textContent = `${fmt(z)} picked`;

@@ -188,7 +188,8 @@ export class VaePlayground extends HTMLElement {
       this.#settle.resolve(this);
       this.#updateVisibility();
     } catch (e) {
-      if (current()) this.#fail(e);
+      // A crash has already put its panel, with Restart, in every widget.
+      if (current() && e?.type !== "panic") this.#fail(e);
     }
   }
 
