@@ -5,6 +5,7 @@ pub mod backend;
 pub mod bounds;
 pub mod data;
 pub mod error;
+pub mod hvae;
 pub mod inference;
 pub mod latent;
 pub mod loss;

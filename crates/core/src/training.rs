@@ -7,13 +7,14 @@
 //! still finite, e.g. 8·10⁷ nats one step after 500); and weights that an update made non-finite.
 //! So the model a caller can read, encode with or save never holds a NaN or an exploded state.
 
+use burn::module::{ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 
 use crate::data::Digits;
 use crate::error::VaeError;
 use crate::inference::{check_pixels, one_hot, read, read1, upload};
-use crate::loss::{Likelihood, loss, recon_plus_kl_per_digit};
+use crate::loss::{Likelihood, LossTerms, loss, recon_plus_kl_per_digit};
 use crate::model::{ModelKind, PIXELS, Vae};
 use crate::rng::Rng;
 
@@ -43,6 +44,22 @@ pub struct TrainConfig {
     /// what the person chose; when on, σ_x² settles near the mean squared pixel error.
     #[config(default = false)]
     pub learn_sigma_x: bool,
+    /// KL warm-up: over the first this many steps the KL's weight rises linearly from 0 to β, so
+    /// the decoder learns to use the code before the KL pulls it towards the prior. 0 (none) is the
+    /// reference recipe; the hierarchical VAE uses it to keep its top layer alive.
+    #[config(default = 0)]
+    pub warmup_steps: u64,
+}
+
+impl TrainConfig {
+    /// The KL weight at step `step` (0-based): β, ramped up over [`TrainConfig::warmup_steps`].
+    pub fn beta_at(&self, step: u64) -> f32 {
+        if step >= self.warmup_steps {
+            self.beta
+        } else {
+            self.beta * (step + 1) as f32 / self.warmup_steps as f32
+        }
+    }
 }
 
 /// Per-digit means of one step's loss, in nats.
@@ -54,6 +71,80 @@ pub struct StepStats {
     /// σ_x of the Gaussian likelihood the step used (after the update when it is learned); `None`
     /// for the Bernoulli likelihood.
     pub sigma_x: Option<f32>,
+    /// A hierarchical model's KL split by layer, bottom (z₁) then top (z₂); they add up to `kl`.
+    /// `None` for one-layer models.
+    pub kl_layers: Option<[f32; 2]>,
+}
+
+/// What a model kind contributes to a training step: its loss on one batch. The trainer does the
+/// rest (checks, rollback, the Adam update) the same way for every kind.
+pub trait Trainable: Module {
+    /// The device the weights live on.
+    fn device(&self) -> Device;
+    /// Whether a step needs the digits' labels (conditional models).
+    fn wants_labels(&self) -> bool {
+        false
+    }
+    /// The loss on `x` (`[batch, 784]`, with `labels` `[batch, 10]` one-hot when
+    /// [`Trainable::wants_labels`]), drawing the noise it needs from `rng`. A Gaussian
+    /// likelihood's σ_x receives a gradient only when `config.learn_sigma_x`.
+    fn objective(
+        &self,
+        x: Tensor<2>,
+        labels: Option<Tensor<2>>,
+        rng: &mut Rng,
+        config: &TrainConfig,
+    ) -> Objective;
+    /// ln σ_x of the Gaussian likelihood, `[1]`.
+    fn log_sigma_x(&self) -> Tensor<1>;
+}
+
+/// One batch's loss: what is minimised and the terms it is made of, batch means in nats.
+pub struct Objective {
+    pub terms: LossTerms,
+    /// A hierarchical model's KL of the bottom and top layer (they add up to `terms.kl`).
+    pub kl_layers: Option<[Tensor<1>; 2]>,
+}
+
+impl Trainable for Vae {
+    fn device(&self) -> Device {
+        self.fc1.weight.device()
+    }
+
+    fn wants_labels(&self) -> bool {
+        self.kind == ModelKind::Conditional
+    }
+
+    fn objective(
+        &self,
+        x: Tensor<2>,
+        labels: Option<Tensor<2>>,
+        rng: &mut Rng,
+        config: &TrainConfig,
+    ) -> Objective {
+        let [n, _] = x.shape().dims();
+        let latent = self.latent();
+        let eps = (self.kind != ModelKind::Autoencoder)
+            .then(|| upload(&rng.normals(n * latent), n, latent, &x.device()));
+        let mut output = self.forward(x.clone(), labels, eps);
+        if !learns_sigma_x(config) {
+            // No gradient reaches σ_x, so Adam leaves it where it is.
+            output.log_sigma_x = output.log_sigma_x.detach();
+        }
+        Objective {
+            terms: loss(&output, x, config.likelihood, config.beta),
+            kl_layers: None,
+        }
+    }
+
+    fn log_sigma_x(&self) -> Tensor<1> {
+        self.log_sigma_x.val()
+    }
+}
+
+/// Whether a step trains the Gaussian likelihood's σ_x.
+pub fn learns_sigma_x(config: &TrainConfig) -> bool {
+    config.learn_sigma_x && config.likelihood == Likelihood::Gaussian
 }
 
 /// Adam as PyTorch defines it (ε = 1e-8; burn's default is 1e-5).
@@ -102,19 +193,19 @@ impl Levels {
 }
 
 /// A model with its optimiser state, its noise source and its last good weights.
-pub struct Trainer {
-    model: Vae,
+pub struct Trainer<M: Trainable = Vae> {
+    model: M,
     optim: ModuleOptimizer,
-    last_good: (Vae, ModuleOptimizer),
+    last_good: (M, ModuleOptimizer),
     /// `None` until the first step is accepted.
     levels: Option<Levels>,
     rng: Rng,
     steps: u64,
 }
 
-impl Trainer {
+impl<M: Trainable> Trainer<M> {
     /// Takes a model (on any device) and prepares it for training on that device.
-    pub fn new(model: Vae, seed: u64) -> Self {
+    pub fn new(model: M, seed: u64) -> Self {
         let model = model.train(); // gradient tracking on, on the model's own device
         let optim = adam();
         Self {
@@ -128,12 +219,12 @@ impl Trainer {
     }
 
     /// The current weights, without gradient tracking: what inference uses.
-    pub fn model(&self) -> Vae {
+    pub fn model(&self) -> M {
         self.model.valid()
     }
 
     /// Replaces the weights (a loaded file, say) and starts the optimiser afresh.
-    pub fn set_model(&mut self, model: Vae) {
+    pub fn set_model(&mut self, model: M) {
         let seed = self.rng.next_u64();
         *self = Self::new(model, seed);
     }
@@ -163,30 +254,20 @@ impl Trainer {
                 "β must be in [0, 1000], got {beta}"
             )));
         }
-        let device = self.model.fc1.weight.device();
+        let device = self.model.device();
         let labels = labels.map(|l| one_hot(l, n, &device)).transpose()?;
-        let latent = self.model.latent();
         let x = upload(pixels, n, PIXELS, &device);
-        let eps = (self.model.kind != ModelKind::Autoencoder)
-            .then(|| upload(&self.rng.normals(n * latent), n, latent, &device));
-
-        let mut output = self.model.forward(x.clone(), labels, eps);
-        let learn_sigma = config.learn_sigma_x && likelihood == Likelihood::Gaussian;
-        if !learn_sigma {
-            // No gradient reaches σ_x, so Adam leaves it where it is.
-            output.log_sigma_x = output.log_sigma_x.detach();
-        }
-        let terms = loss(&output, x, likelihood, beta);
-        let values = read1(Tensor::cat(
-            vec![terms.total.clone(), terms.recon.clone(), terms.kl.clone()],
-            0,
-        ))
-        .await?;
+        let config = &config.clone().with_beta(config.beta_at(self.steps));
+        let Objective { terms, kl_layers } = self.model.objective(x, labels, &mut self.rng, config);
+        let mut parts = vec![terms.total.clone(), terms.recon.clone(), terms.kl.clone()];
+        parts.extend(kl_layers.into_iter().flatten());
+        let values = read1(Tensor::cat(parts, 0)).await?;
         let mut stats = StepStats {
             loss: values[0],
             recon: values[1],
             kl: values[2],
             sigma_x: None,
+            kl_layers: (values.len() == 5).then(|| [values[3], values[4]]),
         };
         let failure = if !values.iter().all(|v| v.is_finite()) {
             Some(format!("the loss became {}", stats.loss))
@@ -212,7 +293,7 @@ impl Trainer {
         // One read after the update: the finiteness probe and ln σ_x together.
         let model = self.model();
         let after = read1(Tensor::cat(
-            vec![finite_probe(&model), model.log_sigma_x.val()],
+            vec![finite_probe(&model), model.log_sigma_x()],
             0,
         ))
         .await?;
@@ -246,7 +327,7 @@ impl Trainer {
         config: &TrainConfig,
     ) -> crate::Result<StepStats> {
         let (pixels, labels) = digits.batch(indices);
-        let labels = (self.model.kind == ModelKind::Conditional).then_some(labels.as_slice());
+        let labels = self.model.wants_labels().then_some(labels.as_slice());
         self.step(&pixels, indices.len(), labels, config).await
     }
 }
@@ -305,24 +386,21 @@ async fn flat_weights(model: &Vae) -> crate::Result<Vec<f32>> {
 
 /// Whether every weight of `model` is finite, with one read of one number: Σ 0·w is 0 exactly
 /// when no w is infinite or NaN (0·∞ and 0·NaN are NaN), so no weight leaves the device.
-pub async fn weights_are_finite(model: &Vae) -> crate::Result<bool> {
+pub async fn weights_are_finite<M: Module>(model: &M) -> crate::Result<bool> {
     Ok(read1(finite_probe(model)).await?[0] == 0.0)
 }
 
-/// Σ 0·w over every weight of `model`, on its device: `[1]`, 0 exactly when all are finite.
-fn finite_probe(model: &Vae) -> Tensor<1> {
-    let mut layers = vec![&model.fc1, &model.fc21, &model.fc3, &model.fc4];
-    layers.extend(&model.fc22);
-    let probes: Vec<Tensor<1>> = layers
-        .into_iter()
-        .flat_map(|layer| {
-            let weight = layer.weight.val().mul_scalar(0.0).sum();
-            let bias = layer.bias.as_ref().map(|b| b.val().mul_scalar(0.0).sum());
-            std::iter::once(weight).chain(bias)
-        })
-        .chain([model.log_sigma_x.val().mul_scalar(0.0).sum()])
-        .collect();
-    Tensor::cat(probes, 0).sum()
+/// Σ 0·w over every parameter of `model`, on its device: `[1]`, 0 exactly when all are finite.
+fn finite_probe<M: Module>(model: &M) -> Tensor<1> {
+    struct Probe(Vec<Tensor<1>>);
+    impl ModuleVisitor for Probe {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.push(param.val().mul_scalar(0.0).sum());
+        }
+    }
+    let mut probe = Probe(Vec::new());
+    model.visit(&mut probe);
+    Tensor::cat(probe.0, 0).sum()
 }
 
 /// Test-set figures, means per digit in nats of the likelihood (β = 1).

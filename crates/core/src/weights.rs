@@ -109,7 +109,7 @@ pub struct WeightFile {
     pub metadata: BTreeMap<String, String>,
 }
 
-fn bad(message: impl Into<String>) -> VaeError {
+pub(crate) fn bad(message: impl Into<String>) -> VaeError {
     VaeError::Weights(message.into())
 }
 
@@ -164,6 +164,24 @@ impl<'de> Deserialize<'de> for HeaderEntries {
 /// (no overlap, no gap, no byte left over). Decoding can then allocate at most what a model of a
 /// valid size needs.
 pub fn read_safetensors(bytes: &[u8]) -> Result<WeightFile> {
+    let (config, tensors, metadata) = read_checked(bytes, infer_config)?;
+    Ok(WeightFile {
+        config,
+        tensors,
+        metadata,
+    })
+}
+
+/// A file's tensors by name, decoded to `f32`.
+pub type Tensors = BTreeMap<String, NamedTensor>;
+
+/// Reads a safetensors file whose names and shapes `architecture` accepts (it returns the
+/// architecture they describe, or why they describe none), checking everything as
+/// [`read_safetensors`] does before any tensor is decoded.
+pub fn read_checked<C>(
+    bytes: &[u8],
+    architecture: impl FnOnce(&BTreeMap<&str, &[usize]>) -> Result<C>,
+) -> Result<(C, Tensors, BTreeMap<String, String>)> {
     if bytes.len() < 8 {
         return Err(bad(format!(
             "the file is {} bytes, too short for a safetensors header",
@@ -209,7 +227,7 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<WeightFile> {
         .iter()
         .map(|e| (e.name.as_str(), e.shape.as_slice()))
         .collect();
-    let config = infer_config(&shapes)?;
+    let config = architecture(&shapes)?;
     check_coverage(&mut entries, data.len())?;
 
     let mut tensors = BTreeMap::new();
@@ -240,11 +258,7 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<WeightFile> {
             },
         );
     }
-    Ok(WeightFile {
-        config,
-        tensors,
-        metadata,
-    })
+    Ok((config, tensors, metadata))
 }
 
 /// A size from the header as this machine's `usize`, refusing what does not fit (on wasm32 a
@@ -367,13 +381,29 @@ fn infer_config(shapes: &BTreeMap<&str, &[usize]>) -> Result<VaeConfig> {
         kind,
     };
     config.validate().map_err(|e| bad(e.to_string()))?;
-    let expected = expected_shapes(&config);
-    for (name, shape) in &expected {
+    let what = format!("a {} with hidden {hidden} and latent {latent}", kind.name());
+    check_shapes(
+        shapes,
+        &expected_shapes(&config),
+        &what,
+        "fc1, fc21, fc22, fc3, fc4",
+    )?;
+    Ok(config)
+}
+
+/// Checks that the file holds exactly the `expected` tensors (plus, optionally, [`LOG_SIGMA_X`])
+/// with their shapes; `what` names the architecture and `layers` its layers in messages.
+pub(crate) fn check_shapes(
+    shapes: &BTreeMap<&str, &[usize]>,
+    expected: &[(String, Vec<usize>)],
+    what: &str,
+    layers: &str,
+) -> Result<()> {
+    for (name, shape) in expected {
         let found = shape_of(shapes, name)?;
         if found != shape.as_slice() {
             return Err(bad(format!(
-                "{name} has shape {found:?}; a {} with hidden {hidden} and latent {latent} needs {shape:?}",
-                kind.name()
+                "{name} has shape {found:?}; {what} needs {shape:?}"
             )));
         }
     }
@@ -389,10 +419,23 @@ fn infer_config(shapes: &BTreeMap<&str, &[usize]>) -> Result<VaeConfig> {
         .find(|k| **k != LOG_SIGMA_X && !expected.iter().any(|(name, _)| name == *k))
     {
         return Err(bad(format!(
-            "unexpected tensor {extra} (expected only fc1, fc21, fc22, fc3, fc4 and {LOG_SIGMA_X})"
+            "unexpected tensor {extra} (expected only {layers} and {LOG_SIGMA_X})"
         )));
     }
-    Ok(config)
+    Ok(())
+}
+
+/// `(name, out, in)` of linear layers → their `.weight` `[out, in]` and `.bias` `[out]` shapes.
+pub(crate) fn linear_shapes(layers: &[(&str, usize, usize)]) -> Vec<(String, Vec<usize>)> {
+    layers
+        .iter()
+        .flat_map(|&(name, out, inp)| {
+            [
+                (format!("{name}.weight"), vec![out, inp]),
+                (format!("{name}.bias"), vec![out]),
+            ]
+        })
+        .collect()
 }
 
 /// Every tensor a model of this architecture has, in PyTorch layout.
@@ -403,53 +446,52 @@ pub fn expected_shapes(config: &VaeConfig) -> Vec<(String, Vec<usize>)> {
         layers.push(("fc22", l, h));
     }
     layers.extend([("fc3", h, l + c), ("fc4", PIXELS, h)]);
-    layers
-        .into_iter()
-        .flat_map(|(name, out, inp)| {
-            [
-                (format!("{name}.weight"), vec![out, inp]),
-                (format!("{name}.bias"), vec![out]),
-            ]
-        })
-        .collect()
+    linear_shapes(&layers)
+}
+
+/// The linear layer `name` of checked `tensors`, on `device`.
+pub(crate) fn linear_from(tensors: &Tensors, name: &str, device: &Device) -> Linear {
+    let w = &tensors[&format!("{name}.weight")];
+    let b = &tensors[&format!("{name}.bias")];
+    let (out, inp) = (w.shape[0], w.shape[1]);
+    // PyTorch stores [out, in]; burn's Linear holds [in, out].
+    let weight =
+        Tensor::<2>::from_data(TensorData::new(w.values.clone(), [out, inp]), device).transpose();
+    let bias = Tensor::<1>::from_data(TensorData::new(b.values.clone(), [out]), device);
+    Linear {
+        weight: Param::from_tensor(weight),
+        bias: Some(Param::from_tensor(bias)),
+    }
+}
+
+/// ln σ_x from checked `tensors`, or the default σ_x when the file has none.
+pub(crate) fn log_sigma_from(tensors: &Tensors, device: &Device) -> Param<Tensor<1>> {
+    match tensors.get(LOG_SIGMA_X) {
+        Some(t) => Param::from_tensor(Tensor::from_data(
+            TensorData::new(t.values.clone(), [1]),
+            device,
+        )),
+        None => log_sigma_param(DEFAULT_SIGMA_X, device),
+    }
 }
 
 impl WeightFile {
     /// Builds a model on `device` from the file's tensors.
     pub fn to_model(&self, device: &Device) -> Vae {
-        let linear = |name: &str| {
-            let w = &self.tensors[&format!("{name}.weight")];
-            let b = &self.tensors[&format!("{name}.bias")];
-            let (out, inp) = (w.shape[0], w.shape[1]);
-            // PyTorch stores [out, in]; burn's Linear holds [in, out].
-            let weight =
-                Tensor::<2>::from_data(TensorData::new(w.values.clone(), [out, inp]), device)
-                    .transpose();
-            let bias = Tensor::<1>::from_data(TensorData::new(b.values.clone(), [out]), device);
-            Linear {
-                weight: Param::from_tensor(weight),
-                bias: Some(Param::from_tensor(bias)),
-            }
-        };
+        let linear = |name: &str| linear_from(&self.tensors, name, device);
         Vae {
             fc1: linear("fc1"),
             fc21: linear("fc21"),
             fc22: (self.config.kind != ModelKind::Autoencoder).then(|| linear("fc22")),
             fc3: linear("fc3"),
             fc4: linear("fc4"),
-            log_sigma_x: match self.tensors.get(LOG_SIGMA_X) {
-                Some(t) => Param::from_tensor(Tensor::from_data(
-                    TensorData::new(t.values.clone(), [1]),
-                    device,
-                )),
-                None => log_sigma_param(DEFAULT_SIGMA_X, device),
-            },
+            log_sigma_x: log_sigma_from(&self.tensors, device),
             kind: self.config.kind,
         }
     }
 }
 
-async fn linear_tensors(
+pub(crate) async fn linear_tensors(
     layer: &Linear,
     name: &str,
     out: &mut BTreeMap<String, NamedTensor>,
@@ -493,12 +535,31 @@ pub async fn write_safetensors(
     }
     linear_tensors(&model.fc3, "fc3", &mut tensors).await?;
     linear_tensors(&model.fc4, "fc4", &mut tensors).await?;
+    finish_file(
+        tensors,
+        &model.log_sigma_x,
+        model.kind.name(),
+        dtype,
+        metadata,
+    )
+    .await
+}
+
+/// The file of a model whose layers are in `tensors`: σ_x added for a Gaussian model, every value
+/// checked finite, the kind and `metadata` in the header.
+pub(crate) async fn finish_file(
+    mut tensors: Tensors,
+    log_sigma_x: &Param<Tensor<1>>,
+    kind: &str,
+    dtype: Dtype,
+    metadata: &[(&str, &str)],
+) -> Result<Vec<u8>> {
     if metadata.contains(&("likelihood", "gaussian")) {
         tensors.insert(
             LOG_SIGMA_X.into(),
             NamedTensor {
                 shape: vec![1],
-                values: read1(model.log_sigma_x.val()).await?,
+                values: read1(log_sigma_x.val()).await?,
             },
         );
     }
@@ -514,7 +575,7 @@ pub async fn write_safetensors(
     }
     let mut meta = Map::new();
     meta.insert("format".into(), json!("pt"));
-    meta.insert("kind".into(), json!(model.kind.name()));
+    meta.insert("kind".into(), json!(kind));
     for (k, v) in metadata {
         meta.insert((*k).into(), json!(v));
     }
