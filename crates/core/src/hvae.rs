@@ -173,6 +173,13 @@ pub struct HvaeOutput {
 }
 
 impl Hvae {
+    /// The same model with the Gaussian likelihood's σ_x set to `sigma_x`.
+    pub fn with_sigma_x(mut self, sigma_x: f32) -> crate::Result<Self> {
+        crate::loss::check_sigma_x(sigma_x)?;
+        self.log_sigma_x = log_sigma_param(sigma_x, &self.q1_fc.weight.device());
+        Ok(self)
+    }
+
     pub fn config(&self) -> HvaeConfig {
         let dims = |l: &Linear| -> [usize; 2] { l.weight.shape().dims() };
         HvaeConfig {
@@ -329,10 +336,20 @@ impl Trainable for Hvae {
         }
         let t = terms(&output, x, config.likelihood);
         let (recon, bottom, top) = (t.recon.mean(), t.kl_bottom.mean(), t.kl_top.mean());
+        // What is minimised: the top layer's KL per dimension (batch mean) is held at no less than
+        // the free bits, so below them it has no gradient.
+        let top_penalised = if config.free_bits > 0.0 {
+            kl_per_dimension(output.q2.mu.clone(), output.q2.logvar.clone())
+                .mean_dim(0)
+                .clamp_min(config.free_bits)
+                .sum()
+        } else {
+            top.clone()
+        };
         let kl = bottom.clone() + top.clone();
         Objective {
             terms: LossTerms {
-                total: recon.clone() + kl.clone().mul_scalar(config.beta),
+                total: recon.clone() + (bottom.clone() + top_penalised).mul_scalar(config.beta),
                 recon,
                 kl,
             },

@@ -11,7 +11,7 @@ use crate::data::{Batches, Digits};
 use crate::error::VaeError;
 use crate::model::Vae;
 use crate::rng::Rng;
-use crate::training::{StepStats, TrainConfig, Trainer, evaluate};
+use crate::training::{StepStats, TrainConfig, Trainable, Trainer, evaluate};
 
 /// Mixed into the digits' seed for the noise of the test figures.
 pub const EVAL_SEED_MIX: u64 = 0x7e57;
@@ -26,8 +26,8 @@ struct SessionDigits {
 
 /// A model in training. Steps on JavaScript's pixels ([`Session::trainer`]) need no digits; steps
 /// on the shipped digits ([`Session::step`]) need [`Session::set_digits`] first.
-pub struct Session {
-    trainer: Trainer,
+pub struct Session<M: Trainable = Vae> {
+    trainer: Trainer<M>,
     data: Option<SessionDigits>,
 }
 
@@ -49,9 +49,9 @@ pub struct StepReport {
     pub ends_epoch: bool,
 }
 
-impl Session {
+impl<M: Trainable> Session<M> {
     /// A session training `model` on its own device; `seed` draws the noise ε.
-    pub fn new(model: Vae, seed: u64) -> Self {
+    pub fn new(model: M, seed: u64) -> Self {
         Self {
             trainer: Trainer::new(model, seed),
             data: None,
@@ -73,17 +73,17 @@ impl Session {
     }
 
     /// The trainer, for steps on pixels that are not the session's digits.
-    pub fn trainer(&mut self) -> &mut Trainer {
+    pub fn trainer(&mut self) -> &mut Trainer<M> {
         &mut self.trainer
     }
 
     /// The current weights, without gradient tracking.
-    pub fn model(&self) -> Vae {
+    pub fn model(&self) -> M {
         self.trainer.model()
     }
 
     /// Replaces the weights (a loaded file) and restarts the optimiser; the digits stay.
-    pub fn set_model(&mut self, model: Vae) {
+    pub fn set_model(&mut self, model: M) {
         self.trainer.set_model(model);
     }
 
@@ -121,6 +121,22 @@ impl Session {
         })
     }
 
+    /// Numbers of training and test digits (0, 0 before [`Session::set_digits`]).
+    pub fn split_sizes(&self) -> (usize, usize) {
+        self.data
+            .as_ref()
+            .map_or((0, 0), |d| (d.digits.len() - d.test.len(), d.test.len()))
+    }
+
+    /// The test digits' pixels and their number, with the noise source of the test figures.
+    pub fn test_pixels(&mut self) -> crate::Result<(Vec<f32>, usize, &mut Rng)> {
+        let data = self.data()?;
+        let (pixels, _) = data.digits.batch(&data.test);
+        Ok((pixels, data.test.len(), &mut data.eval_rng))
+    }
+}
+
+impl Session<Vae> {
     /// The test split's figures under `likelihood` (β = 1): −ELBO from one z drawn from q(z|x) per
     /// digit, and the z = μ score.
     pub async fn evaluate(
@@ -137,12 +153,5 @@ impl Session {
             &mut data.eval_rng,
         )
         .await
-    }
-
-    /// Numbers of training and test digits (0, 0 before [`Session::set_digits`]).
-    pub fn split_sizes(&self) -> (usize, usize) {
-        self.data
-            .as_ref()
-            .map_or((0, 0), |d| (d.digits.len() - d.test.len(), d.test.len()))
     }
 }

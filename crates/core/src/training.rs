@@ -49,6 +49,12 @@ pub struct TrainConfig {
     /// reference recipe; the hierarchical VAE uses it to keep its top layer alive.
     #[config(default = 0)]
     pub warmup_steps: u64,
+    /// Free bits (Kingma et al. 2016) of the hierarchical VAE's top layer: below this many nats
+    /// per z₂ dimension (batch mean) its KL is not penalised, so the top layer is made to carry
+    /// at least that much about each digit instead of leaving everything to z₁. 0 is the plain
+    /// ELBO; the reported KL is always the true one. One-layer models ignore it.
+    #[config(default = 0.0)]
+    pub free_bits: f32,
 }
 
 impl TrainConfig {

@@ -12,18 +12,21 @@ use std::time::Instant;
 use burn::prelude::*;
 use vae_core::backend::{CpuBackend, cpu_device};
 use vae_core::data::Digits;
+use vae_core::hvae::{self, Hvae, HvaeConfig};
 use vae_core::loss::Likelihood;
 use vae_core::session::Session;
-use vae_core::training::TrainConfig;
+use vae_core::training::{TrainConfig, Trainable};
 use vae_core::weights::{Dtype, write_safetensors};
 use vae_core::{ModelKind, VaeConfig};
 
-const USAGE: &str = "usage: train [--latent N] [--hidden N] [--kind vae|autoencoder|conditional] \
-[--epochs N] [--lr F] [--batch N] [--beta F] [--likelihood bernoulli|gaussian] [--sigma-x F] [--learn-sigma-x] [--seed N] \
+const USAGE: &str = "usage: train [--latent N] [--hidden N] [--kind vae|autoencoder|conditional|hierarchical] \
+[--latent-top N] [--hidden-top N] [--warmup STEPS] [--free-bits NATS] [--epochs N] [--lr F] [--batch N] [--beta F] [--likelihood bernoulli|gaussian] [--sigma-x F] [--learn-sigma-x] [--seed N] \
 [--data PATH] [--out PATH] [--dtype f32|f16|bf16] [--backend flex|ndarray]";
 
 struct Args {
     model: VaeConfig,
+    /// Set for `--kind hierarchical` (its `--latent` and `--hidden` are z₁'s and the pixels').
+    hierarchical: Option<HvaeConfig>,
     sigma_x: f32,
     train: TrainConfig,
     data: PathBuf,
@@ -35,6 +38,8 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut model = VaeConfig::new();
+    let mut hierarchical: Option<HvaeConfig> = None;
+    let mut top = HvaeConfig::new();
     let mut train = TrainConfig::new();
     let mut data = PathBuf::from("web/assets/digits.bin.gz");
     let (mut out, mut dtype, mut backend) = (None, Dtype::F32, CpuBackend::available()[0]);
@@ -58,9 +63,16 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--latent" => model.latent = number(&value)? as usize,
             "--hidden" => model.hidden = number(&value)? as usize,
+            "--kind" if matches!(value.as_str(), "hierarchical" | "hvae") => {
+                hierarchical = Some(HvaeConfig::new())
+            }
             "--kind" => {
                 model.kind = ModelKind::parse(&value).ok_or(format!("unknown kind {value}"))?
             }
+            "--latent-top" => top.latent_top = number(&value)? as usize,
+            "--hidden-top" => top.hidden_top = number(&value)? as usize,
+            "--warmup" => train.warmup_steps = number(&value)? as u64,
+            "--free-bits" => train.free_bits = number(&value)? as f32,
             "--epochs" => train.epochs = number(&value)? as usize,
             "--lr" => train.lr = number(&value)?,
             "--batch" => train.batch_size = number(&value)? as usize,
@@ -93,9 +105,18 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     model.validate().map_err(|e| e.to_string())?;
+    let hierarchical = hierarchical.map(|_| HvaeConfig {
+        hidden: model.hidden,
+        latent: model.latent,
+        ..top
+    });
+    if let Some(config) = &hierarchical {
+        config.validate().map_err(|e| e.to_string())?;
+    }
     let device = backend.device().unwrap_or_else(cpu_device);
     Ok(Args {
         model,
+        hierarchical,
         sigma_x,
         train,
         data,
@@ -134,12 +155,25 @@ fn main() {
 async fn run(args: Args) -> vae_core::Result<()> {
     let digits = Digits::read_gz(&args.data)?;
     let (train_idx, test_idx) = (digits.train_indices(), digits.test_indices());
+    let shape = match &args.hierarchical {
+        Some(h) => format!(
+            "hierarchical VAE {}-{}-{} (z₁) and {}-{} (z₂)",
+            vae_core::model::PIXELS,
+            h.hidden,
+            h.latent,
+            h.hidden_top,
+            h.latent_top
+        ),
+        None => format!(
+            "{} {}-{}-{}",
+            args.model.kind.name(),
+            vae_core::model::PIXELS,
+            args.model.hidden,
+            args.model.latent
+        ),
+    };
     println!(
-        "{} {}-{}-{} on {} ({} train / {} test digits), {} epochs, batch {}, lr {}, β {}, seed {}",
-        args.model.kind.name(),
-        vae_core::model::PIXELS,
-        args.model.hidden,
-        args.model.latent,
+        "{shape} on {} ({} train / {} test digits), {} epochs, batch {}, lr {}, β {}, KL warm-up {} steps, free bits {}, seed {}",
         args.backend,
         train_idx.len(),
         test_idx.len(),
@@ -147,20 +181,81 @@ async fn run(args: Args) -> vae_core::Result<()> {
         args.train.batch_size,
         args.train.lr,
         args.train.beta,
+        args.train.warmup_steps,
+        args.train.free_bits,
         args.train.seed,
     );
     // Seed burn's initialiser too, so the starting weights repeat.
     args.device.seed(args.train.seed);
-    // The same session the browser's worker drives: same seed, same batches, same noise.
-    let model = args.model.init(&args.device).with_sigma_x(args.sigma_x)?;
-    let mut session = Session::new(model, args.train.seed);
-    session.set_digits(digits, args.train.seed)?;
+    let likelihood = args.train.likelihood;
+    let meta = [
+        ("likelihood", likelihood.name().to_string()),
+        ("epochs", args.train.epochs.to_string()),
+        ("seed", args.train.seed.to_string()),
+    ];
+    let meta: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bytes = match &args.hierarchical {
+        Some(config) => {
+            let model = config.init(&args.device).with_sigma_x(args.sigma_x)?;
+            let mut session = Session::new(model, args.train.seed);
+            session.set_digits(digits, args.train.seed)?;
+            println!(
+                "epoch  train-loss  test -ELBO(1 z)  recon   KL(z₁)  KL(z₂)  active z₁ z₂  seconds"
+            );
+            train(
+                &mut session,
+                &args.train,
+                async |session: &mut Session<Hvae>| {
+                    let model = session.model();
+                    let (pixels, n, rng) = session.test_pixels()?;
+                    let s = hvae::evaluate(&model, &pixels, n, likelihood, rng).await?;
+                    let (bottom, top) = hvae::active_units(&model, &pixels, n, 10, rng).await?;
+                    Ok(format!(
+                        "{:15.2}  {:6.2}  {:6.2}  {:6.2}  {:6} {:3}",
+                        s.neg_elbo, s.recon, s.kl_bottom, s.kl_top, bottom, top
+                    ))
+                },
+            )
+            .await?;
+            hvae::write_hvae(&session.model(), args.dtype, &meta).await?
+        }
+        None => {
+            // The same session the browser's worker drives: same seed, same batches, same noise.
+            let model = args.model.init(&args.device).with_sigma_x(args.sigma_x)?;
+            let mut session = Session::new(model, args.train.seed);
+            session.set_digits(digits, args.train.seed)?;
+            println!("epoch  train-loss  test -ELBO(1 z)  test score(z=μ)  seconds");
+            train(&mut session, &args.train, async |session: &mut Session| {
+                let test = session.evaluate(likelihood).await?;
+                Ok(format!(
+                    "{:15.2}  {:15.2}",
+                    test.neg_elbo, test.score_at_mean
+                ))
+            })
+            .await?;
+            write_safetensors(&session.model(), args.dtype, &meta).await?
+        }
+    };
+    if let Some(out) = &args.out {
+        std::fs::write(out, &bytes)
+            .map_err(|e| vae_core::VaeError::Weights(format!("{}: {e}", out.display())))?;
+        println!("wrote {} ({} bytes)", out.display(), bytes.len());
+    }
+    Ok(())
+}
+
+/// Runs `config.epochs` epochs, printing after each the mean training loss (the mean of its
+/// steps' per-digit losses), the test figures `test` returns, and the seconds so far.
+async fn train<M: Trainable>(
+    session: &mut Session<M>,
+    config: &TrainConfig,
+    mut test: impl AsyncFnMut(&mut Session<M>) -> vae_core::Result<String>,
+) -> vae_core::Result<()> {
     let start = Instant::now();
-    println!("epoch  train-loss  test -ELBO(1 z)  test score(z=μ)  seconds");
-    for epoch in 1..=args.train.epochs {
+    for epoch in 1..=config.epochs {
         let (mut sum, mut count) = (0.0f64, 0usize);
         loop {
-            let report = session.step(&args.train).await?;
+            let report = session.step(config).await?;
             sum += report.stats.loss as f64;
             count += 1;
             progress_bar(
@@ -173,28 +268,12 @@ async fn run(args: Args) -> vae_core::Result<()> {
             }
         }
         eprint!("\r{}\r", " ".repeat(60));
-        let test = session.evaluate(args.train.likelihood).await?;
+        let figures = test(session).await?;
         println!(
-            "{epoch:5}  {:10.2}  {:15.2}  {:15.2}  {:7.1}",
-            test.neg_elbo,
-            test.score_at_mean,
+            "{epoch:5}  {:10.2}  {figures}  {:7.1}",
             sum / count as f64,
             start.elapsed().as_secs_f64()
         );
-    }
-    if let Some(out) = &args.out {
-        let likelihood = args.train.likelihood.name().to_string();
-        let epochs = args.train.epochs.to_string();
-        let seed = args.train.seed.to_string();
-        let meta = [
-            ("likelihood", likelihood.as_str()),
-            ("epochs", epochs.as_str()),
-            ("seed", seed.as_str()),
-        ];
-        let bytes = write_safetensors(&session.model(), args.dtype, &meta).await?;
-        std::fs::write(out, &bytes)
-            .map_err(|e| vae_core::VaeError::Weights(format!("{}: {e}", out.display())))?;
-        println!("wrote {} ({} bytes)", out.display(), bytes.len());
     }
     Ok(())
 }
