@@ -89,35 +89,10 @@ impl HvaeConfig {
 
     /// A freshly initialised model, linear layers initialised as PyTorch's.
     pub fn init(&self, device: &Device) -> Hvae {
-        let [
-            q1_fc,
-            q1_mu,
-            q1_logvar,
-            q2_fc,
-            q2_mu,
-            q2_logvar,
-            p1_fc,
-            p1_mu,
-            p1_logvar,
-            px_fc,
-            px_out,
-        ] = self
+        let layers = self
             .layers()
             .map(|(_, out, inp)| LinearConfig::new(inp, out).init(device));
-        Hvae {
-            q1_fc,
-            q1_mu,
-            q1_logvar,
-            q2_fc,
-            q2_mu,
-            q2_logvar,
-            p1_fc,
-            p1_mu,
-            p1_logvar,
-            px_fc,
-            px_out,
-            log_sigma_x: log_sigma_param(DEFAULT_SIGMA_X, device),
-        }
+        Hvae::from_layers(layers, log_sigma_param(DEFAULT_SIGMA_X, device))
     }
 }
 
@@ -173,11 +148,59 @@ pub struct HvaeOutput {
 }
 
 impl Hvae {
+    /// A model from its linear layers in [`HvaeConfig`]'s order (q₁, q₂, p₁, pₓ) and ln σ_x.
+    fn from_layers(layers: [Linear; 11], log_sigma_x: Param<Tensor<1>>) -> Self {
+        let [
+            q1_fc,
+            q1_mu,
+            q1_logvar,
+            q2_fc,
+            q2_mu,
+            q2_logvar,
+            p1_fc,
+            p1_mu,
+            p1_logvar,
+            px_fc,
+            px_out,
+        ] = layers;
+        Hvae {
+            q1_fc,
+            q1_mu,
+            q1_logvar,
+            q2_fc,
+            q2_mu,
+            q2_logvar,
+            p1_fc,
+            p1_mu,
+            p1_logvar,
+            px_fc,
+            px_out,
+            log_sigma_x,
+        }
+    }
+
     /// The same model with the Gaussian likelihood's σ_x set to `sigma_x`.
     pub fn with_sigma_x(mut self, sigma_x: f32) -> crate::Result<Self> {
         crate::loss::check_sigma_x(sigma_x)?;
         self.log_sigma_x = log_sigma_param(sigma_x, &self.q1_fc.weight.device());
         Ok(self)
+    }
+
+    /// The linear layers in [`HvaeConfig`]'s order.
+    fn layers(&self) -> [&Linear; 11] {
+        [
+            &self.q1_fc,
+            &self.q1_mu,
+            &self.q1_logvar,
+            &self.q2_fc,
+            &self.q2_mu,
+            &self.q2_logvar,
+            &self.p1_fc,
+            &self.p1_mu,
+            &self.p1_logvar,
+            &self.px_fc,
+            &self.px_out,
+        ]
     }
 
     pub fn config(&self) -> HvaeConfig {
@@ -481,35 +504,10 @@ pub fn read_hvae(bytes: &[u8], device: &Device) -> crate::Result<Hvae> {
 }
 
 fn from_tensors(config: &HvaeConfig, tensors: &Tensors, device: &Device) -> Hvae {
-    let [
-        q1_fc,
-        q1_mu,
-        q1_logvar,
-        q2_fc,
-        q2_mu,
-        q2_logvar,
-        p1_fc,
-        p1_mu,
-        p1_logvar,
-        px_fc,
-        px_out,
-    ] = config
+    let layers = config
         .layers()
         .map(|(name, _, _)| linear_from(tensors, name, device));
-    Hvae {
-        q1_fc,
-        q1_mu,
-        q1_logvar,
-        q2_fc,
-        q2_mu,
-        q2_logvar,
-        p1_fc,
-        p1_mu,
-        p1_logvar,
-        px_fc,
-        px_out,
-        log_sigma_x: log_sigma_from(tensors, device),
-    }
+    Hvae::from_layers(layers, log_sigma_from(tensors, device))
 }
 
 /// Serialises an HVAE; `metadata` as for [`crate::weights::write_safetensors`].
@@ -518,21 +516,8 @@ pub async fn write_hvae(
     dtype: Dtype,
     metadata: &[(&str, &str)],
 ) -> crate::Result<Vec<u8>> {
-    let layers = [
-        (&model.q1_fc, "q1_fc"),
-        (&model.q1_mu, "q1_mu"),
-        (&model.q1_logvar, "q1_logvar"),
-        (&model.q2_fc, "q2_fc"),
-        (&model.q2_mu, "q2_mu"),
-        (&model.q2_logvar, "q2_logvar"),
-        (&model.p1_fc, "p1_fc"),
-        (&model.p1_mu, "p1_mu"),
-        (&model.p1_logvar, "p1_logvar"),
-        (&model.px_fc, "px_fc"),
-        (&model.px_out, "px_out"),
-    ];
     let mut tensors = Tensors::new();
-    for (layer, name) in layers {
+    for (layer, (name, _, _)) in model.layers().into_iter().zip(model.config().layers()) {
         linear_tensors(layer, name, &mut tensors).await?;
     }
     finish_file(tensors, &model.log_sigma_x, "hierarchical", dtype, metadata).await
