@@ -23,7 +23,7 @@ use crate::rng::Rng;
 
 /// Rows (digit × draw) decoded in one pass: bounds the memory of one call to a few MB whatever
 /// the number of digits, which are taken in chunks.
-const ROWS_PER_PASS: usize = 2048;
+pub(crate) const ROWS_PER_PASS: usize = 2048;
 
 /// The bounds of `n` digits from `draws` draws each.
 #[derive(Debug, Clone, PartialEq)]

@@ -143,6 +143,8 @@ pub struct HvaeOutput {
     pub p1: Gaussian,
     /// The z₁ decoded, `[batch, latent]`.
     pub z1: Tensor<2>,
+    /// The z₂ the bottom layer's prior was evaluated at, `[batch, latent_top]`.
+    pub z2: Tensor<2>,
     /// ln σ_x, `[1]`.
     pub log_sigma_x: Tensor<1>,
 }
@@ -269,13 +271,14 @@ impl Hvae {
         let z1 = q1.draw(eps1); // [batch, latent]
         let q2 = self.encode_top(z1.clone());
         let z2 = q2.draw(eps2); // [batch, latent_top]
-        let p1 = self.prior_bottom(z2);
+        let p1 = self.prior_bottom(z2.clone());
         HvaeOutput {
             logits: self.decode_logits(z1.clone()),
             q1,
             q2,
             p1,
             z1,
+            z2,
             log_sigma_x: self.log_sigma_x.val(),
         }
     }
@@ -521,4 +524,65 @@ pub async fn write_hvae(
         linear_tensors(layer, name, &mut tensors).await?;
     }
     finish_file(tensors, &model.log_sigma_x, "hierarchical", dtype, metadata).await
+}
+
+/// log N(z; μ, σ²) summed over dimensions. All `[rows, size]` → `[rows]`.
+fn log_normal(z: Tensor<2>, mu: Tensor<2>, logvar: Tensor<2>) -> Tensor<1> {
+    let squared = (z - mu).square() * logvar.clone().neg().exp();
+    (logvar + squared)
+        .add_scalar(std::f64::consts::TAU.ln())
+        .mul_scalar(-0.5)
+        .sum_dim(1)
+        .flatten(0, 1)
+}
+
+/// The importance-weighted estimate of −log p(x) per digit (Burda et al. 2016) from `k` draws of
+/// (z₁, z₂) ~ q(z₁|x) q(z₂|z₁): −log (1/k) Σ p(x|z₁) p(z₁|z₂) p(z₂) / (q(z₁|x) q(z₂|z₁)). It is an
+/// upper bound on −log p(x) that tightens as k grows; at k = 1 it is a one-draw −ELBO (with the
+/// entropy of q(z₁|x) drawn rather than exact).
+pub async fn negative_log_likelihood(
+    model: &Hvae,
+    pixels: &[f32],
+    n: usize,
+    k: usize,
+    likelihood: Likelihood,
+    rng: &mut Rng,
+) -> crate::Result<Vec<f32>> {
+    crate::inference::check_pixels(pixels, n)?;
+    crate::inference::check_draws(k)?;
+    let config = model.config();
+    if n.saturating_mul(k)
+        .saturating_mul(config.latent + config.latent_top)
+        > crate::bounds::MAX_NOISE
+    {
+        return Err(crate::VaeError::InvalidInput(format!(
+            "{n} digits × {k} draws is more noise than one call takes: score fewer digits at a time"
+        )));
+    }
+    let device = model.device();
+    let per_pass = (crate::bounds::ROWS_PER_PASS / k).max(1);
+    let mut out = Vec::with_capacity(n);
+    for start in (0..n).step_by(per_pass) {
+        let m = per_pass.min(n - start);
+        // Each digit repeated k times, digit-major: [m·k, 784].
+        let mut repeated = Vec::with_capacity(m * k * PIXELS);
+        for digit in pixels[start * PIXELS..(start + m) * PIXELS].chunks(PIXELS) {
+            for _ in 0..k {
+                repeated.extend_from_slice(digit);
+            }
+        }
+        let x = upload(&repeated, m * k, PIXELS, &device);
+        let o = model.forward_noisy(x.clone(), rng);
+        let recon = reconstruction(o.logits, x, likelihood, o.log_sigma_x); // [m·k]
+        let log_prior = log_normal(o.z1.clone(), o.p1.mu, o.p1.logvar)
+            + log_normal(o.z2.clone(), o.z2.zeros_like(), o.z2.zeros_like());
+        let log_posterior =
+            log_normal(o.z1, o.q1.mu, o.q1.logvar) + log_normal(o.z2, o.q2.mu, o.q2.logvar);
+        let w = read1(log_prior - log_posterior - recon).await?;
+        for row in w.chunks(k) {
+            let row: Vec<f64> = row.iter().map(|&v| v as f64).collect();
+            out.push(-crate::bounds::log_mean_exp(&row) as f32);
+        }
+    }
+    Ok(out)
 }

@@ -234,3 +234,71 @@ fn diverging_training_rolls_back() {
     assert!(error.contains("rolled back"), "{error}");
     assert!(block_on(weights_are_finite(&session.model())).unwrap());
 }
+
+/// The importance-weighted estimate: at k = 1 it is a one-draw −ELBO (its mean over the digits
+/// matches the −ELBO's to within the noise), and with more draws it is lower, as a tighter bound
+/// on −log p(x) must be.
+#[test]
+fn importance_weighted_bound_tightens() {
+    use vae_core::data::Digits;
+    use vae_core::hvae::{evaluate, negative_log_likelihood};
+    use vae_core::rng::Rng;
+
+    let (bytes, _) = fixture("parity_hvae");
+    let device = device();
+    let model = read_hvae(&bytes, &device).unwrap();
+    let digits = Digits::read_gz(&repo_path("web/assets/digits.bin.gz")).unwrap();
+    let (pixels, _) = digits.batch(&(0..200).collect::<Vec<_>>());
+    let mut rng = Rng::new(3);
+    let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
+    let elbo = block_on(evaluate(
+        &model,
+        &pixels,
+        200,
+        Likelihood::Bernoulli,
+        &mut rng,
+    ))
+    .unwrap();
+    let one = mean(
+        &block_on(negative_log_likelihood(
+            &model,
+            &pixels,
+            200,
+            1,
+            Likelihood::Bernoulli,
+            &mut rng,
+        ))
+        .unwrap(),
+    );
+    let many = mean(
+        &block_on(negative_log_likelihood(
+            &model,
+            &pixels,
+            200,
+            64,
+            Likelihood::Bernoulli,
+            &mut rng,
+        ))
+        .unwrap(),
+    );
+    println!(
+        "−ELBO {:.2}, k = 1 {one:.2}, k = 64 {many:.2}",
+        elbo.neg_elbo
+    );
+    assert!(
+        (one - elbo.neg_elbo).abs() < 0.01 * elbo.neg_elbo,
+        "{one} vs {}",
+        elbo.neg_elbo
+    );
+    assert!(many < one - 0.5, "k = 64 gives {many}, k = 1 {one}");
+    let error = block_on(negative_log_likelihood(
+        &model,
+        &pixels,
+        200,
+        0,
+        Likelihood::Bernoulli,
+        &mut rng,
+    ))
+    .unwrap_err();
+    assert!(error.to_string().contains("draws"), "{error}");
+}

@@ -217,7 +217,13 @@ async fn run(args: Args) -> vae_core::Result<()> {
                 },
             )
             .await?;
-            hvae::write_hvae(&session.model(), args.dtype, &meta).await?
+            let model = session.model();
+            let (pixels, n, rng) = session.test_pixels()?;
+            let k = 100;
+            let nll = hvae::negative_log_likelihood(&model, &pixels, n, k, likelihood, rng).await?;
+            let mean = nll.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
+            println!("test −log p(x) ≤ {mean:.2} nats per digit (importance-weighted, k = {k})");
+            hvae::write_hvae(&model, args.dtype, &meta).await?
         }
         None => {
             // The same session the browser's worker drives: same seed, same batches, same noise.
