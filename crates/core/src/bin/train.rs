@@ -61,8 +61,14 @@ fn parse_args() -> Result<Args, String> {
                 .map_err(|_| format!("{flag}: '{v}' is not a number"))
         };
         match flag.as_str() {
-            "--latent" => model.latent = number(&value)? as usize,
-            "--hidden" => model.hidden = number(&value)? as usize,
+            "--latent" => {
+                model.latent = number(&value)? as usize;
+                top.latent = model.latent;
+            }
+            "--hidden" => {
+                model.hidden = number(&value)? as usize;
+                top.hidden = model.hidden;
+            }
             "--kind" if matches!(value.as_str(), "hierarchical" | "hvae") => {
                 hierarchical = Some(HvaeConfig::new())
             }
@@ -105,11 +111,8 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     model.validate().map_err(|e| e.to_string())?;
-    let hierarchical = hierarchical.map(|_| HvaeConfig {
-        hidden: model.hidden,
-        latent: model.latent,
-        ..top
-    });
+    // `top` holds the hierarchical model's own defaults (z₁ 16) unless --latent/--hidden set them.
+    let hierarchical = hierarchical.map(|_| top);
     if let Some(config) = &hierarchical {
         config.validate().map_err(|e| e.to_string())?;
     }
