@@ -260,6 +260,12 @@ impl<M: Trainable> Trainer<M> {
                 "β must be in [0, 1000], got {beta}"
             )));
         }
+        if !(config.free_bits.is_finite() && (0.0..=100.0).contains(&config.free_bits)) {
+            return Err(VaeError::InvalidInput(format!(
+                "free bits must be in [0, 100] nats per dimension, got {}",
+                config.free_bits
+            )));
+        }
         let device = self.model.device();
         let labels = labels.map(|l| one_hot(l, n, &device)).transpose()?;
         let x = upload(pixels, n, PIXELS, &device);
