@@ -523,7 +523,14 @@ pub async fn write_hvae(
     for (layer, (name, _, _)) in model.layers().into_iter().zip(model.config().layers()) {
         linear_tensors(layer, name, &mut tensors).await?;
     }
-    finish_file(tensors, &model.log_sigma_x, "hierarchical", dtype, metadata).await
+    finish_file(
+        tensors,
+        Some(&model.log_sigma_x),
+        "hierarchical",
+        dtype,
+        metadata,
+    )
+    .await
 }
 
 /// log N(z; μ, σ²) summed over dimensions. All `[rows, size]` → `[rows]`.

@@ -1,6 +1,8 @@
 //! The VAE playground's core: model, loss, training step, inference, weights I/O and data.
 //! Generic Rust over burn; the backend is chosen at run time by the `Device` a caller passes.
 
+pub mod aae;
+pub mod aae_training;
 pub mod backend;
 pub mod bounds;
 pub mod data;

@@ -11,7 +11,7 @@ use crate::data::{Batches, Digits};
 use crate::error::VaeError;
 use crate::model::Vae;
 use crate::rng::Rng;
-use crate::training::{StepStats, TrainConfig, Trainable, Trainer, evaluate};
+use crate::training::{StepStats, Steps, TrainConfig, Trains, evaluate};
 
 /// Mixed into the digits' seed for the noise of the test figures.
 pub const EVAL_SEED_MIX: u64 = 0x7e57;
@@ -26,8 +26,8 @@ struct SessionDigits {
 
 /// A model in training. Steps on JavaScript's pixels ([`Session::trainer`]) need no digits; steps
 /// on the shipped digits ([`Session::step`]) need [`Session::set_digits`] first.
-pub struct Session<M: Trainable = Vae> {
-    trainer: Trainer<M>,
+pub struct Session<M: Trains = Vae> {
+    trainer: M::Trainer,
     data: Option<SessionDigits>,
 }
 
@@ -38,8 +38,8 @@ fn no_digits() -> VaeError {
 /// One step of [`Session::step`]: the loss terms (measured before the update) and where the step
 /// falls in the epochs.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StepReport {
-    pub stats: StepStats,
+pub struct StepReport<S = StepStats> {
+    pub stats: S,
     /// Epochs finished once this step is taken.
     pub epoch: usize,
     /// Steps taken in the current epoch, this one included.
@@ -49,11 +49,11 @@ pub struct StepReport {
     pub ends_epoch: bool,
 }
 
-impl<M: Trainable> Session<M> {
+impl<M: Trains> Session<M> {
     /// A session training `model` on its own device; `seed` draws the noise ε.
     pub fn new(model: M, seed: u64) -> Self {
         Self {
-            trainer: Trainer::new(model, seed),
+            trainer: M::Trainer::create(model, seed),
             data: None,
         }
     }
@@ -73,7 +73,7 @@ impl<M: Trainable> Session<M> {
     }
 
     /// The trainer, for steps on pixels that are not the session's digits.
-    pub fn trainer(&mut self) -> &mut Trainer<M> {
+    pub fn trainer(&mut self) -> &mut M::Trainer {
         &mut self.trainer
     }
 
@@ -95,9 +95,12 @@ impl<M: Trainable> Session<M> {
         self.data.as_mut().ok_or_else(no_digits)
     }
 
-    /// One Adam step on the next batch of `config.batch_size` training digits (the last batch of
+    /// One training step on the next batch of `config.batch_size` training digits (the last batch of
     /// an epoch may be short). `config.epochs` and `config.seed` are not used here.
-    pub async fn step(&mut self, config: &TrainConfig) -> crate::Result<StepReport> {
+    pub async fn step(
+        &mut self,
+        config: &TrainConfig,
+    ) -> crate::Result<StepReport<<M::Trainer as Steps>::Stats>> {
         let data = self.data.as_mut().ok_or_else(no_digits)?;
         let size = config.batch_size;
         if size == 0 || size > crate::inference::MAX_ROWS {
@@ -126,6 +129,13 @@ impl<M: Trainable> Session<M> {
         self.data
             .as_ref()
             .map_or((0, 0), |d| (d.digits.len() - d.test.len(), d.test.len()))
+    }
+
+    /// The test digits' pixels, labels and number, with the noise source of the test figures.
+    pub fn test_digits(&mut self) -> crate::Result<(Vec<f32>, Vec<u8>, usize, &mut Rng)> {
+        let data = self.data()?;
+        let (pixels, labels) = data.digits.batch(&data.test);
+        Ok((pixels, labels, data.test.len(), &mut data.eval_rng))
     }
 
     /// The test digits' pixels and their number, with the noise source of the test figures.

@@ -55,6 +55,10 @@ pub struct TrainConfig {
     /// ELBO; the reported KL is always the true one. One-layer models ignore it.
     #[config(default = 0.0)]
     pub free_bits: f32,
+    /// The adversarial autoencoder's prior: N(0, I), the VAE's, unless another shape is chosen.
+    /// Other kinds ignore it.
+    #[config(default = "crate::aae::Prior::Gaussian")]
+    pub prior: crate::aae::Prior,
 }
 
 impl TrainConfig {
@@ -166,18 +170,18 @@ pub const EXPLOSION_FACTOR: f32 = 10.0;
 /// space, which may grow quickly when β is lowered) do not trip it.
 pub const EXPLOSION_SLACK: f32 = 50.0;
 /// Weight of the newest accepted step in the running level (an exponential moving average).
-const LEVEL_RATE: f32 = 0.1;
+pub(crate) const LEVEL_RATE: f32 = 0.1;
 
 /// Running levels of the reconstruction and KL terms (per digit, nats) of the accepted steps.
 /// They are tracked apart from β, so moving the β slider mid-run is never mistaken for divergence.
 #[derive(Debug, Clone, Copy)]
-struct Levels {
+pub(crate) struct Levels {
     recon: f32,
     kl: f32,
 }
 
 impl Levels {
-    fn exploded(level: f32, value: f32) -> bool {
+    pub(crate) fn exploded(level: f32, value: f32) -> bool {
         value - level > EXPLOSION_FACTOR * level.abs() + EXPLOSION_SLACK
     }
 
@@ -344,6 +348,81 @@ impl<M: Trainable> Trainer<M> {
     }
 }
 
+/// A trainer a [`crate::session::Session`] can drive: one step on chosen digits, and the model.
+/// [`Trainer`] is it for every [`Trainable`] kind; the adversarial autoencoder, whose step has
+/// phases of its own, has [`crate::aae_training::AaeTrainer`].
+// The futures run on one thread (a browser tab's, or `pollster`'s), so no `Send` bound is needed.
+#[allow(async_fn_in_trait)]
+pub trait Steps {
+    type Model;
+    /// What one step reports.
+    type Stats: Copy;
+    /// Prepares `model` for training; `seed` draws the noise.
+    fn create(model: Self::Model, seed: u64) -> Self;
+    /// The current weights, without gradient tracking.
+    fn model(&self) -> Self::Model;
+    /// Replaces the weights and starts the optimisers afresh.
+    fn set_model(&mut self, model: Self::Model);
+    /// Steps taken.
+    fn steps(&self) -> u64;
+    /// One step on the digits at `indices` of `digits`.
+    async fn step_on(
+        &mut self,
+        digits: &Digits,
+        indices: &[usize],
+        config: &TrainConfig,
+    ) -> crate::Result<Self::Stats>;
+    /// The loss a progress bar shows, nats per digit.
+    fn headline(stats: &Self::Stats) -> f32;
+}
+
+/// The trainer of each model kind.
+pub trait Trains: Sized {
+    type Trainer: Steps<Model = Self>;
+}
+
+impl Trains for Vae {
+    type Trainer = Trainer<Vae>;
+}
+
+impl Trains for crate::hvae::Hvae {
+    type Trainer = Trainer<crate::hvae::Hvae>;
+}
+
+impl<M: Trainable> Steps for Trainer<M> {
+    type Model = M;
+    type Stats = StepStats;
+
+    fn create(model: M, seed: u64) -> Self {
+        Trainer::new(model, seed)
+    }
+
+    fn model(&self) -> M {
+        Trainer::model(self)
+    }
+
+    fn set_model(&mut self, model: M) {
+        Trainer::set_model(self, model)
+    }
+
+    fn steps(&self) -> u64 {
+        Trainer::steps(self)
+    }
+
+    async fn step_on(
+        &mut self,
+        digits: &Digits,
+        indices: &[usize],
+        config: &TrainConfig,
+    ) -> crate::Result<StepStats> {
+        Trainer::step_on(self, digits, indices, config).await
+    }
+
+    fn headline(stats: &StepStats) -> f32 {
+        stats.loss
+    }
+}
+
 /// Largest disagreement [`step_disagreement`] accepts between two backends: the relative
 /// difference of the loss, and of the Adam update as a whole (‖u − u_ref‖ / ‖u_ref‖). A working GPU
 /// agrees to ~1e-5; elements whose gradient is ~0 may take Adam's ±lr step either way, which moves
@@ -403,7 +482,7 @@ pub async fn weights_are_finite<M: Module>(model: &M) -> crate::Result<bool> {
 }
 
 /// Σ 0·w over every parameter of `model`, on its device: `[1]`, 0 exactly when all are finite.
-fn finite_probe<M: Module>(model: &M) -> Tensor<1> {
+pub(crate) fn finite_probe<M: Module>(model: &M) -> Tensor<1> {
     struct Probe(Vec<Tensor<1>>);
     impl ModuleVisitor for Probe {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {

@@ -537,7 +537,7 @@ pub async fn write_safetensors(
     linear_tensors(&model.fc4, "fc4", &mut tensors).await?;
     finish_file(
         tensors,
-        &model.log_sigma_x,
+        Some(&model.log_sigma_x),
         model.kind.name(),
         dtype,
         metadata,
@@ -545,16 +545,18 @@ pub async fn write_safetensors(
     .await
 }
 
-/// The file of a model whose layers are in `tensors`: σ_x added for a Gaussian model, every value
+/// The file of a model whose layers are in `tensors`: σ_x added for a Gaussian model that has one, every value
 /// checked finite, the kind and `metadata` in the header.
 pub(crate) async fn finish_file(
     mut tensors: Tensors,
-    log_sigma_x: &Param<Tensor<1>>,
+    log_sigma_x: Option<&Param<Tensor<1>>>,
     kind: &str,
     dtype: Dtype,
     metadata: &[(&str, &str)],
 ) -> Result<Vec<u8>> {
-    if metadata.contains(&("likelihood", "gaussian")) {
+    if let Some(log_sigma_x) =
+        log_sigma_x.filter(|_| metadata.contains(&("likelihood", "gaussian")))
+    {
         tensors.insert(
             LOG_SIGMA_X.into(),
             NamedTensor {

@@ -10,23 +10,27 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::prelude::*;
+use vae_core::aae::{self, Aae, AaeConfig, Prior};
+use vae_core::aae_training::AaeStats;
 use vae_core::backend::{CpuBackend, cpu_device};
 use vae_core::data::Digits;
 use vae_core::hvae::{self, Hvae, HvaeConfig};
 use vae_core::loss::Likelihood;
 use vae_core::session::Session;
-use vae_core::training::{TrainConfig, Trainable};
+use vae_core::training::{StepStats, Steps, TrainConfig, Trains};
 use vae_core::weights::{Dtype, write_safetensors};
 use vae_core::{ModelKind, VaeConfig};
 
-const USAGE: &str = "usage: train [--latent N] [--hidden N] [--kind vae|autoencoder|conditional|hierarchical] \
-[--latent-top N] [--hidden-top N] [--warmup STEPS] [--free-bits NATS] [--epochs N] [--lr F] [--batch N] [--beta F] [--likelihood bernoulli|gaussian] [--sigma-x F] [--learn-sigma-x] [--seed N] \
+const USAGE: &str = "usage: train [--latent N] [--hidden N] [--kind vae|autoencoder|conditional|hierarchical|adversarial] \
+[--latent-top N] [--hidden-top N] [--warmup STEPS] [--free-bits NATS] [--prior gaussian|ring|swissroll] [--label-guided] [--hidden-disc N] [--epochs N] [--lr F] [--batch N] [--beta F] [--likelihood bernoulli|gaussian] [--sigma-x F] [--learn-sigma-x] [--seed N] \
 [--data PATH] [--out PATH] [--dtype f32|f16|bf16] [--backend flex|ndarray]";
 
 struct Args {
     model: VaeConfig,
     /// Set for `--kind hierarchical` (its `--latent` and `--hidden` are z₁'s and the pixels').
     hierarchical: Option<HvaeConfig>,
+    /// Set for `--kind adversarial` (its code is 2-D unless --latent says otherwise).
+    adversarial: Option<AaeConfig>,
     sigma_x: f32,
     train: TrainConfig,
     data: PathBuf,
@@ -40,6 +44,7 @@ fn parse_args() -> Result<Args, String> {
     let mut model = VaeConfig::new();
     let mut hierarchical: Option<HvaeConfig> = None;
     let mut top = HvaeConfig::new();
+    let (mut adversarial, mut aae) = (false, AaeConfig::new());
     let mut train = TrainConfig::new();
     let mut data = PathBuf::from("web/assets/digits.bin.gz");
     let (mut out, mut dtype, mut backend) = (None, Dtype::F32, CpuBackend::available()[0]);
@@ -53,6 +58,10 @@ fn parse_args() -> Result<Args, String> {
             train.learn_sigma_x = true;
             continue;
         }
+        if flag == "--label-guided" {
+            aae.label_guided = true;
+            continue;
+        }
         let value = args
             .next()
             .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
@@ -63,12 +72,17 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--latent" => {
                 model.latent = number(&value)? as usize;
-                top.latent = model.latent;
+                (top.latent, aae.latent) = (model.latent, model.latent);
             }
             "--hidden" => {
                 model.hidden = number(&value)? as usize;
-                top.hidden = model.hidden;
+                (top.hidden, aae.hidden) = (model.hidden, model.hidden);
             }
+            "--kind" if matches!(value.as_str(), "adversarial" | "aae") => adversarial = true,
+            "--prior" => {
+                train.prior = Prior::parse(&value).ok_or(format!("unknown prior {value}"))?
+            }
+            "--hidden-disc" => aae.hidden_disc = number(&value)? as usize,
             "--kind" if matches!(value.as_str(), "hierarchical" | "hvae") => {
                 hierarchical = Some(HvaeConfig::new())
             }
@@ -116,10 +130,19 @@ fn parse_args() -> Result<Args, String> {
     if let Some(config) = &hierarchical {
         config.validate().map_err(|e| e.to_string())?;
     }
+    let adversarial = adversarial.then_some(aae);
+    if let Some(config) = &adversarial {
+        config.validate().map_err(|e| e.to_string())?;
+        train
+            .prior
+            .check(config.latent, config.label_guided)
+            .map_err(|e| e.to_string())?;
+    }
     let device = backend.device().unwrap_or_else(cpu_device);
     Ok(Args {
         model,
         hierarchical,
+        adversarial,
         sigma_x,
         train,
         data,
@@ -158,8 +181,19 @@ fn main() {
 async fn run(args: Args) -> vae_core::Result<()> {
     let digits = Digits::read_gz(&args.data)?;
     let (train_idx, test_idx) = (digits.train_indices(), digits.test_indices());
-    let shape = match &args.hierarchical {
-        Some(h) => format!(
+    let shape = match (&args.hierarchical, &args.adversarial) {
+        (_, Some(a)) => format!(
+            "{}adversarial autoencoder {}-{}-{} with a {}-{}-{}-1 discriminator, {} prior",
+            if a.label_guided { "label-guided " } else { "" },
+            vae_core::model::PIXELS,
+            a.hidden,
+            a.latent,
+            a.latent,
+            a.hidden_disc,
+            a.hidden_disc,
+            args.train.prior.name()
+        ),
+        (Some(h), _) => format!(
             "hierarchical VAE {}-{}-{} (z₁) and {}-{} (z₂)",
             vae_core::model::PIXELS,
             h.hidden,
@@ -167,7 +201,7 @@ async fn run(args: Args) -> vae_core::Result<()> {
             h.hidden_top,
             h.latent_top
         ),
-        None => format!(
+        (None, None) => format!(
             "{} {}-{}-{}",
             args.model.kind.name(),
             vae_core::model::PIXELS,
@@ -175,17 +209,22 @@ async fn run(args: Args) -> vae_core::Result<()> {
             args.model.latent
         ),
     };
+    let objective = if args.adversarial.is_some() {
+        "Adam in each phase".to_string()
+    } else {
+        format!(
+            "β {}, KL warm-up {} steps, free bits {}",
+            args.train.beta, args.train.warmup_steps, args.train.free_bits
+        )
+    };
     println!(
-        "{shape} on {} ({} train / {} test digits), {} epochs, batch {}, lr {}, β {}, KL warm-up {} steps, free bits {}, seed {}",
+        "{shape} on {} ({} train / {} test digits), {} epochs, batch {}, lr {}, {objective}, seed {}",
         args.backend,
         train_idx.len(),
         test_idx.len(),
         args.train.epochs,
         args.train.batch_size,
         args.train.lr,
-        args.train.beta,
-        args.train.warmup_steps,
-        args.train.free_bits,
         args.train.seed,
     );
     // Seed burn's initialiser too, so the starting weights repeat.
@@ -197,8 +236,44 @@ async fn run(args: Args) -> vae_core::Result<()> {
         ("seed", args.train.seed.to_string()),
     ];
     let meta: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let bytes = match &args.hierarchical {
-        Some(config) => {
+    let bytes = match (&args.hierarchical, &args.adversarial) {
+        (_, Some(config)) => {
+            let model = config.init(&args.device);
+            let prior = args.train.prior;
+            let mut session = Session::new(model, args.train.seed);
+            session.set_digits(digits, args.train.seed)?;
+            let mmd_points = 1000;
+            let figures = async |session: &mut Session<Aae>| {
+                let model = session.model();
+                let (pixels, labels, n, rng) = session.test_digits()?;
+                let s = aae::evaluate(&model, &pixels, &labels, n, prior, mmd_points, rng).await?;
+                Ok(format!("{:10.2}  {:6.4}", s.recon, s.mmd2))
+            };
+            println!(
+                "recon: −log p(x|z) in nats per digit (Bernoulli); MMD²: unbiased, {mmd_points} test codes against as many prior samples; D wins: share of steps with D > {} on the prior and < {:.2} on the codes",
+                vae_core::aae_training::WIN_CONFIDENCE,
+                1.0 - vae_core::aae_training::WIN_CONFIDENCE
+            );
+            println!("epoch  train-recon  D-loss  G-loss  D wins  test-recon  MMD²    seconds");
+            let at_start = figures(&mut session).await?;
+            println!(
+                "{:5}  {:>11}  {:>6}  {:>6}  {:>6}  {at_start}",
+                0, "", "", "", ""
+            );
+            let summary = |s: &[AaeStats]| {
+                let wins = s.iter().filter(|s| s.discriminator_wins()).count();
+                format!(
+                    "{:11.2}  {:6.3}  {:6.3}  {:5.0}%",
+                    mean(s, |s| s.recon),
+                    mean(s, |s| s.discriminator),
+                    mean(s, |s| s.generator),
+                    100.0 * wins as f64 / s.len().max(1) as f64
+                )
+            };
+            train(&mut session, &args.train, summary, figures).await?;
+            aae::write_aae(&session.model(), args.dtype, &meta).await?
+        }
+        (Some(config), _) => {
             let model = config.init(&args.device).with_sigma_x(args.sigma_x)?;
             let mut session = Session::new(model, args.train.seed);
             session.set_digits(digits, args.train.seed)?;
@@ -208,6 +283,7 @@ async fn run(args: Args) -> vae_core::Result<()> {
             train(
                 &mut session,
                 &args.train,
+                mean_loss,
                 async |session: &mut Session<Hvae>| {
                     let model = session.model();
                     let (pixels, n, rng) = session.test_pixels()?;
@@ -228,19 +304,24 @@ async fn run(args: Args) -> vae_core::Result<()> {
             println!("test −log p(x) ≤ {mean:.2} nats per digit (importance-weighted, k = {k})");
             hvae::write_hvae(&model, args.dtype, &meta).await?
         }
-        None => {
+        (None, None) => {
             // The same session the browser's worker drives: same seed, same batches, same noise.
             let model = args.model.init(&args.device).with_sigma_x(args.sigma_x)?;
             let mut session = Session::new(model, args.train.seed);
             session.set_digits(digits, args.train.seed)?;
             println!("epoch  train-loss  test -ELBO(1 z)  test score(z=μ)  seconds");
-            train(&mut session, &args.train, async |session: &mut Session| {
-                let test = session.evaluate(likelihood).await?;
-                Ok(format!(
-                    "{:15.2}  {:15.2}",
-                    test.neg_elbo, test.score_at_mean
-                ))
-            })
+            train(
+                &mut session,
+                &args.train,
+                mean_loss,
+                async |session: &mut Session| {
+                    let test = session.evaluate(likelihood).await?;
+                    Ok(format!(
+                        "{:15.2}  {:15.2}",
+                        test.neg_elbo, test.score_at_mean
+                    ))
+                },
+            )
             .await?;
             write_safetensors(&session.model(), args.dtype, &meta).await?
         }
@@ -253,24 +334,24 @@ async fn run(args: Args) -> vae_core::Result<()> {
     Ok(())
 }
 
-/// Runs `config.epochs` epochs, printing after each the mean training loss (the mean of its
-/// steps' per-digit losses), the test figures `test` returns, and the seconds so far.
-async fn train<M: Trainable>(
+/// Runs `config.epochs` epochs, printing after each what `summary` makes of its steps' figures,
+/// the test figures `test` returns, and the seconds so far.
+async fn train<M: Trains>(
     session: &mut Session<M>,
     config: &TrainConfig,
+    summary: impl Fn(&[<M::Trainer as Steps>::Stats]) -> String,
     mut test: impl AsyncFnMut(&mut Session<M>) -> vae_core::Result<String>,
 ) -> vae_core::Result<()> {
     let start = Instant::now();
     for epoch in 1..=config.epochs {
-        let (mut sum, mut count) = (0.0f64, 0usize);
+        let mut stats = Vec::new();
         loop {
             let report = session.step(config).await?;
-            sum += report.stats.loss as f64;
-            count += 1;
+            stats.push(report.stats);
             progress_bar(
                 report.step_in_epoch,
                 report.steps_per_epoch,
-                report.stats.loss,
+                M::Trainer::headline(&report.stats),
             );
             if report.ends_epoch {
                 break;
@@ -279,10 +360,20 @@ async fn train<M: Trainable>(
         eprint!("\r{}\r", " ".repeat(60));
         let figures = test(session).await?;
         println!(
-            "{epoch:5}  {:10.2}  {figures}  {:7.1}",
-            sum / count as f64,
+            "{epoch:5}  {}  {figures}  {:7.1}",
+            summary(&stats),
             start.elapsed().as_secs_f64()
         );
     }
     Ok(())
+}
+
+/// The mean of `f` over an epoch's steps.
+fn mean<S>(stats: &[S], f: impl Fn(&S) -> f32) -> f32 {
+    (stats.iter().map(|s| f(s) as f64).sum::<f64>() / stats.len().max(1) as f64) as f32
+}
+
+/// The mean training loss of an epoch (the mean of its steps' per-digit losses).
+fn mean_loss(stats: &[StepStats]) -> String {
+    format!("{:10.2}", mean(stats, |s| s.loss))
 }
