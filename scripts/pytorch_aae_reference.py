@@ -10,7 +10,6 @@ Run: python scripts/pytorch_aae_reference.py --prior ring --seed 1   (needs torc
 """
 
 import argparse
-import gzip
 import pathlib
 import sys
 
@@ -18,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent.parent / "crates/core/tests/fixtures"))
+import digits_split  # noqa: E402
 from make_aae_fixture import AAE, CLASSES, discriminator_loss, gaussian, generator_loss, mmd2, recon_loss, ring, swiss_roll  # noqa: E402
 
 parser = argparse.ArgumentParser()
@@ -31,13 +31,7 @@ args = parser.parse_args()
 torch.manual_seed(args.seed)
 torch.set_num_threads(1)
 
-raw = gzip.open("web/assets/digits.bin.gz").read()
-count = int.from_bytes(raw[4:8], "little")
-pixels = torch.frombuffer(bytearray(raw[8 : 8 + count * 784]), dtype=torch.uint8).float().div(255).view(count, 784)
-digit_labels = torch.frombuffer(bytearray(raw[8 + count * 784 : 8 + count * 785]), dtype=torch.uint8).long()
-index = torch.arange(count)
-train, test = pixels[index % 10 != 0], pixels[index % 10 == 0]
-train_labels, test_labels = digit_labels[index % 10 != 0], digit_labels[index % 10 == 0]
+train, test, train_labels, test_labels = digits_split.load()
 
 
 def prior(n, labels):

@@ -8,13 +8,13 @@ Run: python scripts/pytorch_hvae_reference.py --seed 1   (needs torch)
 """
 
 import argparse
-import gzip
 import pathlib
 import sys
 
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent.parent / "crates/core/tests/fixtures"))
+import digits_split  # noqa: E402
 from make_hvae_fixture import HVAE, terms  # noqa: E402
 
 parser = argparse.ArgumentParser()
@@ -25,11 +25,7 @@ args = parser.parse_args()
 torch.manual_seed(args.seed)
 torch.set_num_threads(1)
 
-raw = gzip.open("web/assets/digits.bin.gz").read()
-count = int.from_bytes(raw[4:8], "little")
-pixels = torch.frombuffer(bytearray(raw[8 : 8 + count * 784]), dtype=torch.uint8).float().div(255).view(count, 784)
-index = torch.arange(count)
-train, test = pixels[index % 10 != 0], pixels[index % 10 == 0]
+train, test, _, _ = digits_split.load()
 
 model = HVAE(hidden=400, latent=args.latent, hidden_top=128, latent_top=2)
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)

@@ -6,11 +6,12 @@ Run: python scripts/pytorch_reference.py --latent 2 --seed 1   (needs torch)
 """
 
 import argparse
-import gzip
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+import digits_split
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--latent", type=int, default=20)
@@ -20,11 +21,7 @@ args = parser.parse_args()
 torch.manual_seed(args.seed)
 torch.set_num_threads(1)
 
-raw = gzip.open("web/assets/digits.bin.gz").read()
-count = int.from_bytes(raw[4:8], "little")
-pixels = torch.frombuffer(bytearray(raw[8 : 8 + count * 784]), dtype=torch.uint8).float().div(255).view(count, 784)
-index = torch.arange(count)
-train, test = pixels[index % 10 != 0], pixels[index % 10 == 0]
+train, test, _, _ = digits_split.load()
 
 
 class VAE(nn.Module):

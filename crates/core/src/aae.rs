@@ -29,7 +29,7 @@ use crate::model::{CLASSES, PIXELS};
 use crate::rng::Rng;
 use crate::weights::{
     Dtype, Tensors, bad, check_shapes, finish_file, linear_from, linear_shapes, linear_tensors,
-    read_checked,
+    matrix_dims, read_checked,
 };
 
 /// The architecture.
@@ -196,6 +196,9 @@ impl Aae {
     /// # Shapes
     /// - `z`: `[batch, latent]`; `labels`: `[batch, 10]` one-hot, used only when label-guided
     /// - returns `[batch]`
+    ///
+    /// # Panics
+    /// When the model is label-guided and `labels` is `None` (the trainer refuses that first).
     pub fn discriminate(&self, z: Tensor<2>, labels: Option<Tensor<2>>) -> Tensor<1> {
         let input = match labels.filter(|_| self.label_guided) {
             Some(labels) => Tensor::cat(vec![z, labels], 1), // [batch, latent + 10]
@@ -415,6 +418,12 @@ pub async fn evaluate(
     rng: &mut Rng,
 ) -> crate::Result<AaeScores> {
     crate::inference::check_pixels(pixels, n)?;
+    if labels.len() != n {
+        return Err(VaeError::InvalidInput(format!(
+            "labels: expected {n}, got {}",
+            labels.len()
+        )));
+    }
     let device = model.device();
     let mut recon = 0.0f64;
     for chunk in pixels.chunks(crate::bounds::ROWS_PER_PASS * PIXELS) {
@@ -440,17 +449,7 @@ pub fn expected_shapes(config: &AaeConfig) -> Vec<(String, Vec<usize>)> {
 
 /// Reads the architecture off the shapes, then checks every tensor against it.
 fn infer_config(shapes: &std::collections::BTreeMap<&str, &[usize]>) -> crate::Result<AaeConfig> {
-    let dims = |name: &str| -> crate::Result<[usize; 2]> {
-        match shapes.get(name) {
-            Some([out, inp]) => Ok([*out, *inp]),
-            Some(shape) => Err(bad(format!(
-                "{name} has shape {shape:?}; it must be a matrix"
-            ))),
-            None => Err(bad(format!(
-                "the tensor {name} is missing (is this an adversarial autoencoder's file?)"
-            ))),
-        }
-    };
+    let dims = |name: &str| matrix_dims(shapes, name, "an adversarial autoencoder's");
     let [hidden, _] = dims("encoder.fc.weight")?;
     let [latent, _] = dims("encoder.z.weight")?;
     let [hidden_disc, disc_in] = dims("discriminator.fc1.weight")?;

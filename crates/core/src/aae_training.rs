@@ -21,7 +21,9 @@ use crate::error::VaeError;
 use crate::inference::{check_pixels, one_hot, read1, upload};
 use crate::model::PIXELS;
 use crate::rng::Rng;
-use crate::training::{LEVEL_RATE, Levels, Steps, TrainConfig, Trains, adam, finite_probe};
+use crate::training::{
+    LEVEL_RATE, Levels, Steps, TrainConfig, Trains, adam, check_lr, finite_probe,
+};
 
 /// What one step measured; losses are batch means.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,11 +92,7 @@ impl AaeTrainer {
     ) -> crate::Result<AaeStats> {
         check_pixels(pixels, n)?;
         let lr = config.lr;
-        if !(lr.is_finite() && lr > 0.0 && lr <= 1.0) {
-            return Err(VaeError::InvalidInput(format!(
-                "learning rate must be in (0, 1], got {lr}"
-            )));
-        }
+        check_lr(lr)?;
         let guided = self.model.label_guided;
         let latent = self.model.latent();
         config.prior.check(latent, guided)?;

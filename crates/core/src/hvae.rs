@@ -29,7 +29,7 @@ use crate::rng::Rng;
 use crate::training::{Objective, TrainConfig, Trainable, learns_sigma_x};
 use crate::weights::{
     Dtype, Tensors, bad, check_shapes, finish_file, linear_from, linear_shapes, linear_tensors,
-    log_sigma_from, read_checked,
+    log_sigma_from, matrix_dims, read_checked,
 };
 
 /// The architecture.
@@ -469,17 +469,7 @@ pub fn expected_shapes(config: &HvaeConfig) -> Vec<(String, Vec<usize>)> {
 
 /// Reads the architecture off the shapes, then checks every tensor against it.
 fn infer_config(shapes: &std::collections::BTreeMap<&str, &[usize]>) -> crate::Result<HvaeConfig> {
-    let dims = |name: &str| -> crate::Result<[usize; 2]> {
-        match shapes.get(name) {
-            Some([out, inp]) => Ok([*out, *inp]),
-            Some(shape) => Err(bad(format!(
-                "{name} has shape {shape:?}; it must be a matrix"
-            ))),
-            None => Err(bad(format!(
-                "the tensor {name} is missing (is this a hierarchical VAE's file?)"
-            ))),
-        }
-    };
+    let dims = |name: &str| matrix_dims(shapes, name, "a hierarchical VAE's");
     let config = HvaeConfig {
         hidden: dims("q1_fc.weight")?[0],
         latent: dims("q1_mu.weight")?[0],

@@ -157,6 +157,17 @@ pub fn learns_sigma_x(config: &TrainConfig) -> bool {
     config.learn_sigma_x && config.likelihood == Likelihood::Gaussian
 }
 
+/// Refuses a learning rate outside (0, 1] before any step is taken.
+pub fn check_lr(lr: f64) -> crate::Result<()> {
+    if lr.is_finite() && lr > 0.0 && lr <= 1.0 {
+        Ok(())
+    } else {
+        Err(VaeError::InvalidInput(format!(
+            "learning rate must be in (0, 1], got {lr}"
+        )))
+    }
+}
+
 /// Adam as PyTorch defines it (ε = 1e-8; burn's default is 1e-5).
 pub fn adam() -> ModuleOptimizer {
     AdamConfig::new().with_epsilon(1e-8).init()
@@ -254,11 +265,7 @@ impl<M: Trainable> Trainer<M> {
     ) -> crate::Result<StepStats> {
         let (lr, beta, likelihood) = (config.lr, config.beta, config.likelihood);
         check_pixels(pixels, n)?;
-        if !(lr.is_finite() && lr > 0.0 && lr <= 1.0) {
-            return Err(VaeError::InvalidInput(format!(
-                "learning rate must be in (0, 1], got {lr}"
-            )));
-        }
+        check_lr(lr)?;
         if !(beta.is_finite() && (0.0..=1000.0).contains(&beta)) {
             return Err(VaeError::InvalidInput(format!(
                 "β must be in [0, 1000], got {beta}"

@@ -425,6 +425,24 @@ pub(crate) fn check_shapes(
     Ok(())
 }
 
+/// The `[out, in]` shape of the matrix `name` in `shapes`; `whose` names the model a file missing
+/// it was probably not written for ("a hierarchical VAE's").
+pub(crate) fn matrix_dims(
+    shapes: &BTreeMap<&str, &[usize]>,
+    name: &str,
+    whose: &str,
+) -> Result<[usize; 2]> {
+    match shapes.get(name) {
+        Some([out, inp]) => Ok([*out, *inp]),
+        Some(shape) => Err(bad(format!(
+            "{name} has shape {shape:?}; it must be a matrix"
+        ))),
+        None => Err(bad(format!(
+            "the tensor {name} is missing (is this {whose} file?)"
+        ))),
+    }
+}
+
 /// `(name, out, in)` of linear layers → their `.weight` `[out, in]` and `.bias` `[out]` shapes.
 pub(crate) fn linear_shapes(layers: &[(&str, usize, usize)]) -> Vec<(String, Vec<usize>)> {
     layers
