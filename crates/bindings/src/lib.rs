@@ -1,10 +1,14 @@
-//! The JavaScript face of the playground: one `Vae` class over `vae-core`. No math lives here;
+//! The JavaScript face of the playground: the `Vae` class (and the `Aae` and `Hvae` of the
+//! family) over `vae-core`. No math lives here;
 //! every method checks its arguments through the core and returns `Result<_, JsError>`, so bad
 //! input rejects a promise with a message instead of panicking.
 
+mod aae;
 mod args;
 mod ctors;
 mod data;
+mod held;
+mod hvae;
 mod inference;
 mod latent;
 mod marshal;
@@ -16,7 +20,9 @@ mod training;
 
 use wasm_bindgen::prelude::*;
 
+pub use aae::{Aae, mmd2};
 pub use data::{rgba_to_mnist, test_digits, to_mnist};
+pub use hvae::Hvae;
 pub use inference::{percent_below, reconstruction_floor};
 pub use latent::{
     JsLatentWalk, JsProjection, kl_per_dimension, latent_arithmetic, standard_normal,

@@ -907,3 +907,232 @@ async fn a_gaussian_models_sigma_is_chosen_learned_and_saved() {
     .unwrap();
     assert!((floor[0] as f64 - constant).abs() < 1e-3);
 }
+
+// ---- the family: the adversarial autoencoder and the hierarchical VAE ------------------------
+
+async fn settled(promise: js_sys::Promise) -> Result<JsValue, String> {
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|e| e.dyn_into::<js_sys::Error>().unwrap().message().into())
+}
+
+fn floats_of(value: &JsValue) -> Vec<f32> {
+    js_sys::Float32Array::new(value).to_vec()
+}
+
+/// 40 digits (36 train, 4 test), labels 0–9, as the session's file.
+fn forty_digits() -> Vec<u8> {
+    let pixels: Vec<u8> = (0..40 * 784).map(|i| ((i * 53) % 256) as u8).collect();
+    let labels: Vec<u8> = (0..40).map(|i| (i % 10) as u8).collect();
+    vae_core::data::Digits::new(pixels, labels)
+        .unwrap()
+        .to_bytes()
+}
+
+#[wasm_bindgen_test]
+async fn adversarial_autoencoder_in_the_browser() {
+    use vae_wasm::{Aae, mmd2};
+    let refused = Aae::create(options(&[
+        ("prior", "ring".into()),
+        ("latentDim", 8.into()),
+    ]));
+    assert!(message(refused.err().unwrap()).contains("the ring prior is 2-D"));
+    let aae = Aae::create(options(&[
+        ("prior", "ring".into()),
+        ("hidden", 32.into()),
+        ("seed", 3.into()),
+    ]))
+    .unwrap();
+    assert_eq!(
+        (aae.kind(), aae.prior(), aae.label_guided()),
+        ("adversarial".into(), "ring".into(), false)
+    );
+    assert_eq!(aae.latent_dim(), 2);
+    let pixels: Vec<f32> = (0..2 * 784).map(|i| (i % 7) as f32 / 7.0).collect();
+    let codes = floats_of(&settled(aae.codes(pixels.clone(), 2.into())).await.unwrap());
+    assert_eq!(codes.len(), 4);
+    let images = floats_of(&settled(aae.decode(codes.clone(), 2.into())).await.unwrap());
+    assert_eq!(images.len(), 2 * 784);
+    assert!(images.iter().all(|p| (0.0..=1.0).contains(p)));
+    let short = settled(aae.decode(vec![0.0; 3], 2.into()))
+        .await
+        .unwrap_err();
+    assert!(
+        short.contains("z: expected 2 × 2 numbers, got 3"),
+        "{short}"
+    );
+    let samples = aae.prior_samples(5.into(), 1.into(), None).unwrap();
+    assert_eq!(
+        samples,
+        aae.prior_samples(5.into(), 1.into(), None).unwrap()
+    );
+    assert_eq!(samples.len(), 10);
+    let far = message(mmd2(vec![0.0; 6], vec![0.0; 6], 4.into()).unwrap_err());
+    assert!(
+        far.contains("not two or more points of 4 dimensions"),
+        "{far}"
+    );
+
+    // trainBatch is the core's session on the same weights, digits and seeds.
+    let bytes = forty_digits();
+    assert_eq!(
+        aae.set_training_digits(bytes.clone(), 1.into()).unwrap(),
+        36
+    );
+    let weights = js_sys::Uint8Array::new(&settled(aae.to_safetensors()).await.unwrap()).to_vec();
+    let (model, prior) =
+        vae_core::aae::read_aae_file(&weights, &vae_core::backend::cpu_device()).unwrap();
+    assert_eq!(prior, Some(vae_core::aae::Prior::Ring));
+    let mut session = vae_core::session::Session::new(model, 3);
+    session
+        .set_digits(vae_core::data::Digits::from_bytes(&bytes).unwrap(), 1)
+        .unwrap();
+    let config = vae_core::training::TrainConfig::new()
+        .with_batch_size(16)
+        .with_prior(vae_core::aae::Prior::Ring);
+    for _ in 0..3 {
+        let r = settled(aae.train_batch(options(&[("batchSize", 16.into())])))
+            .await
+            .unwrap();
+        let want = session.step(&config).await.unwrap().stats;
+        for (key, want) in [
+            ("recon", want.recon),
+            ("discriminator", want.discriminator),
+            ("generator", want.generator),
+        ] {
+            let got = field(&r, key).as_f64().unwrap() as f32;
+            assert!(
+                max_relative(&[got], &[want]) < LOSS_TOLERANCE,
+                "{key}: {got} vs the core's {want}"
+            );
+        }
+        assert_eq!(
+            field(&r, "discriminatorWins").as_bool(),
+            Some(want.discriminator_wins())
+        );
+    }
+    assert_eq!(aae.steps(), 3.0);
+    let scores = settled(aae.test_scores()).await.unwrap();
+    assert!(field(&scores, "recon").as_f64().unwrap() > 0.0);
+    assert!(field(&scores, "mmd2").as_f64().unwrap().is_finite());
+    let diverge = settled(aae.train_batch(options(&[("lr", f64::NAN.into())])))
+        .await
+        .unwrap_err();
+    assert!(
+        diverge.contains("option lr must be a finite number"),
+        "{diverge}"
+    );
+
+    // The file names its prior, which wins over the option; a VAE's file is refused.
+    let saved = js_sys::Uint8Array::new(&settled(aae.to_safetensors()).await.unwrap()).to_vec();
+    let again = Aae::from_safetensors(saved, options(&[("prior", "gaussian".into())])).unwrap();
+    assert_eq!(again.prior(), "ring");
+    let trained = floats_of(&settled(aae.codes(pixels.clone(), 2.into())).await.unwrap());
+    assert_eq!(
+        floats_of(&settled(again.codes(pixels, 2.into())).await.unwrap()),
+        trained
+    );
+    let vae_file = include_bytes!("../../core/tests/fixtures/parity_vae.safetensors").to_vec();
+    let wrong = message(
+        Aae::from_safetensors(vae_file, JsValue::UNDEFINED)
+            .err()
+            .unwrap(),
+    );
+    assert!(wrong.contains("encoder.fc.weight is missing"), "{wrong}");
+    let guided = Aae::create(options(&[
+        ("prior", "swissroll".into()),
+        ("labelGuided", true.into()),
+        ("hidden", 8.into()),
+    ]))
+    .unwrap();
+    let unlabelled = message(guided.prior_samples(3.into(), 1.into(), None).unwrap_err());
+    assert!(unlabelled.contains("pass n labels"), "{unlabelled}");
+    assert!(!panicked());
+}
+
+#[wasm_bindgen_test]
+async fn hierarchical_vae_in_the_browser() {
+    use vae_wasm::Hvae;
+    let hvae = Hvae::create(options(&[
+        ("hidden", 32.into()),
+        ("hiddenTop", 16.into()),
+        ("seed", 3.into()),
+    ]))
+    .unwrap();
+    assert_eq!(
+        (hvae.kind(), hvae.latent_dim(), hvae.latent_top()),
+        ("hierarchical".into(), 16, 2)
+    );
+    let pixels: Vec<f32> = (0..3 * 784).map(|i| (i % 5) as f32 / 5.0).collect();
+    let top = floats_of(&settled(hvae.top_codes(pixels, 3.into())).await.unwrap());
+    assert_eq!(top.len(), 6);
+    // Without noise z₁ is p(z₁|z₂)'s mean; with it, each row its own draw.
+    let z2 = vec![0.5, -0.5, 0.5, -0.5];
+    let mean = floats_of(
+        &settled(hvae.generate(z2.clone(), 2.into(), None))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(&mean[..784], &mean[784..]);
+    let eps: Vec<f32> = (0..32).map(|i| if i < 16 { 1.0 } else { -1.0 }).collect();
+    let drawn = floats_of(
+        &settled(hvae.generate(z2.clone(), 2.into(), Some(eps)))
+            .await
+            .unwrap(),
+    );
+    assert_ne!(&drawn[..784], &drawn[784..]);
+    let bad = settled(hvae.generate(z2, 2.into(), Some(vec![0.0; 5])))
+        .await
+        .unwrap_err();
+    assert!(
+        bad.contains("eps1: expected 2 × 16 numbers, got 5"),
+        "{bad}"
+    );
+
+    let bytes = forty_digits();
+    hvae.set_training_digits(bytes.clone(), 1.into()).unwrap();
+    let weights = js_sys::Uint8Array::new(&settled(hvae.to_safetensors()).await.unwrap()).to_vec();
+    let model = vae_core::hvae::read_hvae(&weights, &vae_core::backend::cpu_device()).unwrap();
+    let mut session = vae_core::session::Session::new(model, 3);
+    session
+        .set_digits(vae_core::data::Digits::from_bytes(&bytes).unwrap(), 1)
+        .unwrap();
+    let config = vae_core::training::TrainConfig::new().with_batch_size(16);
+    for _ in 0..3 {
+        let r = settled(hvae.train_batch(options(&[("batchSize", 16.into())])))
+            .await
+            .unwrap();
+        let want = session.step(&config).await.unwrap().stats;
+        let [bottom, top] = want.kl_layers.unwrap();
+        for (key, want) in [
+            ("loss", want.loss),
+            ("recon", want.recon),
+            ("klBottom", bottom),
+            ("klTop", top),
+        ] {
+            let got = field(&r, key).as_f64().unwrap() as f32;
+            assert!(
+                max_relative(&[got], &[want]) < LOSS_TOLERANCE,
+                "{key}: {got} vs the core's {want}"
+            );
+        }
+    }
+    let scores = settled(hvae.test_scores()).await.unwrap();
+    let parts: f64 = ["recon", "klBottom", "klTop"]
+        .iter()
+        .map(|k| field(&scores, k).as_f64().unwrap())
+        .sum();
+    let neg_elbo = field(&scores, "negElbo").as_f64().unwrap();
+    assert!(
+        (parts - neg_elbo).abs() < 1e-3 * neg_elbo,
+        "{parts} vs {neg_elbo}"
+    );
+    assert!(field(&scores, "activeBottom").as_f64().unwrap() <= 16.0);
+    let free = settled(hvae.train_batch(options(&[("freeBits", 1000.into())])))
+        .await
+        .unwrap_err();
+    assert!(free.contains("free bits"), "{free}");
+    let aae_file = include_bytes!("../../core/tests/fixtures/parity_aae.safetensors").to_vec();
+    assert!(Hvae::from_safetensors(aae_file, JsValue::UNDEFINED).is_err());
+    assert!(!panicked());
+}

@@ -236,6 +236,7 @@ pub fn generator_loss(fake_logits: Tensor<1>) -> Tensor<1> {
 
 /// The distribution the codes are pushed towards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify))]
 #[serde(rename_all = "lowercase")]
 pub enum Prior {
     /// N(0, I), the VAE's prior, in any number of dimensions.
@@ -338,6 +339,9 @@ impl Prior {
 /// spread to the size of the whole prior, so both a wrong shape and a wrong scale show.
 pub const MMD_BANDWIDTHS: [f64; 5] = [0.25, 0.5, 1.0, 2.0, 4.0];
 
+/// The most points per set [`mmd2`] takes: 4,096² kernel sums are about a second in the tab.
+pub const MMD_MAX_POINTS: usize = 4096;
+
 /// The unbiased estimate of MMD² (Gretton et al. 2012) between the point sets `a` and `b`
 /// (`dims` numbers per point, at least two points each), with the kernel
 /// k(u, v) = Σ_σ exp(−‖u − v‖² / 2σ²) over [`MMD_BANDWIDTHS`]. Its expectation is 0 exactly when
@@ -348,6 +352,12 @@ pub fn mmd2(a: &[f32], b: &[f32], dims: usize) -> crate::Result<f64> {
             return Err(VaeError::InvalidInput(format!(
                 "{what}: {} numbers are not two or more points of {dims} dimensions",
                 v.len()
+            )));
+        }
+        if v.len() / dims > MMD_MAX_POINTS {
+            return Err(VaeError::InvalidInput(format!(
+                "{what}: {} points; the MMD² compares at most {MMD_MAX_POINTS} per set (its work grows with the square)",
+                v.len() / dims
             )));
         }
         crate::inference::check_finite(what, v)?;
@@ -391,6 +401,20 @@ pub async fn codes(model: &Aae, pixels: &[f32], n: usize) -> crate::Result<Vec<f
     for chunk in pixels.chunks(crate::bounds::ROWS_PER_PASS * PIXELS) {
         let rows = chunk.len() / PIXELS;
         out.extend(read(model.encode(upload(chunk, rows, PIXELS, &device))).await?);
+    }
+    Ok(out)
+}
+
+/// The decoder's mean images (Bernoulli: each pixel's probability) for `n` codes `z`, `[n,
+/// latent]` row-major: `n × 784` grey values.
+pub async fn decode_codes(model: &Aae, z: &[f32], n: usize) -> crate::Result<Vec<f32>> {
+    let latent = model.latent();
+    crate::inference::check_rows("z", z, n, latent)?;
+    let device = model.device();
+    let mut out = Vec::with_capacity(n * PIXELS);
+    for chunk in z.chunks(crate::bounds::ROWS_PER_PASS * latent) {
+        let rows = chunk.len() / latent;
+        out.extend(read(model.decode(upload(chunk, rows, latent, &device))).await?);
     }
     Ok(out)
 }
@@ -479,8 +503,32 @@ fn infer_config(shapes: &std::collections::BTreeMap<&str, &[usize]>) -> crate::R
 
 /// An AAE from safetensors bytes, checked as [`crate::weights::read_safetensors`] checks a VAE.
 pub fn read_aae(bytes: &[u8], device: &Device) -> crate::Result<Aae> {
-    let (config, tensors, _) = read_checked(bytes, infer_config)?;
-    Ok(from_tensors(&config, &tensors, device))
+    read_aae_file(bytes, device).map(|(model, _)| model)
+}
+
+/// The metadata key of the prior a file's model was trained towards ([`PRIOR_KEY`] = its
+/// [`Prior::name`]), written by [`write_aae`]'s callers so a loaded model is shown and trained on
+/// with the right shape.
+pub const PRIOR_KEY: &str = "prior";
+
+/// An AAE and the prior its file names, if it names one. A prior the model cannot take (a 2-D
+/// shape for a wider code, or a label-guided model with N(0, I)) is refused with why.
+pub fn read_aae_file(bytes: &[u8], device: &Device) -> crate::Result<(Aae, Option<Prior>)> {
+    let (config, tensors, metadata) = read_checked(bytes, infer_config)?;
+    let prior = match metadata.get(PRIOR_KEY) {
+        None => None,
+        Some(name) => {
+            let prior = Prior::parse(name).ok_or_else(|| {
+                bad(format!(
+                    "the file's prior \"{name}\" is not one of {}",
+                    Prior::ALL.map(Prior::name).join(", ")
+                ))
+            })?;
+            prior.check(config.latent, config.label_guided)?;
+            Some(prior)
+        }
+    };
+    Ok((from_tensors(&config, &tensors, device), prior))
 }
 
 fn from_tensors(config: &AaeConfig, tensors: &Tensors, device: &Device) -> Aae {

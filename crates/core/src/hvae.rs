@@ -429,6 +429,39 @@ pub async fn evaluate(
     })
 }
 
+/// Where `n` digits sit on the top layer's map: μ₂(μ₁(x)), the mean of q(z₂|z₁) at the mean of
+/// q(z₁|x), `[n, latent_top]` row-major. It is deterministic (the map does not flicker), and not
+/// E_q[z₂|x], which would average μ₂ over draws of z₁.
+pub async fn top_codes(model: &Hvae, pixels: &[f32], n: usize) -> crate::Result<Vec<f32>> {
+    crate::inference::check_pixels(pixels, n)?;
+    let device = model.device();
+    let mut out = Vec::with_capacity(n * model.config().latent_top);
+    for chunk in pixels.chunks(crate::bounds::ROWS_PER_PASS * PIXELS) {
+        let x = upload(chunk, chunk.len() / PIXELS, PIXELS, &device);
+        out.extend(read(model.encode_top(model.encode_bottom(x).mu).mu).await?);
+    }
+    Ok(out)
+}
+
+/// Images generated top-down from `n` top codes `z2` (`[n, latent_top]`): z₁ = μ_p(z₂) + σ_p(z₂)
+/// ⊙ ε₁ with `eps1` (`[n, latent]`), or z₁ = μ_p(z₂) when it is `None`; then the decoder's mean,
+/// `n × 784` grey values.
+pub async fn generate_images(
+    model: &Hvae,
+    z2: &[f32],
+    eps1: Option<&[f32]>,
+    n: usize,
+) -> crate::Result<Vec<f32>> {
+    let config = model.config();
+    crate::inference::check_rows("z2", z2, n, config.latent_top)?;
+    if let Some(eps1) = eps1 {
+        crate::inference::check_rows("eps1", eps1, n, config.latent)?;
+    }
+    let device = model.device();
+    let eps1 = eps1.map(|e| upload(e, n, config.latent, &device));
+    read(model.generate(upload(z2, n, config.latent_top, &device), eps1)).await
+}
+
 /// The threshold of Burda et al. (2016): a latent unit is active when the variance over the data
 /// of its posterior mean exceeds 0.01.
 pub const ACTIVE_THRESHOLD: f32 = 0.01;

@@ -10,8 +10,8 @@ use burn::prelude::*;
 use common::{assert_close, block_on, device, floats, repo_path};
 use serde_json::Value;
 use vae_core::aae::{
-    Aae, AaeConfig, Prior, RING_RADIUS, codes, discriminator_loss, generator_loss, mmd2, read_aae,
-    reconstruction, write_aae,
+    Aae, AaeConfig, PRIOR_KEY, Prior, RING_RADIUS, codes, decode_codes, discriminator_loss,
+    generator_loss, mmd2, read_aae, read_aae_file, reconstruction, write_aae,
 };
 use vae_core::data::Digits;
 use vae_core::inference::{one_hot, read, read1, upload};
@@ -80,6 +80,15 @@ fn check(name: &str) {
         (z, logits, recon, real, fake)
     };
     let (z, logits, recon, real, fake) = forward();
+    // The host-level decode the bindings use gives the Bernoulli means of the same logits.
+    let images = block_on(decode_codes(&model.valid(), &floats(&f["z"]), 4)).unwrap();
+    let sigmoid: Vec<f32> = floats(&f["logits"])
+        .iter()
+        .map(|l| 1.0 / (1.0 + (-l).exp()))
+        .collect();
+    assert_close("decode_codes", &images, &sigmoid, 1e-4);
+    let nan = block_on(decode_codes(&model.valid(), &[0.0, f32::NAN, 0.0, 0.0], 2)).unwrap_err();
+    assert!(nan.to_string().contains("z: value 1 is NaN"), "{nan}");
     let d_loss = discriminator_loss(real.clone(), fake.clone());
     let g_loss = generator_loss(fake.clone());
     for (what, got) in [
@@ -189,6 +198,24 @@ fn weights_round_trip() {
         );
         let half = block_on(write_aae(&model, Dtype::F16, &[])).unwrap();
         assert!(half.len() * 2 < bytes.len() + 4096);
+        // The prior a file names comes back with the model; one it cannot take is refused.
+        assert_eq!(read_aae_file(&bytes, &device).unwrap().1, None);
+        let ring = block_on(write_aae(&model, Dtype::F16, &[(PRIOR_KEY, "swissroll")])).unwrap();
+        assert_eq!(
+            read_aae_file(&ring, &device).unwrap().1,
+            Some(Prior::SwissRoll)
+        );
+        let odd = block_on(write_aae(&model, Dtype::F16, &[(PRIOR_KEY, "moon")])).unwrap();
+        let error = read_aae_file(&odd, &device).unwrap_err().to_string();
+        assert!(
+            error.contains("prior \"moon\" is not one of gaussian, ring, swissroll"),
+            "{error}"
+        );
+        if guided {
+            let normal =
+                block_on(write_aae(&model, Dtype::F16, &[(PRIOR_KEY, "gaussian")])).unwrap();
+            assert!(read_aae_file(&normal, &device).is_err());
+        }
     }
     let (vae, _) = std::fs::read(repo_path(
         "crates/core/tests/fixtures/parity_vae.safetensors",
@@ -293,6 +320,10 @@ const OWN_COMPONENT_SHARE: f64 = 0.2;
 /// code, the Gaussian prior for a label-guided model, a label-guided step without labels.
 #[test]
 fn bad_requests_are_refused() {
+    // The MMD²'s work grows with the square of its points: too many are refused before any.
+    let many = vec![0.0; 2 * 5000];
+    let error = mmd2(&many, &many[..4], 2).unwrap_err().to_string();
+    assert!(error.contains("5000 points; the MMD² compares at most 4096"), "{error}");
     let wide = seeded_init(AaeConfig::new().with_latent(8), 3);
     let mut session = Session::new(wide, 1);
     let pixels = vec![0.5; 784 * 4];

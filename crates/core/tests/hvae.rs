@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::prelude::*;
 use common::{assert_close, block_on, device, floats, repo_path};
 use serde_json::Value;
-use vae_core::hvae::{Hvae, HvaeConfig, read_hvae, terms, write_hvae};
+use vae_core::hvae::{Hvae, HvaeConfig, generate_images, read_hvae, terms, top_codes, write_hvae};
 use vae_core::inference::{read, read1, upload};
 use vae_core::loss::Likelihood;
 use vae_core::weights::Dtype;
@@ -120,6 +120,29 @@ fn check(name: &str, likelihood: Likelihood) {
         &floats(&f["generated"]),
         1e-4,
     );
+    // The same through the host-level call the bindings use, which also checks its rows.
+    let valid = model.valid();
+    let (z2s, eps1s) = (floats(&f["z2"]), floats(&f["gen_eps1"]));
+    let images = block_on(generate_images(&valid, &z2s, Some(&eps1s), 3)).unwrap();
+    assert_close("generate_images", &images, &floats(&f["generated"]), 1e-4);
+    let short = block_on(generate_images(&valid, &[0.0; 5], None, 3)).unwrap_err();
+    assert!(
+        short
+            .to_string()
+            .contains("z2: expected 3 × 2 numbers, got 5"),
+        "{short}"
+    );
+    // The map's point of each digit: μ₂ at μ₁, as the module computes it.
+    let mu1 = valid
+        .encode_bottom(upload(&floats(&f["x"]), rows_of(&f), 784, &device))
+        .mu;
+    let want = rows(valid.encode_top(mu1).mu);
+    let got = block_on(top_codes(&valid, &floats(&f["x"]), rows_of(&f))).unwrap();
+    assert_close("top_codes", &got, &want, 1e-6);
+}
+
+fn rows_of(f: &Value) -> usize {
+    floats(&f["x"]).len() / 784
 }
 
 #[test]

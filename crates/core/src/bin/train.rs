@@ -230,11 +230,14 @@ async fn run(args: Args) -> vae_core::Result<()> {
     // Seed burn's initialiser too, so the starting weights repeat.
     args.device.seed(args.train.seed);
     let likelihood = args.train.likelihood;
-    let meta = [
+    let mut meta = vec![
         ("likelihood", likelihood.name().to_string()),
         ("epochs", args.train.epochs.to_string()),
         ("seed", args.train.seed.to_string()),
     ];
+    if args.adversarial.is_some() {
+        meta.push((aae::PRIOR_KEY, args.train.prior.name().to_string()));
+    }
     let meta: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let bytes = match (&args.hierarchical, &args.adversarial) {
         (_, Some(config)) => {
