@@ -13,5 +13,6 @@ export function likelihoodNote(vae) {
     : "Nats of the Bernoulli likelihood of the grey pixels.";
 }
 
-/** "VAE", "autoencoder", "conditional VAE". */
-export const kindName = (vae) => ({ vae: "VAE", autoencoder: "autoencoder", conditional: "conditional VAE" })[vae.kind] ?? vae.kind;
+/** "VAE", "autoencoder", "conditional VAE", "adversarial autoencoder", "hierarchical VAE". */
+export const kindName = (vae) =>
+  ({ vae: "VAE", autoencoder: "autoencoder", conditional: "conditional VAE", adversarial: "adversarial autoencoder", hierarchical: "hierarchical VAE" })[vae.kind] ?? vae.kind;

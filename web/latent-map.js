@@ -1,5 +1,5 @@
-// The latent map: test digits at their μ (or its 2-D projection), coloured by label, the prior's
-// 2σ circle, the drawing's μ with its 2σ ellipse and draws, and the walk's point. Click, drag or
+// The latent map: test digits at their μ (or its 2-D projection), coloured by label, over grey
+// prior samples if given, the prior's 2σ circle, the drawing's μ with its 2σ ellipse and draws, and the walk's point. Click, drag or
 // use the arrow keys to pick a point; the map reports map coordinates.
 
 export const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
@@ -51,10 +51,17 @@ export class LatentMap {
     this.points = mu;
     this.labels = labels;
     if (!mu) return this.draw();
-    // Symmetric range that holds 99% of the points, with a margin.
-    const sorted = Array.from(mu, Math.abs).sort((a, b) => a - b);
+    // Symmetric range that holds 99% of the points (and of the backdrop), with a margin.
+    const sorted = Array.from(mu, Math.abs).concat(Array.from(this.backdrop ?? [], Math.abs)).sort((a, b) => a - b);
     this.range = Math.max(3, sorted[Math.floor(sorted.length * 0.99)] * 1.1);
     this.draw();
+  }
+
+  /** Points (k×2) drawn in grey beneath the test digits: samples of a prior the codes should fill.
+   * Set it before `setPoints`, which takes it into the map's range. */
+  setBackdrop(points) {
+    this.backdrop = points;
+    this.cacheFor = null;
   }
 
   /** The drawing's μ, its σ ellipse, and decoded draws z (k×2) from q(z|x) if given. */
@@ -122,6 +129,12 @@ export class LatentMap {
         ctx.arc(this.#x(0), this.#y(0), (2.45 / (2 * this.range)) * width, 0, 2 * Math.PI);
         ctx.stroke();
         ctx.setLineDash([]);
+      }
+      if (this.backdrop) {
+        ctx.fillStyle = "#8a909c";
+        for (let i = 0; i < this.backdrop.length / 2; i++) {
+          ctx.fillRect(this.#x(this.backdrop[2 * i]) - 1.25, this.#y(this.backdrop[2 * i + 1]) - 1.25, 2.5, 2.5);
+        }
       }
       if (this.points) {
         ctx.globalAlpha = 0.65;

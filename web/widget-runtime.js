@@ -179,31 +179,35 @@ export class Runtime {
     if (object && this.objects.delete(object)) object.free();
   }
 
-  /** The model at `url`, shared by every widget that uses it; `release` when done with it. */
-  acquire(url, name) {
-    let entry = this.models.get(url);
+  /** The model at `url` as an instance of the module's class `cls` ("Vae", "Aae" or "Hvae"),
+   * shared by every widget that uses it; `release(url, cls)` when done with it. */
+  acquire(url, name, cls = "Vae") {
+    const key = `${cls} ${url}`;
+    let entry = this.models.get(key);
     if (!entry) {
       const vae = (async () => {
         const bytes = await fetchBytes(url, `The model ${name}`);
         try {
-          return this.track(await this.call(() => this.wasm.Vae.fromSafetensors(bytes, { backend: "cpu" })));
+          const options = cls === "Vae" ? { backend: "cpu" } : undefined;
+          return this.track(await this.call(async () => this.wasm[cls].fromSafetensors(bytes, options)));
         } catch (e) {
           if (e instanceof WidgetError) throw e;
           throw new WidgetError("load", `The model ${name} is not a weights file this playground can load: ${e.message}`);
         }
       })();
       entry = { vae, users: 0 };
-      this.models.set(url, entry);
-      vae.catch(() => this.models.delete(url));
+      this.models.set(key, entry);
+      vae.catch(() => this.models.delete(key));
     }
     entry.users++;
     return entry.vae;
   }
 
-  release(url) {
-    const entry = this.models.get(url);
+  release(url, cls = "Vae") {
+    const key = `${cls} ${url}`;
+    const entry = this.models.get(key);
     if (!entry || --entry.users > 0) return;
-    this.models.delete(url);
+    this.models.delete(key);
     entry.vae.then((vae) => {
       const stats = this.stats.get(vae);
       this.stats.delete(vae);
@@ -212,10 +216,20 @@ export class Runtime {
     }, () => {});
   }
 
+  /** The packed digits file, decompressed (what `setTrainingDigits` takes). */
+  digitsFile() {
+    return fetchBytes(assetUrl("assets/digits.bin.gz"), "The digits").then(gunzipped);
+  }
+
+  /** The compiled WebAssembly module, for a worker to instantiate its own instance of. */
+  compiledModule() {
+    return compiled;
+  }
+
   /** The 1,000 test digits (pixels, labels). */
   testDigits() {
     this.digits ??= (async () => {
-      const bytes = await gunzipped(await fetchBytes(assetUrl("assets/digits.bin.gz"), "The test digits"));
+      const bytes = await this.digitsFile();
       return this.call(async () => this.wasm.testDigits(bytes));
     })();
     this.digits.catch(() => (this.digits = null));

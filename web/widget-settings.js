@@ -2,7 +2,15 @@
 // (camelCase), its type, its default and what it accepts. The element, the iframe's query
 // parameters and getState/setState all read this table.
 
-export const VIEWS = ["draw", "latent", "sample", "manifold", "walk", "arith", "cvae", "compare", "full"];
+export const VIEWS = ["draw", "latent", "sample", "manifold", "walk", "arith", "cvae", "compare", "full", "aae", "hvae"];
+
+/** The adversarial autoencoder's priors as an author names them; each has shipped weights. */
+export const PRIORS = {
+  ring: "ten Gaussians on a ring",
+  "ring-guided": "ten Gaussians on a ring, digit y pushed to Gaussian y",
+  gaussian: "N(0, I)",
+  swissroll: "a swiss roll",
+};
 
 /** The shipped models, by the name an author writes, and the file each is. */
 export const SHIPPED_MODELS = {
@@ -10,6 +18,11 @@ export const SHIPPED_MODELS = {
   "vae-20": "assets/vae-latent20.safetensors",
   "ae-2": "assets/ae-latent2.safetensors",
   "cvae-2": "assets/cvae-latent2.safetensors",
+  "aae-ring": "assets/aae-ring.safetensors",
+  "aae-ring-guided": "assets/aae-ring-guided.safetensors",
+  "aae-gaussian": "assets/aae-gaussian.safetensors",
+  "aae-swissroll": "assets/aae-swissroll.safetensors",
+  "hvae-2": "assets/hvae-top2.safetensors",
 };
 
 /** The walk names authors write, and the path names of the core's LatentWalk. */
@@ -60,6 +73,7 @@ export const SETTINGS = [
   { attr: "speed", type: "number", default: 1, parse: numberIn(0.25, 4), live: true, doc: "the walk's speed, × (0.25 to 4)" },
   { attr: "seed", type: "number", default: 1, parse: numberIn(0, 2 ** 32 - 1, { whole: true }), live: true, doc: "the seed of the prior samples" },
   { attr: "digit", type: "number", default: 2, parse: numberIn(0, 9, { whole: true }), live: true, doc: "the digit a conditional model is told" },
+  { attr: "prior", type: "string", default: "ring", parse: oneOf(Object.keys(PRIORS)), doc: "the adversarial autoencoder's prior (view=\"aae\")" },
   { attr: "group", type: "string", default: null, parse: text, doc: "widgets of one group share the drawing and the latent point" },
   { attr: "controls", type: "string", default: "full", parse: oneOf(["full", "minimal", "none"]), doc: "how many buttons show" },
   { attr: "theme", type: "string", default: "auto", parse: oneOf(["auto", "light", "dark"]), live: true, doc: "colours; auto follows prefers-color-scheme" },

@@ -30,10 +30,10 @@ export function h(tag, attrs = {}, ...children) {
   return element;
 }
 
-const canvas = (label, width, height, part, extra = {}) =>
+export const canvas = (label, width, height, part, extra = {}) =>
   h("canvas", { width, height, "aria-label": label, role: "img", part, class: part, ...extra });
 
-function select(label, options, value, part) {
+export function select(label, options, value, part) {
   const element = h("select", { "aria-label": label, part });
   for (const [v, text] of options) element.append(new Option(text, v, false, String(v) === String(value)));
   return element;
@@ -78,7 +78,7 @@ export function group(name) {
 
 // ---- the views --------------------------------------------------------------------------------
 
-class View {
+export class View {
   constructor(ctx, part) {
     this.ctx = ctx;
     this.root = h("div", { part: `view ${part}`, class: `view ${part}` });
@@ -99,6 +99,17 @@ class View {
   labels(vae, n) {
     return vae.kind === "conditional" ? new Uint8Array(n).fill(this.ctx.digit()) : undefined;
   }
+}
+
+/** The colour of each digit, as the maps draw them. */
+export function legend() {
+  const list = h("ul", { class: "legend", part: "legend", "aria-label": "Digit colours" });
+  for (const [digit, colour] of PALETTE.entries()) {
+    const item = h("li", { text: digit });
+    item.style.setProperty("--swatch", colour);
+    list.append(item);
+  }
+  return list;
 }
 
 /** The pad, what the model sees, the reconstruction, draws from q(z|x) and the drawing's scores. */
@@ -299,15 +310,9 @@ class LatentView extends View {
     this.mapCanvas = canvas("Latent map", 320, 320, "map");
     this.decoded = canvas("Decoded point", 84, 84, "decoded");
     this.mapNote = this.note("Loading the test digits…");
-    const legend = h("ul", { class: "legend", part: "legend", "aria-label": "Digit colours" });
-    for (const [digit, colour] of PALETTE.entries()) {
-      const item = h("li", { text: digit });
-      item.style.setProperty("--swatch", colour);
-      legend.append(item);
-    }
     this.root.append(
       h("div", { class: "pair" }, this.mapCanvas, h("figure", { class: "mini" }, this.decoded, h("figcaption", { text: "Decoded point" }))),
-      legend,
+      legend(),
       this.mapNote,
     );
     this.map = new LatentMap(this.mapCanvas, { onPick: (xy) => this.pick(xy) });

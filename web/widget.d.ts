@@ -1,6 +1,8 @@
 // Types of the <vae-playground> element (widget.js). The attribute list is widget-settings.js.
 
-export type WidgetView = "draw" | "latent" | "sample" | "manifold" | "walk" | "arith" | "cvae" | "compare" | "full";
+export type WidgetView = "draw" | "latent" | "sample" | "manifold" | "walk" | "arith" | "cvae" | "compare" | "full" | "aae" | "hvae";
+/** The adversarial autoencoder's prior (view="aae"). */
+export type WidgetPrior = "ring" | "ring-guided" | "gaussian" | "swissroll";
 export type WidgetErrorType = "load" | "panic" | "csp" | "file-protocol" | "worker" | "storage";
 
 /** What getState() returns and setState() takes: the attributes set, plus what the view shows. */
@@ -13,6 +15,7 @@ export interface WidgetState {
   speed?: string;
   seed?: string;
   digit?: string;
+  prior?: string;
   group?: string;
   controls?: string;
   theme?: string;
@@ -37,7 +40,8 @@ export interface ChangeDetail {
 
 export interface WidgetEventMap {
   load: CustomEvent<{ view: WidgetView; model: string; latentDim: number | null; kind: string | null }>;
-  progress: CustomEvent<{ stage: "module" | "model" }>;
+  /** "training": a message of the aae/hvae views' training worker ("started", "progress", "snapshot", "paused", "failed"). */
+  progress: CustomEvent<{ stage: "module" | "model" } | { stage: "training"; kind: "aae" | "hvae"; message: string }>;
   error: CustomEvent<{ type: WidgetErrorType; message: string }>;
   input: CustomEvent<{ source: "pad" | "map" }>;
   change: CustomEvent<ChangeDetail>;
@@ -54,6 +58,7 @@ export declare class VaePlayground extends HTMLElement {
   speed: string;
   seed: string;
   digit: string;
+  prior: string;
   group: string | null;
   controls: string;
   theme: string;

@@ -10,6 +10,7 @@
 import { SETTINGS, SETTING, SHIPPED_MODELS, propertyName, readSetting } from "./widget-settings.js";
 import { WidgetError, assetUrl, liveObjects, register, restart, runtime } from "./widget-runtime.js";
 import { VIEW_CLASSES, group, h } from "./widget-views.js";
+import { AaeView, HvaeView } from "./widget-family.js";
 import { kindName } from "./labels.js";
 
 export const VERSION = "0.2.0";
@@ -18,7 +19,15 @@ const TAG = "vae-playground";
 const LAZY_MARGIN = "300px";
 
 /** The default model of a view when the author names none. */
-const VIEW_MODEL = { cvae: "cvae-2" };
+const VIEW_MODEL = { cvae: () => "cvae-2", aae: (settings) => `aae-${settings.prior}`, hvae: () => "hvae-2" };
+/** The module's class of a view's own model, where it is not a VAE. */
+const VIEW_CLASS = { aae: "Aae", hvae: "Hvae" };
+
+/** The class that loads the model `name`: a shipped model's own, else the view's. */
+function modelClass(name, view) {
+  if (SHIPPED_MODELS[name]) return /^aae-/.test(name) ? "Aae" : /^hvae-/.test(name) ? "Hvae" : "Vae";
+  return VIEW_CLASS[view] ?? "Vae";
+}
 let loadedModels = 0; // names the models handed to loadSafetensors
 
 function modelUrl(name) {
@@ -50,7 +59,7 @@ export class VaePlayground extends HTMLElement {
   #view = null;
   #ctx = null;
   #group = null;
-  #models = new Set(); // model URLs this widget holds
+  #models = new Map(); // "class URL" → { url, cls }: the models this widget holds
   #ready;
   #settle;
   #build = 0;
@@ -173,7 +182,7 @@ export class VaePlayground extends HTMLElement {
       this.#say("Loading the model…");
       this.#emit("progress", { stage: "model" });
       this.#ctx = this.#context(rt, settings);
-      const View = VIEW_CLASSES[settings.view];
+      const View = { ...VIEW_CLASSES, aae: AaeView, hvae: HvaeView }[settings.view];
       this.#view = new View(this.#ctx);
       this.#body.replaceChildren(this.#view.root);
       this.#group = group(settings.group);
@@ -204,13 +213,15 @@ export class VaePlayground extends HTMLElement {
       main: null,
       /** The widget's model (or a named one, for views that show several). */
       async model(name = null) {
-        const chosen = name ?? (widget.hasAttribute("model") ? settings.model : VIEW_MODEL[settings.view] ?? settings.model);
+        const chosen = name ?? (widget.hasAttribute("model") ? settings.model : VIEW_MODEL[settings.view]?.(settings) ?? settings.model);
         const url = !name && widget.#override ? widget.#override.url : modelUrl(chosen);
-        if (!widget.#models.has(url)) {
-          widget.#models.add(url);
+        const cls = name ? modelClass(name, null) : modelClass(chosen, settings.view);
+        const key = `${cls} ${url}`;
+        if (!widget.#models.has(key)) {
+          widget.#models.set(key, { url, cls });
           if (!name && widget.#override) rt.provide(url, widget.#override.bytes);
         }
-        const vae = await rt.acquire(url, chosen);
+        const vae = await rt.acquire(url, chosen, cls);
         if (!name) ctx.main = vae;
         return vae;
       },
@@ -248,7 +259,7 @@ export class VaePlayground extends HTMLElement {
     this.#view = null;
     this.#group?.leave(this.#member);
     this.#group = null;
-    if (this.#ctx) for (const url of this.#models) this.#ctx.rt.release(url);
+    if (this.#ctx) for (const { url, cls } of this.#models.values()) this.#ctx.rt.release(url, cls);
     this.#models.clear();
     this.#ctx = null;
     delete this.dataset.ready;
@@ -347,7 +358,7 @@ export class VaePlayground extends HTMLElement {
 
   /** Makes `z` the current latent point of this widget and its group. */
   setLatent(z) {
-    const dim = this.#ctx?.main?.latentDim;
+    const dim = this.#ctx?.main?.latentTop ?? this.#ctx?.main?.latentDim; // the HVAE's map is z₂
     if (!dim) throw new Error("setLatent: the widget's model has not loaded yet (await widget.ready)");
     const values = Array.from(z ?? [], Number);
     if (values.length !== dim) throw new RangeError(`setLatent expects ${dim} coordinates, got ${values.length}`);

@@ -1,0 +1,453 @@
+// The views of the VAE's relatives: `aae` (the adversarial autoencoder's codes filling a chosen
+// prior, beside the VAE's) and `hvae` (the hierarchical VAE's two layers). Each can train a fresh
+// model of its kind in a Web Worker (`family-worker.js`) and show it learning. No math here: every
+// number comes from the wasm module.
+
+import { drawGrid, drawRow } from "./render.js";
+import { LatentMap } from "./latent-map.js";
+import { assetUrl } from "./widget-runtime.js";
+import { PRIORS } from "./widget-settings.js";
+import { View, canvas, h, legend, select } from "./widget-views.js";
+
+const SAMPLE_COUNT = 16;
+const ROW = 8;
+const RATES = [["0.0001", "0.0001"], ["0.0003", "0.0003"], ["0.001", "0.001 (the recipe)"], ["0.003", "0.003"], ["0.01", "0.01"], ["0.1", "0.1"], ["1", "1 (diverges)"]];
+
+const fixed = (v, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "–");
+
+// ---- training in a worker ----------------------------------------------------------------------
+
+let policy = null;
+/** The worker's script URL, through a Trusted Types policy where the page enforces them. */
+function workerScript(url) {
+  if (!globalThis.trustedTypes?.createPolicy) return url;
+  policy ??= trustedTypes.createPolicy("vae-playground-worker", {
+    createScriptURL: (u) => {
+      if (u !== assetUrl("family-worker.js")) throw new TypeError(`not the playground's worker: ${u}`);
+      return u;
+    },
+  });
+  return policy.createScriptURL(url);
+}
+
+/** One training run in a worker: start, pause, resume, stop; it reports through `on`. */
+class Run {
+  constructor(ctx, kind, model, train, on) {
+    this.on = on;
+    this.worker = null;
+    this.ready = (async () => {
+      const [module, digits] = await Promise.all([ctx.rt.compiledModule(), ctx.rt.digitsFile()]);
+      this.worker = new Worker(workerScript(assetUrl("family-worker.js")), { type: "module", name: `vae-playground ${kind} training` });
+      this.worker.onmessage = ({ data }) => this.on(data);
+      this.worker.onerror = (e) => this.on({ type: "failed", message: `the training worker could not run: ${e.message ?? "its script failed to load"}`, crashed: true });
+      const copy = digits.slice(); // the runtime keeps its own
+      this.worker.postMessage({ type: "start", module, glue: assetUrl("vae_playground.js"), digits: copy, kind, model, train }, [copy.buffer]);
+    })();
+  }
+
+  send(message) {
+    this.worker?.postMessage(message);
+  }
+
+  stop() {
+    this.worker?.terminate();
+    this.worker = null;
+  }
+}
+
+/** A small line chart of several series over training steps, on a log scale if asked (no axes
+ * library in a widget). */
+function drawChart(chart, series, { log = false } = {}) {
+  const ctx = chart.getContext("2d");
+  const { width, height } = chart;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, width, height);
+  const shown = series.filter((s) => s.points.length);
+  const all = shown.flatMap((s) => s.points.map(([, y]) => y)).filter((y) => Number.isFinite(y) && (!log || y > 0));
+  if (!all.length) return;
+  const f = log ? Math.log10 : (v) => v;
+  let [lo, hi] = [Math.min(...all.map(f)), Math.max(...all.map(f))];
+  if (hi - lo < 1e-9) [lo, hi] = [lo - 1, hi + 1];
+  const xMax = Math.max(1, ...shown.flatMap((s) => s.points.map(([x]) => x)));
+  const pad = { left: 36, right: 6, top: 6, bottom: 14 };
+  const px = (x) => pad.left + (x / xMax) * (width - pad.left - pad.right);
+  const py = (y) => pad.top + (1 - (f(y) - lo) / (hi - lo)) * (height - pad.top - pad.bottom);
+  ctx.font = "10px system-ui, sans-serif";
+  ctx.fillStyle = "#5b616e";
+  ctx.textAlign = "right";
+  const label = (v) => (log ? `${(10 ** v).toPrecision(2)}` : v.toFixed(Math.abs(hi - lo) < 5 ? 2 : 0));
+  ctx.fillText(label(hi), pad.left - 3, pad.top + 8);
+  ctx.fillText(label(lo), pad.left - 3, height - pad.bottom);
+  ctx.textAlign = "left";
+  ctx.fillText(`step ${Math.round(xMax)}`, width - 60, height - 2);
+  for (const s of shown) {
+    ctx.strokeStyle = s.color;
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    s.points.forEach(([x, y], i) => (i ? ctx.lineTo(px(x), py(y)) : ctx.moveTo(px(x), py(y))));
+    ctx.stroke();
+  }
+}
+
+function chartLegend(series) {
+  const list = h("ul", { class: "legend", part: "legend" });
+  for (const s of series) {
+    const item = h("li", { text: s.label });
+    item.style.setProperty("--swatch", s.color);
+    list.append(item);
+  }
+  return list;
+}
+
+/** What both views share: the train row (button, learning rate, status, figures, chart). */
+class TrainingPanel {
+  constructor(view, kind, series) {
+    this.view = view;
+    this.kind = kind;
+    this.series = series.map((s) => ({ ...s, points: [] }));
+    this.button = h("button", { type: "button", part: "button", text: "Train a fresh one here" });
+    this.lr = select("Learning rate", RATES, "0.001", "select");
+    this.status = h("p", { class: "note", part: "training-status", role: "status", text: "" });
+    this.figures = h("dl", { class: "numbers", part: "figures" });
+    this.chart = canvas(`${kind === "aae" ? "Adversarial" : "Hierarchical"} training chart (log scale)`, 320, 140, "chart");
+    this.flag = h("p", { class: "flag", part: "flag", role: "alert", hidden: true });
+    this.shown = h("div", { class: "training", hidden: true }, this.figures, this.chart, chartLegend(series));
+    this.root = h("div", { class: "training", part: "training" },
+      h("div", { class: "row", part: "controls" }, this.button, h("label", { class: "mini", text: "learning rate " }, this.lr)),
+      this.status, this.flag, this.shown);
+    this.button.addEventListener("click", () => this.toggle());
+    this.lr.addEventListener("change", () => this.run?.send({ type: "resume", train: this.train() }) ?? null);
+    this.state = "idle";
+  }
+
+  train() {
+    return { lr: Number(this.lr.value) };
+  }
+
+  toggle() {
+    if (this.state === "idle" || this.state === "failed") return this.start();
+    if (this.state === "running") {
+      this.run.send({ type: "pause" });
+      this.button.textContent = "Pausing…";
+      return;
+    }
+    if (this.state === "paused") {
+      this.run.send({ type: "resume", train: this.train() });
+      this.setState("running");
+    }
+  }
+
+  setState(state) {
+    this.state = state;
+    this.button.textContent = { idle: "Train a fresh one here", starting: "Starting…", running: "Pause", paused: "Resume", failed: "Train again" }[state];
+    this.button.disabled = state === "starting";
+    this.view.ctx.updated();
+  }
+
+  start() {
+    this.stop();
+    for (const s of this.series) s.points = [];
+    this.flag.hidden = true;
+    this.setState("starting");
+    this.status.textContent = "Starting a worker with its own copy of the module…";
+    this.run = new Run(this.view.ctx, this.kind, this.view.modelOptions(), this.train(), (m) => this.hear(m));
+    this.run.ready.catch((e) => this.hear({ type: "failed", message: e.message, crashed: false }));
+  }
+
+  hear(message) {
+    const view = this.view;
+    if (view.disposed) return;
+    switch (message.type) {
+      case "started":
+        this.shown.hidden = false;
+        this.setState("running");
+        this.status.textContent = `Training on ${message.trainDigits.toLocaleString("en")} digits, ${message.stepsPerEpoch} steps of 128 per epoch, in a Web Worker.`;
+        break;
+      case "progress":
+        for (const s of this.series) if (s.from === "stats") s.points.push([message.steps, s.value(message.stats)]);
+        view.progress(message, this);
+        this.redraw();
+        break;
+      case "snapshot":
+        for (const s of this.series) if (s.from === "scores") s.points.push([message.steps, s.value(message.scores)]);
+        view.snapshot(message);
+        this.redraw();
+        break;
+      case "paused":
+        this.setState("paused");
+        this.status.textContent = message.reason === "diverged"
+          ? `Paused: the last step diverged and was rolled back to the last sound weights (${message.message}). Lower the learning rate, then resume.`
+          : "Paused. Resume goes on from here.";
+        break;
+      case "failed":
+        this.stop();
+        this.setState("failed");
+        this.status.textContent = message.crashed
+          ? `The training worker crashed (${message.message}); the shipped model is still shown. Train again starts a fresh worker.`
+          : `Training could not start: ${message.message}`;
+        break;
+    }
+    view.ctx.emit("progress", { stage: "training", kind: this.kind, message: message.type });
+  }
+
+  redraw() {
+    drawChart(this.chart, this.series, { log: true }); // nats and MMD² span orders of magnitude
+  }
+
+  /** Writes `rows` ([name, value] pairs) into the figures list. */
+  show(rows) {
+    this.figures.replaceChildren(...rows.flatMap(([name, value]) => [h("dt", { text: name }), h("dd", { text: value })]));
+  }
+
+  stop() {
+    this.run?.stop();
+    this.run = null;
+  }
+}
+
+/** Replaces `holder.trained` by the model in `bytes`, freeing the one before. */
+async function adopt(ctx, holder, cls, bytes) {
+  const next = ctx.rt.track(await ctx.rt.call(async () => ctx.wasm[cls].fromSafetensors(bytes)));
+  ctx.rt.free(holder.trained);
+  holder.trained = next;
+  return next;
+}
+
+// ---- the adversarial autoencoder ---------------------------------------------------------------
+
+/** The AAE's codes over samples of its prior, beside the VAE's codes over N(0, I); train one. */
+export class AaeView extends View {
+  constructor(ctx) {
+    super(ctx, "aae");
+    const prior = ctx.option("prior");
+    this.sides = {};
+    const pair = h("div", { class: "pair" });
+    for (const [key, title] of [["aae", `Adversarial autoencoder, prior: ${PRIORS[prior]}`], ["vae", "VAE, its KL term pulling each digit towards N(0, I)"]]) {
+      const map = canvas(`${key === "aae" ? "Adversarial autoencoder" : "VAE"} latent map`, 260, 260, "map");
+      const side = { map, latentMap: new LatentMap(map, { showPrior: false }), note: this.note("Loading…", "mmd") };
+      side.latentMap.setMessage("Loading…");
+      this.sides[key] = side;
+      pair.append(h("figure", {}, h("figcaption", { text: title }), map, side.note));
+    }
+    this.samples = canvas("Decoded prior samples", 200, 200, "samples");
+    const controls = h("div", { class: "row", part: "controls" });
+    if (ctx.controls !== "none") {
+      const choice = select("Prior", Object.entries(PRIORS), prior, "select");
+      choice.addEventListener("change", () => ctx.setOption("prior", choice.value));
+      controls.append(h("label", { class: "mini", text: "prior " }, choice));
+    }
+    this.panel = new TrainingPanel(this, "aae", [
+      { label: "discriminator loss", color: "#1f77b4", from: "stats", value: (s) => s.discriminator },
+      { label: "generator loss −log D(code)", color: "#ff7f0e", from: "stats", value: (s) => s.generator },
+      { label: "MMD² to the prior (test codes)", color: "#2ca02c", from: "scores", value: (s) => s.mmd2 },
+    ]);
+    this.root.append(
+      this.note("An adversarial autoencoder (Makhzani et al., 2015) has no KL term. A discriminator learns to tell the codes from samples of a chosen prior, and the encoder learns to fool it, so the codes come to fill the prior's shape. Grey: 1,000 samples of each prior; colours: the 1,000 test digits' codes. MMD² measures how far the codes' spread is from the prior's (0 when they match)."),
+      controls, pair, legend(),
+      h("figure", {}, h("figcaption", { text: "16 prior samples decoded by the adversarial autoencoder" }), this.samples),
+    );
+    if (ctx.controls === "full") this.root.append(this.panel.root);
+  }
+
+  modelOptions() {
+    const prior = this.ctx.option("prior");
+    return { prior: prior === "ring-guided" ? "ring" : prior, labelGuided: prior === "ring-guided", seed: this.ctx.seed() };
+  }
+
+  async start() {
+    const { ctx } = this;
+    this.aae = await ctx.model();
+    const vae = await ctx.model("vae-2");
+    this.digits = await ctx.rt.testDigits();
+    if (this.disposed) return;
+    const { pixels, labels } = this.digits;
+    await ctx.guard(async () => {
+      const n = this.digits.count; // the 1,000 test digits, as many prior samples as the MMD² compares
+      // The VAE side: each digit at its μ, over samples of N(0, I).
+      const { mu } = await vae.reconstruct(pixels, n);
+      const normal = ctx.wasm.standardNormal(2 * n, ctx.seed() + 11);
+      this.showSide("vae", mu, normal, "N(0, I)");
+      this.aaeCodes = await this.aae.codes(pixels, n);
+      this.showAae(this.aae);
+    }, "load the adversarial autoencoder");
+    ctx.updated();
+  }
+
+  /** One map with its backdrop and MMD². */
+  showSide(key, codes, prior, priorName) {
+    const side = this.sides[key];
+    side.latentMap.setMessage(null);
+    side.latentMap.setBackdrop(prior);
+    side.latentMap.setPoints(codes, this.digits.labels);
+    const mmd2 = this.ctx.wasm.mmd2(codes, prior, 2);
+    side.note.textContent = `MMD² between the test codes and ${priorName} samples: ${fixed(mmd2, 3)}`;
+    return mmd2;
+  }
+
+  /** The AAE side from `model` and the codes last computed. */
+  async showAae(model) {
+    const { ctx } = this;
+    const labels = this.digits.labels;
+    const guided = model.labelGuided ? labels : undefined;
+    const prior = model.priorSamples(this.digits.count, ctx.seed() + 11, guided);
+    this.mmd2 = this.showSide("aae", this.aaeCodes, prior, model.labelGuided ? "its digits' own prior parts'" : "prior");
+    const z = model.priorSamples(SAMPLE_COUNT, ctx.seed() + 5, model.labelGuided ? Uint8Array.from({ length: SAMPLE_COUNT }, (_, k) => k % 10) : undefined);
+    const images = await model.decode(z, SAMPLE_COUNT);
+    if (!this.disposed) drawGrid(this.samples, images, SAMPLE_COUNT);
+    this.sides.aae.map.dataset.mmd2 = String(this.mmd2);
+  }
+
+  progress(message, panel) {
+    const s = message.stats;
+    panel.show([
+      ["steps", `${message.steps} (epoch ${fixed(message.epoch ?? NaN, 1)})`],
+      ["reconstruction −log p(x|z)", `${fixed(s.recon, 1)} nats per digit (Bernoulli)`],
+      ["discriminator loss", fixed(s.discriminator, 3)],
+      ["generator loss −log D(code)", fixed(s.generator, 3)],
+      ["mean D on prior samples / on codes", `${fixed(s.dReal)} / ${fixed(s.dFake)}`],
+      ["MMD² of the test codes", fixed(this.mmd2, 3)],
+    ]);
+    const winning = s.discriminatorWins > 0.5;
+    panel.flag.hidden = !winning;
+    panel.flag.textContent = winning
+      ? `The discriminator is winning outright (D > 0.95 on prior samples and < 0.05 on codes in ${Math.round(100 * s.discriminatorWins)}% of the last steps): the encoder gets almost no gradient from it. Pause and lower the learning rate, or train again.`
+      : "";
+  }
+
+  async snapshot(message) {
+    const { ctx } = this;
+    await ctx.guard(async () => {
+      const model = await adopt(ctx, this, "Aae", message.weights);
+      if (this.disposed) return;
+      this.aaeCodes = message.codes;
+      this.sides.aae.note.dataset.steps = String(message.steps);
+      await this.showAae(model);
+      this.mmd2 = message.scores.mmd2;
+      this.sides.aae.note.textContent = `Training, step ${message.steps}: test reconstruction ${fixed(message.scores.recon, 1)} nats per digit; MMD² to the prior ${fixed(message.scores.mmd2, 3)}`;
+      ctx.updated();
+    }, "show the training model");
+  }
+
+  dispose() {
+    this.disposed = true;
+    this.panel.stop();
+    this.ctx.rt.free(this.trained);
+  }
+}
+
+// ---- the hierarchical VAE ----------------------------------------------------------------------
+
+/** The top layer's map; at the picked z₂, z₁ redrawn, and z₂ moved with z₁'s noise held. */
+export class HvaeView extends View {
+  constructor(ctx) {
+    super(ctx, "hvae");
+    this.mapCanvas = canvas("Top-layer latent map (z₂)", 280, 280, "map");
+    this.sameTop = canvas("Same z₂, z₁ drawn 8 times", 320, 40, "row");
+    this.sameNoise = canvas("Same noise of z₁, z₂ moved across the map", 320, 40, "row");
+    this.map = new LatentMap(this.mapCanvas, { onPick: (xy) => this.pick(xy) });
+    this.map.setMessage("Loading…");
+    this.z2 = [0, 0];
+    this.panel = new TrainingPanel(this, "hvae", [
+      { label: "−ELBO (train batches)", color: "#1f77b4", from: "stats", value: (s) => s.recon + s.klBottom + s.klTop },
+      { label: "KL term of z₁", color: "#ff7f0e", from: "stats", value: (s) => s.klBottom },
+      { label: "KL of z₂", color: "#2ca02c", from: "stats", value: (s) => s.klTop },
+    ]);
+    this.caption = this.note("");
+    this.root.append(
+      this.note("A hierarchical VAE stacks two layers of latent variables: z₂ ~ N(0, I) (2-D, the map) → z₁ ~ p(z₁|z₂) (16-D) → the digit. Inference runs bottom-up, x → q(z₁|x) → q(z₂|z₁). Each test digit sits at μ₂ of its μ₁. Click, drag or use the arrow keys to pick z₂."),
+      h("div", { class: "pair" }, this.mapCanvas,
+        h("div", { class: "view" },
+          h("figure", {}, h("figcaption", { text: "Same z₂, z₁ drawn 8 times from p(z₁|z₂)" }), this.sameTop),
+          h("figure", {}, h("figcaption", { text: "Same noise for z₁, z₂ moved across the map at this height" }), this.sameNoise),
+          this.caption)),
+      legend(),
+    );
+    if (ctx.controls === "full") this.root.append(this.panel.root);
+  }
+
+  modelOptions() {
+    return { seed: this.ctx.seed() };
+  }
+
+  async start() {
+    const { ctx } = this;
+    this.model = await ctx.model();
+    this.digits = await ctx.rt.testDigits();
+    if (this.disposed) return;
+    this.eps = ctx.wasm.standardNormal(ROW * this.model.latentDim, ctx.seed() + 3);
+    await ctx.guard(async () => {
+      const codes = await this.model.topCodes(this.digits.pixels, this.digits.count);
+      this.map.setMessage(null);
+      this.map.setPoints(codes, this.digits.labels);
+      this.caption.textContent = "Both rows change the digit in this model: its bottom-up inference leaves much of a digit's identity in z₁, not only its style (the README gives the measurement).";
+    }, "load the hierarchical VAE");
+    await this.draw();
+  }
+
+  async pick(xy) {
+    this.z2 = xy;
+    this.ctx.emit("input", { source: "map" });
+    await this.draw();
+    this.ctx.emit("change", { source: "map", z: [...xy] });
+  }
+
+  receive(kind, value) {
+    if (kind === "latent" && value.z.length === 2) {
+      this.z2 = value.z;
+      this.draw();
+    }
+  }
+
+  async draw() {
+    const model = this.trained ?? this.model;
+    if (!model) return;
+    const [x, y] = this.z2;
+    const top = this.model.latentTop;
+    await this.ctx.guard(async () => {
+      this.map.setProbe([x, y], null);
+      const held = Float32Array.from({ length: ROW * top }, (_, i) => this.z2[i % top]);
+      const across = Float32Array.from({ length: ROW * top }, (_, i) => (i % top === 0 ? -2.5 + (5 * Math.floor(i / top)) / (ROW - 1) : y));
+      const first = this.eps.slice(0, model.latentDim);
+      const sameNoise = Float32Array.from({ length: this.eps.length }, (_, i) => first[i % model.latentDim]);
+      const [a, b] = await Promise.all([model.generate(held, ROW, this.eps), model.generate(across, ROW, sameNoise)]);
+      if (this.disposed) return;
+      drawRow(this.sameTop, a, ROW);
+      drawRow(this.sameNoise, b, ROW);
+      this.ctx.updated();
+    }, "generate from z₂");
+  }
+
+  progress(message, panel) {
+    const s = message.stats;
+    panel.show([
+      ["steps", `${message.steps} (epoch ${fixed(message.epoch ?? NaN, 1)})`],
+      ["−ELBO = recon + KL(z₁) + KL(z₂)", `${fixed(s.recon + s.klBottom + s.klTop, 1)} = ${fixed(s.recon, 1)} + ${fixed(s.klBottom, 1)} + ${fixed(s.klTop, 2)} nats per digit (Bernoulli, training batches)`],
+      ...(this.scores ? [
+        ["test −ELBO (one draw)", `${fixed(this.scores.negElbo, 1)} nats per digit`],
+        ["active units z₁ / z₂", `${this.scores.activeBottom} of ${this.model.latentDim} / ${this.scores.activeTop} of ${this.model.latentTop}`],
+      ] : []),
+    ]);
+  }
+
+  async snapshot(message) {
+    const { ctx } = this;
+    this.scores = message.scores;
+    await ctx.guard(async () => {
+      await adopt(ctx, this, "Hvae", message.weights);
+      if (this.disposed) return;
+      this.map.setPoints(message.codes, this.digits.labels);
+      this.mapCanvas.dataset.steps = String(message.steps);
+    }, "show the training model");
+    await this.draw();
+  }
+
+  state() {
+    return { latent: [...this.z2] };
+  }
+
+  dispose() {
+    this.disposed = true;
+    this.panel.stop();
+    this.ctx.rt.free(this.trained);
+  }
+}
