@@ -147,6 +147,7 @@ class TrainingPanel {
   start() {
     this.stop();
     for (const s of this.series) s.points = [];
+    delete this.root.dataset.snapshots;
     this.flag.hidden = true;
     this.setState("starting");
     this.status.textContent = "Starting a worker with its own copy of the module…";
@@ -170,6 +171,8 @@ class TrainingPanel {
         break;
       case "snapshot":
         for (const s of this.series) if (s.from === "scores") s.points.push([message.steps, s.value(message.scores)]);
+        // Each snapshot's test figures, for a page (or a test) to read: "steps:name=value,…;…".
+        this.root.dataset.snapshots = `${this.root.dataset.snapshots ? `${this.root.dataset.snapshots};` : ""}${message.steps}:${Object.entries(message.scores).map(([k, v]) => `${k}=${v}`).join(",")}`;
         view.snapshot(message);
         this.redraw();
         break;

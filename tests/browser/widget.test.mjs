@@ -522,3 +522,102 @@ test("latent arithmetic: each slot stores the current point, and the result is A
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+// ---- the VAE's relatives: view="aae" and view="hvae" ------------------------------------------
+
+/** The training panel's snapshots as [{ steps, name: value… }]. */
+const snapshots = (page, selector) =>
+  page.evaluate((s) => {
+    const text = document.querySelector(s).shadowRoot.querySelector(".training").dataset.snapshots ?? "";
+    return text ? text.split(";").map((row) => {
+      const [steps, figures] = row.split(":");
+      return { steps: Number(steps), ...Object.fromEntries(figures.split(",").map((kv) => [kv.split("=")[0], Number(kv.split("=")[1])])) };
+    }) : [];
+  }, selector);
+
+const trainingText = (page, selector) => page.evaluate((s) => document.querySelector(s).shadowRoot.querySelector(".training").textContent, selector);
+
+test("view=aae under the strict CSP: the shipped codes fill the ring beside the VAE's; a run in a worker pulls a fresh model's codes onto the prior, pauses, and a diverging rate is rolled back", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`, { prefix: "strict/" });
+  await addWidgets(page, [{ id: "aae", view: "aae", loading: "eager" }]);
+  await allReady(page);
+  const shadow = page.locator("#aae");
+  for (const label of ["Adversarial autoencoder latent map", "VAE latent map", "Decoded prior samples"]) {
+    await shadow.getByLabel(label).waitFor();
+  }
+  // The shipped ring model: its codes against 1,000 ring samples (about 4 for an untrained encoder).
+  await page.waitForFunction(() => document.querySelector("#aae").shadowRoot.querySelector('canvas[aria-label="Adversarial autoencoder latent map"]').dataset.mmd2);
+  const shipped = await page.evaluate(() => Number(document.querySelector("#aae").shadowRoot.querySelector('canvas[aria-label="Adversarial autoencoder latent map"]').dataset.mmd2));
+  assert.ok(shipped < 0.5, `shipped ring model's MMD² ${shipped}`);
+  assert.ok(inkSum(await widgetInk(page, "#aae", "Decoded prior samples")) > 20);
+  const notes = await shadow.locator("p.note").allTextContents();
+  assert.ok(notes.some((n) => /^MMD² between the test codes and N\(0, I\) samples: \d\.\d{3}$/.test(n)), notes.join(" | "));
+
+  // Train a fresh one: the MMD² at initialisation, then after three epochs (213 steps of 128).
+  await shadow.getByRole("button", { name: "Train a fresh one here" }).click();
+  await page.waitForFunction(() => {
+    const text = document.querySelector("#aae").shadowRoot.querySelector(".training").dataset.snapshots ?? "";
+    return text.split(";").some((row) => Number(row.split(":")[0]) >= 213);
+  }, null, { timeout: 90000, polling: 500 });
+  const runs = await snapshots(page, "#aae");
+  const [first, last] = [runs[0], runs.at(-1)];
+  assert.equal(first.steps, 0);
+  assert.ok(last.mmd2 < first.mmd2 / 3, `MMD² ${first.mmd2} at initialisation, ${last.mmd2} after ${last.steps} steps`);
+  const figures = await trainingText(page, "#aae");
+  for (const name of ["discriminator loss", "generator loss −log D(code)", "mean D on prior samples / on codes", "nats per digit (Bernoulli)"]) {
+    assert.ok(figures.includes(name), `${name} in ${figures}`);
+  }
+  // Pause: the steps stop.
+  await shadow.getByRole("button", { name: "Pause" }).click();
+  await shadow.getByRole("button", { name: "Resume" }).waitFor({ timeout: 10000 });
+  const steps = (await snapshots(page, "#aae")).length;
+  await page.waitForTimeout(2500);
+  assert.equal((await snapshots(page, "#aae")).length, steps, "no snapshot while paused");
+  // A learning rate of 1 diverges: the step is rolled back and training waits.
+  await shadow.getByLabel("Learning rate").selectOption("1");
+  await shadow.getByRole("button", { name: "Resume" }).click();
+  await page.waitForFunction(() => /rolled back to the last sound weights/.test(document.querySelector("#aae").shadowRoot.querySelector(".training").textContent), null, { timeout: 30000 });
+  await shadow.getByRole("button", { name: "Resume" }).waitFor();
+  // The label-guided ring loads its own shipped file when the prior changes.
+  await shadow.getByLabel("Prior", { exact: true }).selectOption("ring-guided");
+  await allReady(page);
+  await page.waitForFunction(() => /digit y pushed to Gaussian y/.test(document.querySelector("#aae").shadowRoot.textContent));
+  assert.equal(await page.evaluate(() => document.querySelector("#aae").getAttribute("prior")), "ring-guided");
+  assert.deepEqual(await page.evaluate(() => window.__violations), []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("view=hvae: the z₂ map and its two rows; picking a point redraws them; a run reports both KL terms and each layer's active units", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`);
+  await addWidgets(page, [{ id: "hvae", view: "hvae", loading: "eager" }]);
+  await allReady(page);
+  const shadow = page.locator("#hvae");
+  await page.waitForFunction(() => document.querySelector("#hvae").dataset.updates > 0);
+  const rows = ["Same z₂, z₁ drawn 8 times", "Same noise of z₁, z₂ moved across the map"];
+  const before = await Promise.all(rows.map((r) => widgetInk(page, "#hvae", r)));
+  for (const ink of before) assert.ok(inkSum(ink) > 5);
+  const map = shadow.getByLabel("Top-layer latent map (z₂)");
+  const box = await map.boundingBox();
+  const changed = page.waitForFunction(() => window.__events.some((e) => e.type === "change" && e.id === "hvae"));
+  await page.mouse.click(box.x + box.width * 0.85, box.y + box.height * 0.2);
+  await changed;
+  const z = await page.evaluate(() => window.__events.findLast((e) => e.type === "change" && e.id === "hvae").detail.z);
+  assert.ok(z[0] > 1 && z[1] > 1, `picked z₂ ${z}`);
+  await page.waitForFunction(() => document.querySelector("#hvae").getState().latent?.[0] > 1);
+  const after = await widgetInk(page, "#hvae", rows[0]);
+  assert.ok(correlation(after, before[0]) < 0.99, "the top row was redrawn at the new z₂");
+  assert.deepEqual(await page.evaluate(() => document.querySelector("#hvae").getState().latent), z);
+
+  await shadow.getByRole("button", { name: "Train a fresh one here" }).click();
+  await page.waitForFunction(() => /active units z₁ \/ z₂/.test(document.querySelector("#hvae").shadowRoot.querySelector(".training").textContent), null, { timeout: 60000 });
+  const runs = await snapshots(page, "#hvae");
+  const last = runs.at(-1);
+  for (const key of ["negElbo", "recon", "klBottom", "klTop", "activeBottom", "activeTop"]) assert.ok(Number.isFinite(last[key]), `${key} in ${JSON.stringify(last)}`);
+  assert.ok(Math.abs(last.recon + last.klBottom + last.klTop - last.negElbo) < 1e-3 * last.negElbo);
+  assert.match(await trainingText(page, "#hvae"), /−ELBO = recon \+ KL\(z₁\) \+ KL\(z₂\)[\d.]+ = [\d.]+ \+ [\d.]+ \+ [\d.]+ nats per digit/);
+  await page.evaluate(() => document.querySelector("#hvae").remove());
+  await page.waitForFunction(async () => (await customElements.get("vae-playground").liveObjects()) === 0, null, { timeout: 10000 });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
