@@ -61,7 +61,22 @@ async function runOurs(backend, { steps, calls }) {
   const z = walkPoints();
   const walk = await time(() => vae.decode(z, 16), calls, 20);
   vae.free();
-  return { engine: "ours", backend, rates, codec, walk, firstLoss: losses[0], lastLoss: losses.at(-1) };
+  const family = backend === "cpu" ? await familyRates(wasm, digits, steps) : null;
+  return { engine: "ours", backend, rates, codec, walk, firstLoss: losses[0], lastLoss: losses.at(-1), family };
+}
+
+/** The VAE's relatives as the widgets train them (always on the CPU), batch 128 with the shipped
+ * recipes' sizes: steps/s of the adversarial autoencoder (784-400-2, ring prior, three updates a
+ * step) and the hierarchical VAE (784-400-16-128-2). */
+async function familyRates(wasm, digits, steps) {
+  const out = {};
+  for (const [name, model] of [["aae", wasm.Aae.create({ prior: "ring", seed: 1 })], ["hvae", wasm.Hvae.create({ seed: 1 })]]) {
+    model.setTrainingDigits(digits.bytes, 1);
+    const ms = await time(() => model.trainBatch({ batchSize: BATCH }), steps, 3);
+    out[name] = ms.map((t) => 1000 / t);
+    model.free();
+  }
+  return out;
 }
 
 async function runTfjs(backend, { steps, calls }) {

@@ -84,6 +84,13 @@ try {
         `encode+decode ${median(r.codec).toFixed(3)} / ${p90(r.codec).toFixed(3)} ms; walk frame ${median(r.walk).toFixed(3)} / ${p90(r.walk).toFixed(3)} ms (median / p90, ${r.codec.length} calls)${flags}`,
     );
     if (!Number.isFinite(r.lastLoss)) throw new Error(`${engine} ${backend}: the loss is not finite`);
+    if (r.family) {
+      const vae = median(r.rates) / 128;
+      console.log(
+        `  ${"ours family".padEnd(12)} training steps/s of 128 (CPU, as the widgets train them): adversarial autoencoder ${median(r.family.aae).toFixed(1)} ` +
+          `(${(median(r.family.aae) / vae).toFixed(2)}× the 784-400-20 VAE's ${vae.toFixed(1)}), hierarchical VAE ${median(r.family.hvae).toFixed(1)} (${(median(r.family.hvae) / vae).toFixed(2)}×)`,
+      );
+    }
     return r;
   };
   for (const ours of BACKENDS) {

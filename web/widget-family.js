@@ -382,7 +382,7 @@ export class HvaeView extends View {
       const codes = await this.model.topCodes(this.digits.pixels, this.digits.count);
       this.map.setMessage(null);
       this.map.setPoints(codes, this.digits.labels);
-      this.caption.textContent = "Both rows change the digit in this model: its bottom-up inference leaves much of a digit's identity in z₁, not only its style (the README gives the measurement).";
+      this.caption.textContent = "Both rows change the digit in this model: its bottom-up inference leaves much of a digit's identity in z₁, not only its style (measured on the shipped model, README: draws of z₁ at one z₂ agree on the nearest test digit's label 32% of the time, draws of z₂ 25%).";
     }, "load the hierarchical VAE");
     await this.draw();
   }

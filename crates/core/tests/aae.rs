@@ -323,7 +323,10 @@ fn bad_requests_are_refused() {
     // The MMD²'s work grows with the square of its points: too many are refused before any.
     let many = vec![0.0; 2 * 5000];
     let error = mmd2(&many, &many[..4], 2).unwrap_err().to_string();
-    assert!(error.contains("5000 points; the MMD² compares at most 4096"), "{error}");
+    assert!(
+        error.contains("5000 points; the MMD² compares at most 4096"),
+        "{error}"
+    );
     let wide = seeded_init(AaeConfig::new().with_latent(8), 3);
     let mut session = Session::new(wide, 1);
     let pixels = vec![0.5; 784 * 4];
