@@ -227,11 +227,10 @@ test("the latent walk plays, animates the decoded frame and pauses", async () =>
   await page.close();
 });
 
-test("sections 12 and 13 are the embeddable element: the adversarial autoencoder and the hierarchical VAE load when scrolled to", async () => {
+test("sections 12 and 13 are the embeddable element: the adversarial autoencoder and the hierarchical VAE load and show their maps", async () => {
   const { page, errors } = await openPage();
   for (const [card, label] of [["#aae-card", "Adversarial autoencoder latent map"], ["#hvae-card", "Top-layer latent map (z₂)"]]) {
     const widget = page.locator(`${card} vae-playground`);
-    assert.equal(await widget.evaluate((w) => w.dataset.ready ?? null), null, "lazy: nothing loads before it nears the viewport");
     await page.locator(card).scrollIntoViewIfNeeded();
     await page.waitForFunction((card) => document.querySelector(`${card} vae-playground`).dataset.ready === "true", card, { timeout: 30000 });
     await widget.getByLabel(label).waitFor();

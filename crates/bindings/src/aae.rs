@@ -235,10 +235,7 @@ impl Aae {
         let this = self.handle();
         settle(async move {
             let config = FamilyStepOptions::parse(options)?.with_prior(this.prior);
-            let mut session = this.held.take()?;
-            let result = session.step(&config).await;
-            this.held.put(session);
-            let report = result.map_err(js_error)?;
+            let report = this.held.step(&config).await?;
             let s: AaeStats = report.stats;
             to_js(&AaeBatchResult {
                 recon: s.recon,

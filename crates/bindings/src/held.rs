@@ -6,8 +6,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use vae_core::data::Digits;
-use vae_core::session::Session;
-use vae_core::training::Trains;
+use vae_core::session::{Session, StepReport};
+use vae_core::training::{Steps, TrainConfig, Trains};
 use wasm_bindgen::prelude::*;
 
 use crate::args;
@@ -72,5 +72,16 @@ impl<M: Trains + Clone> Held<M> {
         let mut state = self.state.borrow_mut();
         state.model = session.model();
         state.session = Some(session);
+    }
+
+    /// One step of the session on its next batch; a rejected step has been rolled back.
+    pub async fn step(
+        &self,
+        config: &TrainConfig,
+    ) -> Result<StepReport<<M::Trainer as Steps>::Stats>, JsError> {
+        let mut session = self.take()?;
+        let result = session.step(config).await;
+        self.put(session);
+        result.map_err(js_error)
     }
 }

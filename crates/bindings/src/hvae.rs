@@ -192,10 +192,7 @@ impl Hvae {
         let held = Rc::clone(&self.held);
         settle(async move {
             let config = FamilyStepOptions::parse(options)?.with_likelihood(Likelihood::Bernoulli);
-            let mut session = held.take()?;
-            let result = session.step(&config).await;
-            held.put(session);
-            let report = result.map_err(js_error)?;
+            let report = held.step(&config).await?;
             let [kl_bottom, kl_top] = report.stats.kl_layers.unwrap_or_default();
             to_js(&HvaeBatchResult {
                 loss: report.stats.loss,
