@@ -1,4 +1,4 @@
-//! The JavaScript face of the playground: the `Vae` class (and the `Aae` and `Hvae` of the
+//! The JavaScript face of the playground: the `Vae` class (and the `Aae`, `Hvae` and `Vrae` of the
 //! family) over `vae-core`. No math lives here;
 //! every method checks its arguments through the core and returns `Result<_, JsError>`, so bad
 //! input rejects a promise with a message instead of panicking.
@@ -17,6 +17,7 @@ mod options;
 mod panic;
 mod pending;
 mod training;
+mod vrae;
 
 use wasm_bindgen::prelude::*;
 
@@ -32,6 +33,7 @@ pub use model::Vae;
 pub use panic::debug_webgpu_fault;
 pub use panic::{panic_message, panicked};
 pub use pending::pending_count;
+pub use vrae::Vrae;
 
 /// Bytes of this module instance's WebAssembly memory. Wasm memory grows and never shrinks, so
 /// this is the high-water mark of what the module has needed: a leak shows as a figure that keeps

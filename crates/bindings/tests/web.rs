@@ -1136,3 +1136,127 @@ async fn hierarchical_vae_in_the_browser() {
     assert!(Hvae::from_safetensors(aae_file, JsValue::UNDEFINED).is_err());
     assert!(!panicked());
 }
+
+#[wasm_bindgen_test]
+async fn recurrent_vae_in_the_browser() {
+    use vae_wasm::Vrae;
+    let series = include_bytes!("../../../web/assets/series.bin").to_vec();
+    let untrained = settled(
+        Vrae::create(options(&[("hidden", 8.into())]))
+            .unwrap()
+            .train_batch(JsValue::UNDEFINED),
+    )
+    .await
+    .unwrap_err();
+    assert!(untrained.contains("call setSeries first"), "{untrained}");
+    let vrae = Vrae::create(options(&[
+        ("hidden", 8.into()),
+        ("latentDim", 3.into()),
+        ("seed", 3.into()),
+    ]))
+    .unwrap();
+    assert_eq!(
+        (vrae.kind(), vrae.latent_dim(), vrae.window()),
+        ("recurrent".into(), 3, 64)
+    );
+    let info = vrae.set_series(series.clone(), 1.into()).unwrap();
+    assert_eq!(field(&info, "length").as_f64(), Some(7501.0));
+    assert_eq!(field(&info, "trainEnd").as_f64(), Some(1200.0));
+    assert_eq!(floats_of(&field(&info, "values")).len(), 7501);
+
+    // trainBatch is the core's own session step: same weights, series and seed, same losses.
+    let weights = js_sys::Uint8Array::new(&settled(vrae.to_safetensors()).await.unwrap()).to_vec();
+    let device = vae_core::backend::cpu_device();
+    let model = vae_core::vrae::read_vrae(&weights, &device).unwrap();
+    let parsed = vae_core::series::Series::from_bytes(&series).unwrap();
+    let mut session = vae_core::vrae_training::VraeSession::new(model, parsed, 1).unwrap();
+    for _ in 0..3 {
+        let r = settled(vrae.train_batch(options(&[("batchSize", 16.into())])))
+            .await
+            .unwrap();
+        let want = session.step(16, 1e-3).await.unwrap().stats;
+        for (key, want) in [
+            ("loss", want.loss),
+            ("recon", want.recon),
+            ("kl", want.kl),
+            ("sigmaX", want.sigma_x),
+        ] {
+            let got = field(&r, key).as_f64().unwrap() as f32;
+            assert!(
+                max_relative(&[got], &[want]) < LOSS_TOLERANCE,
+                "{key}: {got} vs the core's {want}"
+            );
+        }
+    }
+    assert_eq!(vrae.steps(), 3.0);
+
+    // The held-out part scored: one score per window, the ROC AUC a probability, and the
+    // reconstruction covering the held-out samples only.
+    let a = settled(vrae.analyse(64.into())).await.unwrap();
+    let scores = floats_of(&field(&a, "scores"));
+    assert_eq!(scores.len(), (7501 - 64 - 1200) / 64 + 1);
+    let auc = field(&a, "auc").as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&auc), "{auc}");
+    let parts = field(&a, "recon").as_f64().unwrap() + field(&a, "kl").as_f64().unwrap();
+    let neg_elbo = field(&a, "negElbo").as_f64().unwrap();
+    assert!((parts - neg_elbo).abs() < 1e-3 * neg_elbo.abs().max(1.0));
+    let rebuilt = floats_of(&field(&a, "reconstruction"));
+    assert_eq!(rebuilt.len(), 7501);
+    assert!(rebuilt[1199].is_nan() && rebuilt[1200].is_finite() && rebuilt[7000].is_finite());
+
+    // A drawn series of another length is scored; saved and reloaded, the same scores.
+    let drawn: Vec<f32> = (0..40).map(|i| (i as f32 * 0.2).sin()).collect();
+    let first = settled(vrae.score_windows(drawn.clone(), 1.into(), 40.into()))
+        .await
+        .unwrap();
+    let bytes = js_sys::Uint8Array::new(&settled(vrae.to_safetensors()).await.unwrap()).to_vec();
+    let again = Vrae::from_safetensors(bytes, JsValue::UNDEFINED).unwrap();
+    let second = settled(again.score_windows(drawn, 1.into(), 40.into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        floats_of(&field(&first, "scores")),
+        floats_of(&field(&second, "scores"))
+    );
+    assert_eq!(floats_of(&field(&first, "means")).len(), 40);
+
+    // Bad input is refused with a message.
+    for (promise, why) in [
+        (
+            vrae.score_windows(vec![f32::NAN; 8], 1.into(), 8.into()),
+            "windows: value 0 is NaN",
+        ),
+        (
+            vrae.score_windows(vec![0.0; 8], 1.into(), 9.into()),
+            "expected 1 × 9 numbers, got 8",
+        ),
+        (
+            vrae.score_windows(vec![0.0; 8], 1.into(), 5000.into()),
+            "steps must be a whole number",
+        ),
+        (
+            vrae.analyse(0.into()),
+            "stride must be a whole number from 1",
+        ),
+        (
+            vrae.train_batch(options(&[("lr", f64::NAN.into())])),
+            "option lr must be a finite number",
+        ),
+        (
+            vrae.train_batch(options(&[("lr", 2.into())])),
+            "learning rate must be in (0, 1]",
+        ),
+    ] {
+        let err = settled(promise).await.unwrap_err();
+        assert!(err.contains(why), "{err}");
+    }
+    let err = message(
+        vrae.set_series(series[..100].to_vec(), 1.into())
+            .err()
+            .unwrap(),
+    );
+    assert!(err.contains("100 bytes for"), "{err}");
+    let vae = include_bytes!("../../../web/assets/vae-latent2.safetensors").to_vec();
+    assert!(Vrae::from_safetensors(vae, JsValue::UNDEFINED).is_err());
+    assert!(!panicked());
+}

@@ -14,8 +14,11 @@ pub mod loss;
 pub mod model;
 pub mod preprocess;
 pub mod rng;
+pub mod series;
 pub mod session;
 pub mod training;
+pub mod vrae;
+pub mod vrae_training;
 pub mod walk;
 pub mod weights;
 
