@@ -1,16 +1,17 @@
-// The Web Worker that trains an adversarial autoencoder or a hierarchical VAE for a widget's
-// `aae` and `hvae` views, in its own instance of the widget's wasm module, so the page never waits
+// The Web Worker that trains an adversarial autoencoder, a hierarchical VAE or a recurrent VAE for
+// a widget's `aae`, `hvae` and `vrae` views, in its own instance of the widget's wasm module, so the page never waits
 // on a step. Every message names its `type`; the protocol, both ways:
 //
 // page → worker
-//   { type: "start", module: WebAssembly.Module, glue: string (the glue's URL), digits: Uint8Array
-//     (decompressed digits.bin), kind: "aae" | "hvae", model: AaeOptions | HvaeOptions,
-//     train: FamilyStepOptions }                     builds a fresh model and starts training
+//   { type: "start", module: WebAssembly.Module, glue: string (the glue's URL), data: Uint8Array
+//     (decompressed digits.bin; series.bin for "vrae"), kind: "aae" | "hvae" | "vrae",
+//     model: AaeOptions | HvaeOptions | VraeOptions, train: FamilyStepOptions | VraeStepOptions }
+//                                                     builds a fresh model and starts training
 //   { type: "pause" } | { type: "resume", train?: FamilyStepOptions }   (resume may change lr)
 //   { type: "save" }                                 asks for the weights as safetensors
 //
 // worker → page
-//   { type: "started", trainDigits, stepsPerEpoch }
+//   { type: "started", examples, what, stepsPerEpoch }   examples: training digits or windows
 //   { type: "progress", steps, epoch, stats }        every ~250 ms: the mean of each figure of
 //                                                     trainBatch's result over the steps since the
 //                                                     last message (discriminatorWins: the share
@@ -19,7 +20,12 @@
 //                                                     every ~2 s and at each epoch's end: the 1,000
 //                                                     test digits' codes (the AAE's z; the HVAE's μ₂
 //                                                     at μ₁), testScores() and the weights
-//                                                     (safetensors), so the page shows this model
+//                                                     (safetensors), so the page shows this model.
+//                                                     For "vrae": codes is null, scores holds
+//                                                     analyse(16)'s figures (negElbo, recon, kl,
+//                                                     auc, normalP99, anomalousMedian) and
+//                                                     analysis its arrays (starts, scores,
+//                                                     anomalous, reconstruction)
 //   { type: "paused", reason: "asked" | "diverged", message? }   a diverging step was rolled back
 //                                                     by the module and training waits for the
 //                                                     person (a lower learning rate, then resume)
@@ -56,7 +62,20 @@ function means(results) {
   return out;
 }
 
+/** Held-out windows of the series are scored this many samples apart while training. */
+const SERIES_STRIDE = 16;
+
+async function seriesSnapshot(last) {
+  const a = await model.analyse(SERIES_STRIDE);
+  const { starts, scores: windowScores, anomalous, reconstruction, ...scores } = a;
+  const weights = await model.toSafetensors();
+  const analysis = { starts, scores: windowScores, anomalous, reconstruction };
+  post({ type: "snapshot", steps: model.steps, epoch: last.epoch + last.stepInEpoch / last.stepsPerEpoch, codes: null, scores, analysis, weights },
+    [starts.buffer, windowScores.buffer, anomalous.buffer, reconstruction.buffer, weights.buffer]);
+}
+
 async function snapshot(last) {
+  if (model.kind === "recurrent") return seriesSnapshot(last);
   const codes = await (model.kind === "adversarial" ? model.codes(test.pixels, test.count) : model.topCodes(test.pixels, test.count));
   const scores = await model.testScores();
   const weights = await model.toSafetensors();
@@ -104,13 +123,19 @@ function go() {
 async function start(message) {
   wasm = await import(message.glue);
   await wasm.default({ module_or_path: message.module });
-  const cls = message.kind === "aae" ? wasm.Aae : wasm.Hvae;
+  const cls = { aae: wasm.Aae, hvae: wasm.Hvae, vrae: wasm.Vrae }[message.kind];
   model = cls.create(message.model);
-  const trainDigits = model.setTrainingDigits(message.digits, message.model?.seed ?? 1);
-  const digits = wasm.testDigits(message.digits);
-  test = { pixels: digits.pixels, count: digits.count };
   train = message.train ?? {};
-  post({ type: "started", trainDigits, stepsPerEpoch: Math.ceil(trainDigits / (train.batchSize ?? 128)) });
+  const seed = message.model?.seed ?? 1;
+  if (message.kind === "vrae") {
+    const { trainWindows, window } = model.setSeries(message.data, seed);
+    post({ type: "started", examples: trainWindows, what: `windows of ${window} samples`, stepsPerEpoch: Math.ceil(trainWindows / (train.batchSize ?? 64)) });
+  } else {
+    const trainDigits = model.setTrainingDigits(message.data, seed);
+    const digits = wasm.testDigits(message.data);
+    test = { pixels: digits.pixels, count: digits.count };
+    post({ type: "started", examples: trainDigits, what: "digits", stepsPerEpoch: Math.ceil(trainDigits / (train.batchSize ?? 128)) });
+  }
   // The starting point, so the chart and the map begin at initialisation.
   await snapshot({ epoch: 0, stepInEpoch: 0, stepsPerEpoch: 1 });
   go();

@@ -13,6 +13,6 @@ export function likelihoodNote(vae) {
     : "Nats of the Bernoulli likelihood of the grey pixels.";
 }
 
-/** "VAE", "autoencoder", "conditional VAE", "adversarial autoencoder", "hierarchical VAE". */
+/** "VAE", "autoencoder", "conditional VAE", "adversarial autoencoder", "hierarchical VAE", "recurrent VAE". */
 export const kindName = (vae) =>
-  ({ vae: "VAE", autoencoder: "autoencoder", conditional: "conditional VAE", adversarial: "adversarial autoencoder", hierarchical: "hierarchical VAE" })[vae.kind] ?? vae.kind;
+  ({ vae: "VAE", autoencoder: "autoencoder", conditional: "conditional VAE", adversarial: "adversarial autoencoder", hierarchical: "hierarchical VAE", recurrent: "recurrent VAE" })[vae.kind] ?? vae.kind;

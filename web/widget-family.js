@@ -13,7 +13,7 @@ const SAMPLE_COUNT = 16;
 const ROW = 8;
 const RATES = [["0.0001", "0.0001"], ["0.0003", "0.0003"], ["0.001", "0.001 (the recipe)"], ["0.003", "0.003"], ["0.01", "0.01"], ["0.1", "0.1"], ["1", "1 (diverges)"]];
 
-const fixed = (v, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "–");
+export const fixed = (v, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "–");
 
 // ---- training in a worker ----------------------------------------------------------------------
 
@@ -36,12 +36,12 @@ class Run {
     this.on = on;
     this.worker = null;
     this.ready = (async () => {
-      const [module, digits] = await Promise.all([ctx.rt.compiledModule(), ctx.rt.digitsFile()]);
+      const [module, data] = await Promise.all([ctx.rt.compiledModule(), kind === "vrae" ? ctx.rt.seriesFile() : ctx.rt.digitsFile()]);
       this.worker = new Worker(workerScript(assetUrl("family-worker.js")), { type: "module", name: `vae-playground ${kind} training` });
       this.worker.onmessage = ({ data }) => this.on(data);
       this.worker.onerror = (e) => this.on({ type: "failed", message: `the training worker could not run: ${e.message ?? "its script failed to load"}`, crashed: true });
-      const copy = digits.slice(); // the runtime keeps its own
-      this.worker.postMessage({ type: "start", module, glue: assetUrl("vae_playground.js"), digits: copy, kind, model, train }, [copy.buffer]);
+      const copy = data.slice(); // the runtime keeps its own
+      this.worker.postMessage({ type: "start", module, glue: assetUrl("vae_playground.js"), data: copy, kind, model, train }, [copy.buffer]);
     })();
   }
 
@@ -99,9 +99,14 @@ function chartLegend(series) {
   return list;
 }
 
-/** What both views share: the train row (button, learning rate, status, figures, chart). */
-class TrainingPanel {
-  constructor(view, kind, series) {
+const CHART_NAMES = { aae: "Adversarial", hvae: "Hierarchical", vrae: "Recurrent" };
+
+/** What the family's views share: the train row (button, learning rate, status, figures, chart).
+ * `log` draws the chart on a log scale (losses that stay positive and span orders of magnitude). */
+export class TrainingPanel {
+  constructor(view, kind, series, { log = true, batch = 128 } = {}) {
+    this.log = log;
+    this.batch = batch;
     this.view = view;
     this.kind = kind;
     this.series = series.map((s) => ({ ...s, points: [] }));
@@ -109,7 +114,7 @@ class TrainingPanel {
     this.lr = select("Learning rate", RATES, "0.001", "select");
     this.status = h("p", { class: "note", part: "training-status", role: "status", text: "" });
     this.figures = h("dl", { class: "numbers", part: "figures" });
-    this.chart = canvas(`${kind === "aae" ? "Adversarial" : "Hierarchical"} training chart (log scale)`, 320, 140, "chart");
+    this.chart = canvas(`${CHART_NAMES[kind]} training chart${log ? " (log scale)" : ""}`, 320, 140, "chart");
     this.flag = h("p", { class: "flag", part: "flag", role: "alert", hidden: true });
     this.shown = h("div", { class: "training", hidden: true }, this.figures, this.chart, chartLegend(series));
     this.root = h("div", { class: "training", part: "training" },
@@ -162,7 +167,7 @@ class TrainingPanel {
       case "started":
         this.shown.hidden = false;
         this.setState("running");
-        this.status.textContent = `Training on ${message.trainDigits.toLocaleString("en")} digits, ${message.stepsPerEpoch} steps of 128 per epoch, in a Web Worker.`;
+        this.status.textContent = `Training on ${message.examples.toLocaleString("en")} ${message.what}, ${message.stepsPerEpoch} steps of ${this.batch} per epoch, in a Web Worker.`;
         break;
       case "progress":
         for (const s of this.series) if (s.from === "stats") s.points.push([message.steps, s.value(message.stats)]);
@@ -194,7 +199,7 @@ class TrainingPanel {
   }
 
   redraw() {
-    drawChart(this.chart, this.series, { log: true }); // nats and MMD² span orders of magnitude
+    drawChart(this.chart, this.series, { log: this.log });
   }
 
   /** Writes `rows` ([name, value] pairs) into the figures list. */
@@ -209,7 +214,7 @@ class TrainingPanel {
 }
 
 /** Replaces `holder.trained` by the model in `bytes`, freeing the one before. */
-async function adopt(ctx, holder, cls, bytes) {
+export async function adopt(ctx, holder, cls, bytes) {
   const next = ctx.rt.track(await ctx.rt.call(async () => ctx.wasm[cls].fromSafetensors(bytes)));
   ctx.rt.free(holder.trained);
   holder.trained = next;

@@ -179,7 +179,7 @@ export class Runtime {
     if (object && this.objects.delete(object)) object.free();
   }
 
-  /** The model at `url` as an instance of the module's class `cls` ("Vae", "Aae" or "Hvae"),
+  /** The model at `url` as an instance of the module's class `cls` ("Vae", "Aae", "Hvae" or "Vrae"),
    * shared by every widget that uses it; `release(url, cls)` when done with it. */
   acquire(url, name, cls = "Vae") {
     const key = `${cls} ${url}`;
@@ -219,6 +219,11 @@ export class Runtime {
   /** The packed digits file, decompressed (what `setTrainingDigits` takes). */
   digitsFile() {
     return fetchBytes(assetUrl("assets/digits.bin.gz"), "The digits").then(gunzipped);
+  }
+
+  /** The packed series file the recurrent VAE learns from (what `setSeries` takes). */
+  seriesFile() {
+    return fetchBytes(assetUrl("assets/series.bin"), "The series");
   }
 
   /** The compiled WebAssembly module, for a worker to instantiate its own instance of. */

@@ -2,7 +2,7 @@
 // (camelCase), its type, its default and what it accepts. The element, the iframe's query
 // parameters and getState/setState all read this table.
 
-export const VIEWS = ["draw", "latent", "sample", "manifold", "walk", "arith", "cvae", "compare", "full", "aae", "hvae"];
+export const VIEWS = ["draw", "latent", "sample", "manifold", "walk", "arith", "cvae", "compare", "full", "aae", "hvae", "vrae"];
 
 /** The adversarial autoencoder's priors as an author names them; each has shipped weights. */
 export const PRIORS = {
@@ -23,6 +23,7 @@ export const SHIPPED_MODELS = {
   "aae-gaussian": "assets/aae-gaussian.safetensors",
   "aae-swissroll": "assets/aae-swissroll.safetensors",
   "hvae-2": "assets/hvae-top2.safetensors",
+  "vrae-bleeding": "assets/vrae-bleeding.safetensors",
 };
 
 /** The walk names authors write, and the path names of the core's LatentWalk. */

@@ -11,6 +11,7 @@ import { SETTINGS, SETTING, SHIPPED_MODELS, propertyName, readSetting } from "./
 import { WidgetError, assetUrl, liveObjects, register, restart, runtime } from "./widget-runtime.js";
 import { VIEW_CLASSES, group, h } from "./widget-views.js";
 import { AaeView, HvaeView } from "./widget-family.js";
+import { VraeView } from "./widget-series.js";
 import { kindName } from "./labels.js";
 
 export const VERSION = "0.2.0";
@@ -19,13 +20,13 @@ const TAG = "vae-playground";
 const LAZY_MARGIN = "300px";
 
 /** The default model of a view when the author names none. */
-const VIEW_MODEL = { cvae: () => "cvae-2", aae: (settings) => `aae-${settings.prior}`, hvae: () => "hvae-2" };
+const VIEW_MODEL = { cvae: () => "cvae-2", aae: (settings) => `aae-${settings.prior}`, hvae: () => "hvae-2", vrae: () => "vrae-bleeding" };
 /** The module's class of a view's own model, where it is not a VAE. */
-const VIEW_CLASS = { aae: "Aae", hvae: "Hvae" };
+const VIEW_CLASS = { aae: "Aae", hvae: "Hvae", vrae: "Vrae" };
 
 /** The class that loads the model `name`: a shipped model's own, else the view's. */
 function modelClass(name, view) {
-  if (SHIPPED_MODELS[name]) return /^aae-/.test(name) ? "Aae" : /^hvae-/.test(name) ? "Hvae" : "Vae";
+  if (SHIPPED_MODELS[name]) return { aae: "Aae", hvae: "Hvae", vrae: "Vrae" }[name.split("-")[0]] ?? "Vae";
   return VIEW_CLASS[view] ?? "Vae";
 }
 let loadedModels = 0; // names the models handed to loadSafetensors
@@ -182,7 +183,7 @@ export class VaePlayground extends HTMLElement {
       this.#say("Loading the model…");
       this.#emit("progress", { stage: "model" });
       this.#ctx = this.#context(rt, settings);
-      const View = { ...VIEW_CLASSES, aae: AaeView, hvae: HvaeView }[settings.view];
+      const View = { ...VIEW_CLASSES, aae: AaeView, hvae: HvaeView, vrae: VraeView }[settings.view];
       this.#view = new View(this.#ctx);
       this.#body.replaceChildren(this.#view.root);
       this.#group = group(settings.group);

@@ -227,15 +227,17 @@ test("the latent walk plays, animates the decoded frame and pauses", async () =>
   await page.close();
 });
 
-test("sections 12 and 13 are the embeddable element: the adversarial autoencoder and the hierarchical VAE load and show their maps", async () => {
+test("sections 12 to 14 are the embeddable element: the adversarial autoencoder, the hierarchical VAE and the recurrent VAE load and show their pictures", async () => {
   const { page, errors } = await openPage();
-  for (const [card, label] of [["#aae-card", "Adversarial autoencoder latent map"], ["#hvae-card", "Top-layer latent map (z₂)"]]) {
+  for (const [card, label] of [["#aae-card", "Adversarial autoencoder latent map"], ["#hvae-card", "Top-layer latent map (z₂)"], ["#vrae-card", "Anomaly score along time"]]) {
     const widget = page.locator(`${card} vae-playground`);
     await page.locator(card).scrollIntoViewIfNeeded();
     await page.waitForFunction((card) => document.querySelector(`${card} vae-playground`).dataset.ready === "true", card, { timeout: 30000 });
     await widget.getByLabel(label).waitFor();
   }
   assert.match(await page.locator("#aae-card vae-playground").evaluate((w) => w.shadowRoot.textContent), /MMD² between the test codes and prior samples: 0\.\d{3}/);
+  await page.waitForFunction(() => document.querySelector("#vrae-card vae-playground").shadowRoot.querySelector('canvas[aria-label="Anomaly score along time"]').dataset.auc);
+  assert.match(await page.locator("#vrae-card vae-playground").evaluate((w) => w.shadowRoot.textContent), /ROC AUC, anomalous against normal windows0\.9\d\d/);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -621,3 +621,72 @@ test("view=hvae: the z₂ map and its two rows; picking a point redraws them; a 
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("view=vrae under the strict CSP: the shipped model scores the labelled anomaly above normal beats; a jagged drawn window scores high; a run in a worker lowers the held-out −ELBO", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`, { prefix: "strict/" });
+  await addWidgets(page, [{ id: "vrae", view: "vrae", loading: "eager" }]);
+  await allReady(page);
+  const shadow = page.locator("#vrae");
+  for (const label of ["Series with its reconstruction", "Close-up of the series and its reconstruction", "Anomaly score along time", "Drawing pad for a short series"]) {
+    await shadow.getByLabel(label).waitFor();
+  }
+  const data = (label, key) => page.evaluate(([l, k]) => document.querySelector("#vrae").shadowRoot.querySelector(`canvas[aria-label="${l}"]`).dataset[k], [label, key]);
+  // The shipped weights on the held-out windows, every 16 samples (natively 0.979 every 4).
+  await page.waitForFunction(() => document.querySelector("#vrae").shadowRoot.querySelector('canvas[aria-label="Anomaly score along time"]').dataset.auc);
+  const auc = Number(await data("Anomaly score along time", "auc"));
+  assert.ok(auc > 0.95, `shipped ROC AUC ${auc}`);
+  const figures = await shadow.locator("dl").first().textContent();
+  assert.match(figures, /ROC AUC, anomalous against normal windows0\.9\d\d/);
+  assert.match(figures, /held-out −ELBO \(one draw of z\)−?[\d.]+ = −?[\d.]+ \+ [\d.]+ nats per window/);
+  // Both lines are drawn: dark pixels (the series) and orange ones (its reconstruction).
+  const colours = await page.evaluate(() => {
+    const c = document.querySelector("#vrae").shadowRoot.querySelector('canvas[aria-label="Series with its reconstruction"]');
+    const { data } = c.getContext("2d").getImageData(0, 0, c.width, c.height);
+    let [dark, orange] = [0, 0];
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i] < 80 && data[i + 1] < 80) dark++;
+      if (data[i] > 200 && data[i + 1] > 90 && data[i + 1] < 170 && data[i + 2] < 80) orange++;
+    }
+    return { dark, orange };
+  });
+  assert.ok(colours.dark > 500 && colours.orange > 500, JSON.stringify(colours));
+
+  // The pad starts from a normal training window; a jagged stroke across it scores far higher.
+  await page.waitForFunction(() => document.querySelector("#vrae").shadowRoot.querySelector('canvas[aria-label="Drawing pad for a short series"]').dataset.score);
+  const normal = Number(await data("Drawing pad for a short series", "score"));
+  const pad = await shadow.getByLabel("Drawing pad for a short series").boundingBox();
+  await page.mouse.move(pad.x + pad.width * 0.3, pad.y + pad.height * 0.5);
+  await page.mouse.down();
+  for (let k = 0; k <= 16; k++) await page.mouse.move(pad.x + pad.width * (0.3 + k * 0.02), pad.y + pad.height * (k % 2 ? 0.1 : 0.9));
+  await page.mouse.up();
+  await page.waitForFunction((n) => Number(document.querySelector("#vrae").shadowRoot.querySelector('canvas[aria-label="Drawing pad for a short series"]').dataset.score) > n + 50, normal);
+  const jagged = Number(await data("Drawing pad for a short series", "score"));
+  const note = await shadow.locator('[part="pad-score"]').textContent();
+  const rank = Number(/above ([\d.]+)% of the held-out normal windows/.exec(note)[1]);
+  assert.ok(rank > 99, `a jagged window (score ${jagged}, a normal one ${normal}) ranks above ${rank}% of normal windows`);
+
+  // The close-up starts at the anomaly and follows a click on the series.
+  assert.equal(await data("Close-up of the series and its reconstruction", "from"), String(4187 - 160));
+  const overview = await shadow.getByLabel("Series with its reconstruction").boundingBox();
+  await page.mouse.click(overview.x + overview.width * 0.5, overview.y + overview.height * 0.5);
+  const from = Number(await data("Close-up of the series and its reconstruction", "from"));
+  assert.ok(Math.abs(from + 160 - 3750) < 40, `close-up from ${from}`);
+
+  // A fresh model trained in the worker: five epochs of 18 steps lower the held-out −ELBO.
+  await shadow.getByRole("button", { name: "Train a fresh one here" }).click();
+  await page.waitForFunction(() => {
+    const text = document.querySelector("#vrae").shadowRoot.querySelector(".training").dataset.snapshots ?? "";
+    return text.split(";").some((row) => Number(row.split(":")[0]) >= 90);
+  }, null, { timeout: 120000, polling: 500 });
+  const runs = await snapshots(page, "#vrae");
+  const [first, last] = [runs[0], runs.at(-1)];
+  assert.equal(first.steps, 0);
+  assert.ok(last.negElbo < first.negElbo - 10, `held-out −ELBO ${first.negElbo} at initialisation, ${last.negElbo} after ${last.steps} steps`);
+  assert.ok(Math.abs(last.recon + last.kl - last.negElbo) < 1e-3 * Math.max(1, Math.abs(last.negElbo)));
+  assert.match(await trainingText(page, "#vrae"), /−ELBO = recon \+ KL \(training windows\)−?[\d.]+ = −?[\d.]+ \+ [\d.]+ nats per window/);
+  await page.evaluate(() => document.querySelector("#vrae").remove());
+  await page.waitForFunction(async () => (await customElements.get("vae-playground").liveObjects()) === 0, null, { timeout: 10000 });
+  assert.deepEqual(await page.evaluate(() => window.__violations), []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
