@@ -65,9 +65,10 @@ async function runOurs(backend, { steps, calls }) {
   return { engine: "ours", backend, rates, codec, walk, firstLoss: losses[0], lastLoss: losses.at(-1), family };
 }
 
-/** The VAE's relatives as the widgets train them (always on the CPU), batch 128 with the shipped
- * recipes' sizes: steps/s of the adversarial autoencoder (784-400-2, ring prior, three updates a
- * step) and the hierarchical VAE (784-400-16-128-2). */
+/** The VAE's relatives as the widgets train them (always on the CPU), with the shipped recipes'
+ * sizes: steps/s of the adversarial autoencoder (784-400-2, ring prior, three updates a step) and
+ * the hierarchical VAE (784-400-16-128-2), batch 128; and of the recurrent VAE (GRU 32, 8-D z) on
+ * batches of 64 windows of 64 samples. */
 async function familyRates(wasm, digits, steps) {
   const out = {};
   for (const [name, model] of [["aae", wasm.Aae.create({ prior: "ring", seed: 1 })], ["hvae", wasm.Hvae.create({ seed: 1 })]]) {
@@ -76,6 +77,11 @@ async function familyRates(wasm, digits, steps) {
     out[name] = ms.map((t) => 1000 / t);
     model.free();
   }
+  const series = new Uint8Array(await (await fetch("../web/assets/series.bin")).arrayBuffer());
+  const vrae = wasm.Vrae.create({ seed: 1 });
+  vrae.setSeries(series, 1);
+  out.vrae = (await time(() => vrae.trainBatch({ batchSize: 64 }), steps, 3)).map((t) => 1000 / t);
+  vrae.free();
   return out;
 }
 

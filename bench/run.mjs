@@ -88,7 +88,8 @@ try {
       const vae = median(r.rates) / 128;
       console.log(
         `  ${"ours family".padEnd(12)} training steps/s of 128 (CPU, as the widgets train them): adversarial autoencoder ${median(r.family.aae).toFixed(1)} ` +
-          `(${(median(r.family.aae) / vae).toFixed(2)}× the 784-400-20 VAE's ${vae.toFixed(1)}), hierarchical VAE ${median(r.family.hvae).toFixed(1)} (${(median(r.family.hvae) / vae).toFixed(2)}×)`,
+          `(${(median(r.family.aae) / vae).toFixed(2)}× the 784-400-20 VAE's ${vae.toFixed(1)}), hierarchical VAE ${median(r.family.hvae).toFixed(1)} (${(median(r.family.hvae) / vae).toFixed(2)}×); ` +
+          `recurrent VAE ${median(r.family.vrae).toFixed(1)} steps/s of 64 windows × 64 samples (${(median(r.family.vrae) / vae).toFixed(2)}×)`,
       );
     }
     return r;

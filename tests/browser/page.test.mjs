@@ -233,7 +233,7 @@ test("sections 12 to 14 are the embeddable element: the adversarial autoencoder,
     const widget = page.locator(`${card} vae-playground`);
     await page.locator(card).scrollIntoViewIfNeeded();
     await page.waitForFunction((card) => document.querySelector(`${card} vae-playground`).dataset.ready === "true", card, { timeout: 30000 });
-    await widget.getByLabel(label).waitFor();
+    await widget.getByLabel(label, { exact: true }).waitFor();
   }
   assert.match(await page.locator("#aae-card vae-playground").evaluate((w) => w.shadowRoot.textContent), /MMD² between the test codes and prior samples: 0\.\d{3}/);
   await page.waitForFunction(() => document.querySelector("#vrae-card vae-playground").shadowRoot.querySelector('canvas[aria-label="Anomaly score along time"]').dataset.auc);

@@ -9,6 +9,7 @@ use vae_core::aae::{AaeConfig, Prior};
 use vae_core::hvae::HvaeConfig;
 use vae_core::loss::{Likelihood, check_sigma_x};
 use vae_core::training::TrainConfig;
+use vae_core::vrae::VraeConfig;
 use vae_core::{ModelKind, VaeConfig};
 use wasm_bindgen::prelude::*;
 
@@ -300,5 +301,56 @@ impl FamilyStepOptions {
         Ok(step_basics(raw.lr, raw.batch_size)?
             .with_warmup_steps(raw.warmup_steps.unwrap_or(0) as u64)
             .with_free_bits(free_bits))
+    }
+}
+
+/// Options of `Vrae.create` and `Vrae.fromSafetensors` (a file's sizes win).
+#[derive(Debug, Default, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct VraeOptions {
+    /// GRU units of the encoder and of the decoder (default 32).
+    #[tsify(optional)]
+    pub hidden: Option<u32>,
+    /// z's dimensions (default 8).
+    #[tsify(optional)]
+    pub latent_dim: Option<u32>,
+    /// Draws the initial weights (default 1).
+    #[tsify(optional)]
+    pub seed: Option<u64>,
+}
+
+/// Options of `Vrae.trainBatch`.
+#[derive(Debug, Default, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct VraeStepOptions {
+    /// Adam's learning rate (default 1e-3), above 0 and at most 1.
+    #[tsify(optional)]
+    pub lr: Option<f64>,
+    /// Windows per step, 1 to 4096 (default 64).
+    #[tsify(optional)]
+    pub batch_size: Option<u32>,
+}
+
+impl VraeOptions {
+    pub fn parse(options: JsValue) -> Result<(VraeConfig, u64), JsError> {
+        let raw: VraeOptions = from_js("option", options)?;
+        let mut config = VraeConfig::new();
+        for (what, value, field) in [
+            ("hidden", raw.hidden, &mut config.hidden),
+            ("latentDim", raw.latent_dim, &mut config.latent),
+        ] {
+            if let Some(v) = width(what, value, VraeConfig::MAX_WIDTH)? {
+                *field = v;
+            }
+        }
+        Ok((config, seed_option(raw.seed)?))
+    }
+}
+
+impl VraeStepOptions {
+    /// The learning rate and batch size of one step (the core checks the learning rate's range).
+    pub fn parse(options: JsValue) -> Result<TrainConfig, JsError> {
+        let raw: VraeStepOptions = from_js("option", options)?;
+        step_basics(raw.lr, Some(raw.batch_size.unwrap_or(64)))
     }
 }

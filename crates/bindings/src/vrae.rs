@@ -5,17 +5,18 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::Promise;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tsify::Tsify;
 use vae_core::inference::MAX_ROWS;
 use vae_core::series::{MAX_WINDOW, Series, WINDOW};
-use vae_core::vrae::{self, VraeConfig};
+use vae_core::vrae;
 use vae_core::vrae_training::{VraeSession, anomaly_figures};
 use vae_core::weights::Dtype;
 use wasm_bindgen::prelude::*;
 
-use crate::args::{self, invalid};
-use crate::marshal::{f32_array, from_js, js_error, to_js, u8_array};
+use crate::args;
+use crate::marshal::{f32_array, js_error, to_js, u8_array};
+use crate::options::{VraeOptions, VraeStepOptions};
 use crate::pending::settle;
 
 struct State {
@@ -32,33 +33,6 @@ struct State {
 #[wasm_bindgen]
 pub struct Vrae {
     state: Rc<RefCell<State>>,
-}
-
-/// Options of `Vrae.create` and `Vrae.fromSafetensors` (a file's sizes win).
-#[derive(Debug, Default, Deserialize, Tsify)]
-#[serde(rename_all = "camelCase")]
-pub struct VraeOptions {
-    /// GRU units of the encoder and of the decoder (default 32).
-    #[tsify(optional)]
-    pub hidden: Option<u32>,
-    /// z's dimensions (default 8).
-    #[tsify(optional)]
-    pub latent_dim: Option<u32>,
-    /// Draws the initial weights (default 1).
-    #[tsify(optional)]
-    pub seed: Option<u64>,
-}
-
-/// Options of `Vrae.trainBatch`.
-#[derive(Debug, Default, Deserialize, Tsify)]
-#[serde(rename_all = "camelCase")]
-pub struct VraeStepOptions {
-    /// Adam's learning rate (default 1e-3), above 0 and at most 1.
-    #[tsify(optional)]
-    pub lr: Option<f64>,
-    /// Windows per step, 1 to 4096 (default 64).
-    #[tsify(optional)]
-    pub batch_size: Option<u32>,
 }
 
 /// What `setSeries` found in the file.
@@ -150,33 +124,6 @@ pub struct WindowScores {
     pub means: Vec<f32>,
 }
 
-fn parse_options(options: JsValue) -> Result<(VraeConfig, u64), JsError> {
-    let raw: VraeOptions = from_js("option", options)?;
-    let mut config = VraeConfig::new();
-    let max = VraeConfig::MAX_WIDTH as u32;
-    for (what, value, field) in [
-        ("hidden", raw.hidden, &mut config.hidden),
-        ("latentDim", raw.latent_dim, &mut config.latent),
-    ] {
-        match value {
-            Some(v) if !(1..=max).contains(&v) => {
-                return Err(invalid(format!(
-                    "option {what} must be from 1 to {max}, got {v}"
-                )));
-            }
-            Some(v) => *field = v as usize,
-            None => {}
-        }
-    }
-    let seed = raw.seed.unwrap_or(1);
-    if seed as f64 > args::MAX_SEED {
-        return Err(invalid(format!(
-            "option seed must be at most 2^53 - 1, got {seed}"
-        )));
-    }
-    Ok((config, seed))
-}
-
 impl Vrae {
     fn with_model(model: vrae::Vrae) -> Vrae {
         Vrae {
@@ -219,7 +166,7 @@ impl Vrae {
     pub fn create(
         #[wasm_bindgen(unchecked_param_type = "VraeOptions | undefined")] options: JsValue,
     ) -> Result<Vrae, JsError> {
-        let (config, seed) = parse_options(options)?;
+        let (config, seed) = VraeOptions::parse(options)?;
         let device = vae_core::backend::cpu_device();
         device.seed(seed);
         Ok(Self::with_model(config.init(&device)))
@@ -232,7 +179,7 @@ impl Vrae {
         bytes: Vec<u8>,
         #[wasm_bindgen(unchecked_param_type = "VraeOptions | undefined")] options: JsValue,
     ) -> Result<Vrae, JsError> {
-        parse_options(options)?;
+        VraeOptions::parse(options)?;
         let model = vrae::read_vrae(&bytes, &vae_core::backend::cpu_device()).map_err(js_error)?;
         Ok(Self::with_model(model))
     }
@@ -318,21 +265,9 @@ impl Vrae {
     ) -> Promise {
         let state = Rc::clone(&self.state);
         settle(async move {
-            let raw: VraeStepOptions = from_js("option", options)?;
-            let lr = raw.lr.unwrap_or(1e-3);
-            if !lr.is_finite() {
-                return Err(invalid(format!(
-                    "option lr must be a finite number, got {lr}"
-                )));
-            }
-            let batch = raw.batch_size.unwrap_or(64);
-            if !(1..=4096).contains(&batch) {
-                return Err(invalid(format!(
-                    "option batchSize must be from 1 to 4096, got {batch}"
-                )));
-            }
+            let config = VraeStepOptions::parse(options)?;
             let mut session = Self::take(&state)?;
-            let result = session.step(batch as usize, lr).await;
+            let result = session.step(config.batch_size, config.lr).await;
             Self::put(&state, session);
             let report = result.map_err(js_error)?;
             to_js(&VraeBatchResult {

@@ -49,6 +49,17 @@ pub struct StepReport<S = StepStats> {
     pub ends_epoch: bool,
 }
 
+/// Refuses a batch size outside 1 to [`crate::inference::MAX_ROWS`] before any step is taken.
+pub fn check_batch_size(size: usize) -> crate::Result<()> {
+    if size == 0 || size > crate::inference::MAX_ROWS {
+        return Err(VaeError::InvalidInput(format!(
+            "batch size must be between 1 and {}, got {size}",
+            crate::inference::MAX_ROWS
+        )));
+    }
+    Ok(())
+}
+
 impl<M: Trains> Session<M> {
     /// A session training `model` on its own device; `seed` draws the noise ε.
     pub fn new(model: M, seed: u64) -> Self {
@@ -103,12 +114,7 @@ impl<M: Trains> Session<M> {
     ) -> crate::Result<StepReport<<M::Trainer as Steps>::Stats>> {
         let data = self.data.as_mut().ok_or_else(no_digits)?;
         let size = config.batch_size;
-        if size == 0 || size > crate::inference::MAX_ROWS {
-            return Err(VaeError::InvalidInput(format!(
-                "batch size must be between 1 and {}, got {size}",
-                crate::inference::MAX_ROWS
-            )));
-        }
+        check_batch_size(size)?;
         let batch = data.batches.next(size);
         let steps_per_epoch = data.batches.per_epoch(size);
         let stats = self

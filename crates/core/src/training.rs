@@ -213,6 +213,14 @@ impl Levels {
     }
 }
 
+/// The error of a step refused at `step` for `why`, its weights rolled back.
+pub(crate) fn rolled_back(why: &str, step: u64) -> VaeError {
+    VaeError::Diverged(format!(
+        "{why} at step {step}; the weights were rolled back to the last step whose loss was sound \
+         (try a smaller learning rate)"
+    ))
+}
+
 /// A model with its optimiser state, its noise source and its last good weights.
 pub struct Trainer<M: Trainable = Vae> {
     model: M,
@@ -335,11 +343,7 @@ impl<M: Trainable> Trainer<M> {
         let (model, optim) = self.last_good.clone();
         self.model = model;
         self.optim = optim;
-        VaeError::Diverged(format!(
-            "{why} at step {}; the weights were rolled back to the last step whose loss was sound \
-             (try a smaller learning rate)",
-            self.steps + 1
-        ))
+        rolled_back(why, self.steps + 1)
     }
 
     /// One step on the digits at `indices` of `digits` (their labels go to a conditional model).

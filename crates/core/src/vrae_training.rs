@@ -15,7 +15,7 @@ use crate::inference::{read1, upload};
 use crate::rng::Rng;
 use crate::series::{Series, WINDOW, percentile, roc_auc, windows};
 use crate::session::{EVAL_SEED_MIX, StepReport};
-use crate::training::{Levels, adam, check_lr, finite_probe};
+use crate::training::{Levels, adam, check_lr, finite_probe, rolled_back};
 use crate::vrae::{Vrae, VraeScores, check_windows, evaluate, score_windows, terms};
 
 /// What one step reports: the batch means before the update, nats per window, and σ_x after it.
@@ -135,11 +135,7 @@ impl VraeTrainer {
         let (model, optim) = self.last_good.clone();
         self.model = model;
         self.optim = optim;
-        VaeError::Diverged(format!(
-            "{why} at step {}; the weights were rolled back to the last step whose loss was sound \
-             (try a smaller learning rate)",
-            self.steps + 1
-        ))
+        rolled_back(why, self.steps + 1)
     }
 }
 
@@ -236,12 +232,7 @@ impl VraeSession {
         batch_size: usize,
         lr: f64,
     ) -> crate::Result<StepReport<VraeStats>> {
-        if batch_size == 0 || batch_size > crate::inference::MAX_ROWS {
-            return Err(VaeError::InvalidInput(format!(
-                "batch size must be between 1 and {}, got {batch_size}",
-                crate::inference::MAX_ROWS
-            )));
-        }
+        crate::session::check_batch_size(batch_size)?;
         let batch = self.batches.next(batch_size);
         let steps_per_epoch = self.batches.per_epoch(batch_size);
         let values = windows(&self.standardised, &batch.indices);
