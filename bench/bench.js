@@ -47,8 +47,8 @@ function walkPoints() {
 }
 
 async function runOurs(backend, { steps, calls }) {
-  const wasm = backend === "webgpu" ? await import("../gpu/vae-gpu.js") : await import("../vae-wasm.js");
-  await wasm.default({ module_or_path: new URL(backend === "webgpu" ? "../gpu/vae-gpu_bg.wasm" : "../vae-wasm_bg.wasm", import.meta.url) });
+  const wasm = backend === "webgpu" ? await import("../web/gpu/vae-gpu.js") : await import("../vae-wasm.js");
+  await wasm.default({ module_or_path: new URL(backend === "webgpu" ? "../web/gpu/vae-gpu_bg.wasm" : "../vae-wasm_bg.wasm", import.meta.url) });
   const digits = await loadDigits();
   const vae = await wasm.Vae.create({ latentDim: LATENT, hidden: HIDDEN, seed: 1, backend });
   if (vae.backend !== backend) throw new Error(`asked for ${backend}, got ${vae.backend}: ${vae.fallbackReason}`);
@@ -71,14 +71,14 @@ async function runOurs(backend, { steps, calls }) {
  * batches of 64 windows of 64 samples. */
 async function familyRates(wasm, digits, steps) {
   const out = {};
-  for (const [name, model] of [["aae", wasm.Aae.create({ prior: "ring", seed: 1 })], ["hvae", wasm.Hvae.create({ seed: 1 })]]) {
+  for (const [name, model] of [["aae", await wasm.Aae.create({ prior: "ring", seed: 1, backend: "cpu" })], ["hvae", await wasm.Hvae.create({ seed: 1, backend: "cpu" })]]) {
     model.setTrainingDigits(digits.bytes, 1);
     const ms = await time(() => model.trainBatch({ batchSize: BATCH }), steps, 3);
     out[name] = ms.map((t) => 1000 / t);
     model.free();
   }
   const series = new Uint8Array(await (await fetch("../web/assets/series.bin")).arrayBuffer());
-  const vrae = wasm.Vrae.create({ seed: 1 });
+  const vrae = await wasm.Vrae.create({ seed: 1, backend: "cpu" });
   vrae.setSeries(series, 1);
   out.vrae = (await time(() => vrae.trainBatch({ batchSize: 64 }), steps, 3)).map((t) => 1000 / t);
   vrae.free();

@@ -169,7 +169,7 @@ with_clippy() {
 
 # The page's CPU build: Trunk builds the bindings crate for wasm32, runs wasm-bindgen and wasm-opt
 # -Oz. With VAE_GPU_BUILD=skip its post-build hook leaves the WebGPU build out (scripts/test makes
-# that one itself, beside other work, and copies it into dist/gpu).
+# that one itself, beside other work, and copies it into dist/web/gpu).
 build_page() {
   trunk build --release
 }

@@ -5,13 +5,19 @@
 // page → worker
 //   { type: "start", module: WebAssembly.Module, glue: string (the glue's URL), data: Uint8Array
 //     (decompressed digits.bin; series.bin for "vrae"), kind: "aae" | "hvae" | "vrae",
-//     model: AaeOptions | HvaeOptions | VraeOptions, train: FamilyStepOptions | VraeStepOptions }
-//                                                     builds a fresh model and starts training
+//     model: AaeOptions | HvaeOptions | VraeOptions, train: FamilyStepOptions | VraeStepOptions,
+//     backend: "cpu" | "webgpu", gpu: { glue, wasm } (URLs of the WebGPU build) }
+//                                                     builds a fresh model and starts training;
+//                                                     for "webgpu" in the WebGPU build, which this
+//                                                     worker fetches and instantiates itself (the
+//                                                     model's self-check there must agree with the
+//                                                     CPU, else the start fails and says why)
 //   { type: "pause" } | { type: "resume", train?: FamilyStepOptions }   (resume may change lr)
 //   { type: "save" }                                 asks for the weights as safetensors
 //
 // worker → page
-//   { type: "started", examples, what, stepsPerEpoch }   examples: training digits or windows
+//   { type: "started", examples, what, stepsPerEpoch, backend }   examples: training digits or
+//                                                     windows; backend: where the model runs
 //   { type: "progress", steps, epoch, stats }        every ~250 ms: the mean of each figure of
 //                                                     trainBatch's result over the steps since the
 //                                                     last message (discriminatorWins: the share
@@ -120,21 +126,35 @@ function go() {
   loop = run().catch(fail);
 }
 
+/** The module: the page's compiled CPU build, or the WebGPU build fetched here. */
+async function instantiate(message) {
+  if (message.backend !== "webgpu") {
+    wasm = await import(message.glue);
+    await wasm.default({ module_or_path: message.module });
+    return;
+  }
+  try {
+    wasm = await import(message.gpu.glue);
+    await wasm.default({ module_or_path: message.gpu.wasm });
+  } catch (e) {
+    throw new Error(`the WebGPU build could not be loaded from this folder (${e?.message ?? e})`);
+  }
+}
+
 async function start(message) {
-  wasm = await import(message.glue);
-  await wasm.default({ module_or_path: message.module });
+  await instantiate(message);
   const cls = { aae: wasm.Aae, hvae: wasm.Hvae, vrae: wasm.Vrae }[message.kind];
-  model = cls.create(message.model);
+  model = await cls.create({ ...message.model, backend: message.backend === "webgpu" ? "webgpu" : "cpu" });
   train = message.train ?? {};
   const seed = message.model?.seed ?? 1;
   if (message.kind === "vrae") {
     const { trainWindows, window } = model.setSeries(message.data, seed);
-    post({ type: "started", examples: trainWindows, what: `windows of ${window} samples`, stepsPerEpoch: Math.ceil(trainWindows / (train.batchSize ?? 64)) });
+    post({ type: "started", examples: trainWindows, what: `windows of ${window} samples`, stepsPerEpoch: Math.ceil(trainWindows / (train.batchSize ?? 64)), backend: model.backend });
   } else {
     const trainDigits = model.setTrainingDigits(message.data, seed);
     const digits = wasm.testDigits(message.data);
     test = { pixels: digits.pixels, count: digits.count };
-    post({ type: "started", examples: trainDigits, what: "digits", stepsPerEpoch: Math.ceil(trainDigits / (train.batchSize ?? 128)) });
+    post({ type: "started", examples: trainDigits, what: "digits", stepsPerEpoch: Math.ceil(trainDigits / (train.batchSize ?? 128)), backend: model.backend });
   }
   // The starting point, so the chart and the map begin at initialisation.
   await snapshot({ epoch: 0, stepInEpoch: 0, stepsPerEpoch: 1 });

@@ -154,8 +154,8 @@ async function loadBuild(choice) {
   if (!reason) {
     try {
       watchDevices();
-      const module = await import("../gpu/vae-gpu.js");
-      const bytes = await fetchWasm(new URL("../gpu/vae-gpu_bg.wasm", import.meta.url), "the WebGPU build");
+      const module = await import("./gpu/vae-gpu.js");
+      const bytes = await fetchWasm(new URL("./gpu/vae-gpu_bg.wasm", import.meta.url), "the WebGPU build");
       await module.default({ module_or_path: bytes });
       return { module, reason: null };
     } catch (e) {

@@ -5,7 +5,7 @@
 
 import { drawGrid, drawRow } from "./render.js";
 import { LatentMap } from "./latent-map.js";
-import { assetUrl } from "./widget-runtime.js";
+import { assetUrl, gpuBuild } from "./widget-runtime.js";
 import { PRIORS } from "./widget-settings.js";
 import { View, canvas, h, legend, select } from "./widget-views.js";
 
@@ -32,7 +32,7 @@ function workerScript(url) {
 
 /** One training run in a worker: start, pause, resume, stop; it reports through `on`. */
 class Run {
-  constructor(ctx, kind, model, train, on) {
+  constructor(ctx, kind, model, train, backend, on) {
     this.on = on;
     this.worker = null;
     this.ready = (async () => {
@@ -41,7 +41,7 @@ class Run {
       this.worker.onmessage = ({ data }) => this.on(data);
       this.worker.onerror = (e) => this.on({ type: "failed", message: `the training worker could not run: ${e.message ?? "its script failed to load"}`, crashed: true });
       const copy = data.slice(); // the runtime keeps its own
-      this.worker.postMessage({ type: "start", module, glue: assetUrl("vae_playground.js"), data: copy, kind, model, train }, [copy.buffer]);
+      this.worker.postMessage({ type: "start", module, glue: assetUrl("vae_playground.js"), data: copy, kind, model, train, backend, gpu: gpuBuild() }, [copy.buffer]);
     })();
   }
 
@@ -100,6 +100,9 @@ function chartLegend(series) {
 }
 
 const CHART_NAMES = { aae: "Adversarial", hvae: "Hierarchical", vrae: "Recurrent" };
+const FILE_NAMES = { aae: "adversarial-autoencoder", hvae: "hierarchical-vae", vrae: "recurrent-vae" };
+const BACKENDS = [["cpu", "CPU (WebAssembly)"], ["webgpu", "GPU (WebGPU)"]];
+const WHERE = { cpu: "on the CPU (WebAssembly)", webgpu: "on the GPU (WebGPU)" };
 
 /** What the family's views share: the train row (button, learning rate, status, figures, chart).
  * `log` draws the chart on a log scale (losses that stay positive and span orders of magnitude). */
@@ -112,15 +115,21 @@ export class TrainingPanel {
     this.series = series.map((s) => ({ ...s, points: [] }));
     this.button = h("button", { type: "button", part: "button", text: "Train a fresh one here" });
     this.lr = select("Learning rate", RATES, "0.001", "select");
+    // Where a fresh run trains; offered where the browser has WebGPU at all (whether an adapter
+    // answers, and agrees with the CPU, is found out when a run starts).
+    this.backend = select("Where to train", BACKENDS, "cpu", "select");
+    this.save = h("button", { type: "button", part: "button", text: "Save weights", disabled: true });
     this.status = h("p", { class: "note", part: "training-status", role: "status", text: "" });
     this.figures = h("dl", { class: "numbers", part: "figures" });
     this.chart = canvas(`${CHART_NAMES[kind]} training chart${log ? " (log scale)" : ""}`, 320, 140, "chart");
     this.flag = h("p", { class: "flag", part: "flag", role: "alert", hidden: true });
     this.shown = h("div", { class: "training", hidden: true }, this.figures, this.chart, chartLegend(series));
     this.root = h("div", { class: "training", part: "training" },
-      h("div", { class: "row", part: "controls" }, this.button, h("label", { class: "mini", text: "learning rate " }, this.lr)),
+      h("div", { class: "row", part: "controls" }, this.button, h("label", { class: "mini", text: "learning rate " }, this.lr),
+        ...(globalThis.navigator?.gpu ? [h("label", { class: "mini", text: "on " }, this.backend)] : []), this.save),
       this.status, this.flag, this.shown);
     this.button.addEventListener("click", () => this.toggle());
+    this.save.addEventListener("click", () => this.run?.send({ type: "save" }));
     this.lr.addEventListener("change", () => this.run?.send({ type: "resume", train: this.train() }) ?? null);
     this.state = "idle";
   }
@@ -146,17 +155,20 @@ export class TrainingPanel {
     this.state = state;
     this.button.textContent = { idle: "Train a fresh one here", starting: "Starting…", running: "Pause", paused: "Resume", failed: "Train again" }[state];
     this.button.disabled = state === "starting";
+    this.backend.disabled = state !== "idle" && state !== "failed";
+    this.save.disabled = state !== "running" && state !== "paused";
     this.view.ctx.updated();
   }
 
   start() {
     this.stop();
     for (const s of this.series) s.points = [];
+    this.steps = 0;
     delete this.root.dataset.snapshots;
     this.flag.hidden = true;
     this.setState("starting");
     this.status.textContent = "Starting a worker with its own copy of the module…";
-    this.run = new Run(this.view.ctx, this.kind, this.view.modelOptions(), this.train(), (m) => this.hear(m));
+    this.run = new Run(this.view.ctx, this.kind, this.view.modelOptions(), this.train(), this.backend.value, (m) => this.hear(m));
     this.run.ready.catch((e) => this.hear({ type: "failed", message: e.message, crashed: false }));
   }
 
@@ -167,9 +179,14 @@ export class TrainingPanel {
       case "started":
         this.shown.hidden = false;
         this.setState("running");
-        this.status.textContent = `Training on ${message.examples.toLocaleString("en")} ${message.what}, ${message.stepsPerEpoch} steps of ${this.batch} per epoch, in a Web Worker.`;
+        this.root.dataset.backend = message.backend;
+        this.status.textContent = `Training on ${message.examples.toLocaleString("en")} ${message.what}, ${message.stepsPerEpoch} steps of ${this.batch} per epoch, in a Web Worker, ${WHERE[message.backend]}.`;
+        break;
+      case "weights":
+        this.download(message.bytes);
         break;
       case "progress":
+        this.steps = message.steps;
         for (const s of this.series) if (s.from === "stats") s.points.push([message.steps, s.value(message.stats)]);
         view.progress(message, this);
         this.redraw();
@@ -202,6 +219,18 @@ export class TrainingPanel {
     drawChart(this.chart, this.series, { log: this.log });
   }
 
+  /** Hands the person the run's current weights as a .safetensors file (PyTorch's names; the
+   * element's `model` attribute and `fromSafetensors` read it back). */
+  download(bytes) {
+    const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+    const link = h("a", { href: url, download: `${FILE_NAMES[this.kind]}-step${this.steps}.safetensors`, hidden: true });
+    this.root.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    this.view.ctx.emit("progress", { stage: "saved", kind: this.kind, bytes: bytes.length });
+  }
+
   /** Writes `rows` ([name, value] pairs) into the figures list. */
   show(rows) {
     this.figures.replaceChildren(...rows.flatMap(([name, value]) => [h("dt", { text: name }), h("dd", { text: value })]));
@@ -215,7 +244,7 @@ export class TrainingPanel {
 
 /** Replaces `holder.trained` by the model in `bytes`, freeing the one before. */
 export async function adopt(ctx, holder, cls, bytes) {
-  const next = ctx.rt.track(await ctx.rt.call(async () => ctx.wasm[cls].fromSafetensors(bytes)));
+  const next = ctx.rt.track(await ctx.rt.call(async () => ctx.wasm[cls].fromSafetensors(bytes, { backend: "cpu" })));
   ctx.rt.free(holder.trained);
   holder.trained = next;
   return next;

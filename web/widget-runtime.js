@@ -6,6 +6,10 @@
 const BASE = new URL(".", import.meta.url);
 export const assetUrl = (path) => new URL(path, BASE).href;
 
+/** The WebGPU build of the module, in the folder's gpu/ subfolder: fetched only by a worker that
+ * trains on WebGPU. */
+export const gpuBuild = () => ({ glue: assetUrl("gpu/vae-gpu.js"), wasm: assetUrl("gpu/vae-gpu_bg.wasm") });
+
 /** An error a widget shows and reports: `type` is the `error` event's detail.type. */
 export class WidgetError extends Error {
   constructor(type, message) {

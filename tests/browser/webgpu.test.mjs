@@ -134,3 +134,38 @@ test("switching backend mid-run keeps the model and its step count", async () =>
   assert.deepEqual(errors, []);
   await browser.close();
 });
+
+test("the page's adversarial autoencoder (section 12) trains a fresh model on WebGPU in its worker, and its weights can be saved", async () => {
+  const browser = await launch({ webgpu: true });
+  const { page, errors } = await openPage(browser, "");
+  const widget = page.locator("#aae-card vae-playground");
+  await widget.scrollIntoViewIfNeeded();
+  await widget.getByLabel("Where to train").selectOption("webgpu");
+  await widget.getByRole("button", { name: "Train a fresh one here" }).click();
+  // The worker loads the WebGPU build from the folder's gpu/, and the model's self-check there
+  // agrees with the CPU before a step is taken.
+  await widget.locator(".training[data-backend=webgpu]").waitFor();
+  const status = await widget.getByRole("status").filter({ hasText: "Training on" }).textContent();
+  console.log(`AAE on WebGPU: ${status}`);
+  assert.match(status, /in a Web Worker, on the GPU \(WebGPU\)\.$/);
+  assert.equal(await widget.getByLabel("Where to train").isDisabled(), true, "fixed while a run exists");
+  // Steps go on, and the test codes' figures come back from the GPU.
+  await page.waitForFunction(() => {
+    const rows = document.querySelector("#aae-card vae-playground").shadowRoot.querySelector(".training").dataset.snapshots ?? "";
+    return rows.split(";").some((row) => Number(row.split(":")[0]) >= 3);
+  }, null, { timeout: 240000, polling: 500 });
+  const rows = await widget.evaluate((w) => w.shadowRoot.querySelector(".training").dataset.snapshots.split(";"));
+  for (const row of rows) {
+    const mmd2 = Number(row.match(/mmd2=([^,]+)/)[1]);
+    const recon = Number(row.match(/recon=([^,]+)/)[1]);
+    assert.ok(Number.isFinite(mmd2) && recon > 0 && recon < 2000, row);
+  }
+  const download = page.waitForEvent("download");
+  await widget.getByRole("button", { name: "Save weights" }).click();
+  const file = await download;
+  assert.match(file.suggestedFilename(), /^adversarial-autoencoder-step\d+\.safetensors$/);
+  await widget.getByRole("button", { name: "Pause" }).click();
+  await widget.getByRole("button", { name: "Resume" }).waitFor({ timeout: 60000 });
+  assert.deepEqual(errors, []);
+  await browser.close();
+});

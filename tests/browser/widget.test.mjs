@@ -616,6 +616,14 @@ test("view=hvae: the z₂ map and its two rows; picking a point redraws them; a 
   for (const key of ["negElbo", "recon", "klBottom", "klTop", "activeBottom", "activeTop"]) assert.ok(Number.isFinite(last[key]), `${key} in ${JSON.stringify(last)}`);
   assert.ok(Math.abs(last.recon + last.klBottom + last.klTop - last.negElbo) < 1e-3 * last.negElbo);
   assert.match(await trainingText(page, "#hvae"), /−ELBO = recon \+ KL\(z₁\) \+ KL\(z₂\)[\d.]+ = [\d.]+ \+ [\d.]+ \+ [\d.]+ nats per digit/);
+  // Save weights: the run's current weights as a safetensors file with the shipped file's tensors.
+  const download = page.waitForEvent("download");
+  await shadow.getByRole("button", { name: "Save weights" }).click();
+  const file = await download;
+  assert.match(file.suggestedFilename(), /^hierarchical-vae-step\d+\.safetensors$/);
+  const names = (bytes) => Object.keys(JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString())).filter((k) => k !== "__metadata__").sort();
+  const saved = await readFile(await file.path());
+  assert.deepEqual(names(saved), names(await readFile(join(PKG, "assets/hvae-top2.safetensors"))));
   await page.evaluate(() => document.querySelector("#hvae").remove());
   await page.waitForFunction(async () => (await customElements.get("vae-playground").liveObjects()) === 0, null, { timeout: 10000 });
   assert.deepEqual(errors, []);

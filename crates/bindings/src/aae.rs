@@ -1,5 +1,5 @@
 //! The `Aae` class: an adversarial autoencoder (Makhzani et al. 2015) over `vae-core`'s, with its
-//! prior. It runs on the CPU in either build of the module.
+//! prior. It runs on the CPU, or on WebGPU in the WebGPU build.
 
 use std::rc::Rc;
 
@@ -15,14 +15,16 @@ use wasm_bindgen::prelude::*;
 use crate::args;
 use crate::held::Held;
 use crate::marshal::{floats, js_error, to_js};
-use crate::options::{AaeOptions, FamilyStepOptions};
+use crate::options::{AaeOptions, FamilyCreate, FamilyStepOptions};
 use crate::pending::settle;
+use crate::placement::{Placement, place};
 
 /// An adversarial autoencoder and the prior its codes are pushed towards.
 #[wasm_bindgen]
 pub struct Aae {
     held: Rc<Held<aae::Aae>>,
     prior: Prior,
+    placement: Placement,
 }
 
 /// One step of `trainBatch`: the three losses (batch means, nats), how sure the discriminator is,
@@ -65,13 +67,20 @@ pub struct AaeTestScores {
 const MMD_POINTS: usize = 1000;
 
 impl Aae {
-    fn with_model(model: aae::Aae, prior: Prior, seed: u64) -> Result<Aae, JsError> {
+    /// The model (on the CPU) placed as `made.backend` asks, with its prior.
+    async fn with_model(
+        model: aae::Aae,
+        prior: Prior,
+        made: &FamilyCreate<impl Sized>,
+    ) -> Result<Aae, JsError> {
         prior
             .check(model.latent(), model.label_guided)
             .map_err(js_error)?;
+        let (model, placement) = place(model, made.backend).await?;
         Ok(Aae {
-            held: Held::new(model, seed),
+            held: Held::new(model, made.seed),
             prior,
+            placement,
         })
     }
 
@@ -79,39 +88,52 @@ impl Aae {
         Aae {
             held: Rc::clone(&self.held),
             prior: self.prior,
+            placement: self.placement.clone(),
         }
+    }
+
+    /// A freshly initialised AAE (see the exported `create`).
+    pub async fn create(options: JsValue) -> Result<Aae, JsError> {
+        let (made, prior) = AaeOptions::parse(options)?;
+        prior
+            .check(made.config.latent, made.config.label_guided)
+            .map_err(js_error)?;
+        let device = vae_core::backend::cpu_device();
+        device.seed(made.seed);
+        Self::with_model(made.config.init(&device), prior, &made).await
+    }
+
+    /// An AAE read from a safetensors file (see the exported `fromSafetensors`).
+    pub async fn from_safetensors(bytes: Vec<u8>, options: JsValue) -> Result<Aae, JsError> {
+        let (made, prior) = AaeOptions::parse(options)?;
+        let (model, named) =
+            aae::read_aae_file(&bytes, &vae_core::backend::cpu_device()).map_err(js_error)?;
+        Self::with_model(model, named.unwrap_or(prior), &made).await
     }
 }
 
 #[wasm_bindgen]
 impl Aae {
     /// A freshly initialised AAE. Options (all optional): `prior` ("gaussian" | "ring" |
-    /// "swissroll"), `labelGuided` (false), `latentDim` (2), `hidden` (400), `seed` (1). A prior
-    /// the code cannot take (a 2-D shape for a wider code, label guidance with N(0, I)) is refused.
-    pub fn create(
+    /// "swissroll"), `labelGuided` (false), `latentDim` (2), `hidden` (400), `seed` (1), `backend`
+    /// ("auto" | "webgpu" | "cpu", as for `Vae.create`). A prior the code cannot take (a 2-D shape
+    /// for a wider code, label guidance with N(0, I)) is refused.
+    #[wasm_bindgen(js_name = create, unchecked_return_type = "Promise<Aae>")]
+    pub fn create_js(
         #[wasm_bindgen(unchecked_param_type = "AaeOptions | undefined")] options: JsValue,
-    ) -> Result<Aae, JsError> {
-        let (config, prior, seed) = AaeOptions::parse(options)?;
-        prior
-            .check(config.latent, config.label_guided)
-            .map_err(js_error)?;
-        let device = vae_core::backend::cpu_device();
-        device.seed(seed);
-        Self::with_model(config.init(&device), prior, seed)
+    ) -> Promise {
+        settle(async move { Ok(Self::create(options).await?.into()) })
     }
 
     /// An AAE read from a safetensors file (one `toSafetensors` or the `train` binary wrote, or
     /// PyTorch's module of `make_aae_fixture.py`). The file's sizes and label guidance win, and
     /// so does its prior if it names one; otherwise `options.prior` (default "gaussian").
-    #[wasm_bindgen(js_name = fromSafetensors)]
-    pub fn from_safetensors(
+    #[wasm_bindgen(js_name = fromSafetensors, unchecked_return_type = "Promise<Aae>")]
+    pub fn from_safetensors_js(
         bytes: Vec<u8>,
         #[wasm_bindgen(unchecked_param_type = "AaeOptions | undefined")] options: JsValue,
-    ) -> Result<Aae, JsError> {
-        let (_, prior, seed) = AaeOptions::parse(options)?;
-        let (model, named) =
-            aae::read_aae_file(&bytes, &vae_core::backend::cpu_device()).map_err(js_error)?;
-        Self::with_model(model, named.unwrap_or(prior), seed)
+    ) -> Promise {
+        settle(async move { Ok(Self::from_safetensors(bytes, options).await?.into()) })
     }
 
     /// The weights as safetensors (F32, the PyTorch module's names, the discriminator included so
@@ -125,6 +147,18 @@ impl Aae {
                 .map_err(js_error)?;
             Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
         })
+    }
+
+    /// The backend that runs this model: "webgpu" or "cpu".
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.placement.backend.into()
+    }
+
+    /// Why an "auto" model runs on the CPU, or null.
+    #[wasm_bindgen(getter, js_name = fallbackReason)]
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.placement.fallback.clone()
     }
 
     /// "adversarial".

@@ -1,5 +1,5 @@
 //! The `Hvae` class: the hierarchical VAE with two stochastic layers, z₂ (2-D, the map) above z₁,
-//! over `vae-core`'s. Bernoulli likelihood; it runs on the CPU in either build of the module.
+//! over `vae-core`'s. Bernoulli likelihood; it runs on the CPU, or on WebGPU in the WebGPU build.
 
 use std::rc::Rc;
 
@@ -15,13 +15,15 @@ use wasm_bindgen::prelude::*;
 use crate::args;
 use crate::held::Held;
 use crate::marshal::{floats, js_error, to_js};
-use crate::options::{FamilyStepOptions, HvaeOptions};
+use crate::options::{FamilyCreate, FamilyStepOptions, HvaeOptions};
 use crate::pending::settle;
+use crate::placement::{Placement, place};
 
 /// A hierarchical VAE: z₂ ~ N(0, I) → p(z₁|z₂) → p(x|z₁), inferred x → q(z₁|x) → q(z₂|z₁).
 #[wasm_bindgen]
 pub struct Hvae {
     held: Rc<Held<hvae::Hvae>>,
+    placement: Placement,
 }
 
 /// One step of `trainBatch`: the −ELBO's terms (batch means, nats per digit, measured before the
@@ -61,10 +63,31 @@ pub struct HvaeTestScores {
 const ACTIVE_DRAWS: usize = 10;
 
 impl Hvae {
-    fn with_model(model: hvae::Hvae, seed: u64) -> Hvae {
-        Hvae {
-            held: Held::new(model, seed),
-        }
+    /// The model (on the CPU) placed as `made.backend` asks.
+    async fn with_model(
+        model: hvae::Hvae,
+        made: &FamilyCreate<impl Sized>,
+    ) -> Result<Hvae, JsError> {
+        let (model, placement) = place(model, made.backend).await?;
+        Ok(Hvae {
+            held: Held::new(model, made.seed),
+            placement,
+        })
+    }
+
+    /// A freshly initialised model (see the exported `create`).
+    pub async fn create(options: JsValue) -> Result<Hvae, JsError> {
+        let made = HvaeOptions::parse(options)?;
+        let device = vae_core::backend::cpu_device();
+        device.seed(made.seed);
+        Self::with_model(made.config.init(&device), &made).await
+    }
+
+    /// A model read from a safetensors file (see the exported `fromSafetensors`).
+    pub async fn from_safetensors(bytes: Vec<u8>, options: JsValue) -> Result<Hvae, JsError> {
+        let made = HvaeOptions::parse(options)?;
+        let model = hvae::read_hvae(&bytes, &vae_core::backend::cpu_device()).map_err(js_error)?;
+        Self::with_model(model, &made).await
     }
 
     fn config(&self) -> HvaeConfig {
@@ -75,26 +98,24 @@ impl Hvae {
 #[wasm_bindgen]
 impl Hvae {
     /// A freshly initialised model. Options (all optional): `latentDim` (z₁, 16), `latentTop`
-    /// (z₂, 2), `hidden` (400), `hiddenTop` (128), `seed` (1).
-    pub fn create(
+    /// (z₂, 2), `hidden` (400), `hiddenTop` (128), `seed` (1), `backend` ("auto" | "webgpu" |
+    /// "cpu", as for `Vae.create`).
+    #[wasm_bindgen(js_name = create, unchecked_return_type = "Promise<Hvae>")]
+    pub fn create_js(
         #[wasm_bindgen(unchecked_param_type = "HvaeOptions | undefined")] options: JsValue,
-    ) -> Result<Hvae, JsError> {
-        let (config, seed) = HvaeOptions::parse(options)?;
-        let device = vae_core::backend::cpu_device();
-        device.seed(seed);
-        Ok(Self::with_model(config.init(&device), seed))
+    ) -> Promise {
+        settle(async move { Ok(Self::create(options).await?.into()) })
     }
 
     /// A model read from a safetensors file (one `toSafetensors` or the `train` binary wrote, or
-    /// PyTorch's module of `make_hvae_fixture.py`); the file's sizes win. Options: `seed` (1).
-    #[wasm_bindgen(js_name = fromSafetensors)]
-    pub fn from_safetensors(
+    /// PyTorch's module of `make_hvae_fixture.py`); the file's sizes win. Options: `seed` (1),
+    /// `backend`.
+    #[wasm_bindgen(js_name = fromSafetensors, unchecked_return_type = "Promise<Hvae>")]
+    pub fn from_safetensors_js(
         bytes: Vec<u8>,
         #[wasm_bindgen(unchecked_param_type = "HvaeOptions | undefined")] options: JsValue,
-    ) -> Result<Hvae, JsError> {
-        let (_, seed) = HvaeOptions::parse(options)?;
-        let model = hvae::read_hvae(&bytes, &vae_core::backend::cpu_device()).map_err(js_error)?;
-        Ok(Self::with_model(model, seed))
+    ) -> Promise {
+        settle(async move { Ok(Self::from_safetensors(bytes, options).await?.into()) })
     }
 
     /// The weights as safetensors (F32, the PyTorch module's names).
@@ -107,6 +128,18 @@ impl Hvae {
                 .map_err(js_error)?;
             Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
         })
+    }
+
+    /// The backend that runs this model: "webgpu" or "cpu".
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.placement.backend.into()
+    }
+
+    /// Why an "auto" model runs on the CPU, or null.
+    #[wasm_bindgen(getter, js_name = fallbackReason)]
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.placement.fallback.clone()
     }
 
     /// "hierarchical".

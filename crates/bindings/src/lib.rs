@@ -16,6 +16,7 @@ mod model;
 mod options;
 mod panic;
 mod pending;
+mod placement;
 mod training;
 mod vrae;
 

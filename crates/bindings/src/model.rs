@@ -12,8 +12,9 @@ use vae_core::weights::{Dtype, LOG_SIGMA_X, WeightFile, read_safetensors, write_
 use wasm_bindgen::prelude::*;
 
 use crate::marshal::js_error;
-use crate::options::{BackendChoice, CreateOptions};
+use crate::options::CreateOptions;
 use crate::pending::settle;
+use crate::placement::{Placement, place};
 
 /// What a `Vae` holds. Never borrowed across an `.await`: methods copy out what they need first.
 pub(crate) struct State {
@@ -41,45 +42,14 @@ pub struct Vae {
 /// What every handle on one model shares.
 pub(crate) struct Shared {
     pub(crate) state: RefCell<State>,
-    pub(crate) backend: &'static str,
-    /// Why the model runs on the CPU although WebGPU was possible to ask for ("auto").
-    pub(crate) fallback: Option<String>,
+    /// Where it runs, and why on the CPU although WebGPU was possible to ask for ("auto").
+    pub(crate) placement: Placement,
     pub(crate) likelihood: Likelihood,
 }
 
 /// σ_x a weights file holds (the exponential of its `log_sigma_x`), if it holds one.
 pub(crate) fn file_sigma_x(file: &WeightFile) -> Option<f32> {
     file.tensors.get(LOG_SIGMA_X).map(|t| t.values[0].exp())
-}
-
-/// Moves a CPU model to the backend `choice` asks for. Returns the model, the backend's name, and
-/// for "auto" the reason it stayed on the CPU, if it did.
-async fn place(
-    model: vae_core::Vae,
-    choice: BackendChoice,
-) -> Result<(vae_core::Vae, &'static str, Option<String>), JsError> {
-    if choice == BackendChoice::Cpu {
-        return Ok((model, "cpu", None));
-    }
-    match to_webgpu(&model).await {
-        Ok(gpu) => Ok((gpu, "webgpu", None)),
-        Err(reason) if choice == BackendChoice::Auto => Ok((model, "cpu", Some(reason))),
-        Err(reason) => Err(JsError::new(&format!("WebGPU is not available: {reason}"))),
-    }
-}
-
-/// The model on the WebGPU device, after its self-check against the CPU copy.
-#[cfg(feature = "webgpu")]
-async fn to_webgpu(model: &vae_core::Vae) -> Result<vae_core::Vae, String> {
-    crate::ctors::run_once(); // burn's WebGPU runtime registers its kernels in static constructors
-    vae_core::backend::on_webgpu(model)
-        .await
-        .map_err(|e| e.to_string())
-}
-
-#[cfg(not(feature = "webgpu"))]
-async fn to_webgpu(_model: &vae_core::Vae) -> Result<vae_core::Vae, String> {
-    Err("this build of the module has no WebGPU backend (load the WebGPU build)".into())
 }
 
 #[wasm_bindgen]
@@ -112,8 +82,7 @@ impl Vae {
         model: vae_core::Vae,
         seed: u64,
         (likelihood, sigma_x): (Likelihood, f32),
-        backend: &'static str,
-        fallback: Option<String>,
+        placement: Placement,
     ) -> Vae {
         let session = Session::new(model, seed);
         let state = State {
@@ -124,8 +93,7 @@ impl Vae {
         Vae {
             shared: Rc::new(Shared {
                 state: RefCell::new(state),
-                backend,
-                fallback,
+                placement,
                 likelihood,
             }),
         }
@@ -141,14 +109,14 @@ impl Vae {
     /// The backend that runs this model: "webgpu" or "cpu".
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
-        self.shared.backend.into()
+        self.shared.placement.backend.into()
     }
 
     /// Why an "auto" model runs on the CPU (no WebGPU in this build, no adapter, a failed
     /// self-check), or null.
     #[wasm_bindgen(getter, js_name = fallbackReason)]
     pub fn fallback_reason(&self) -> Option<String> {
-        self.shared.fallback.clone()
+        self.shared.placement.fallback.clone()
     }
 
     /// Whether this build of the module holds the WebGPU backend.
@@ -255,13 +223,12 @@ impl Vae {
             .init(&device)
             .with_sigma_x(sigma_x)
             .map_err(js_error)?;
-        let (model, backend, fallback) = place(model, options.backend).await?;
+        let (model, placement) = place(model, options.backend).await?;
         Ok(Self::with_model(
             model,
             options.seed,
             (options.likelihood, sigma_x),
-            backend,
-            fallback,
+            placement,
         ))
     }
 
@@ -284,13 +251,12 @@ impl Vae {
         if file_sigma_x(&file).is_none() {
             model = model.with_sigma_x(sigma_x).map_err(js_error)?;
         }
-        let (model, backend, fallback) = place(model, options.backend).await?;
+        let (model, placement) = place(model, options.backend).await?;
         Ok(Self::with_model(
             model,
             options.seed,
             (likelihood, sigma_x),
-            backend,
-            fallback,
+            placement,
         ))
     }
 

@@ -192,6 +192,23 @@ fn width(what: &str, value: Option<u32>, max: usize) -> Result<Option<usize>, Js
     }
 }
 
+/// The checked settings of a new `Aae`, `Hvae` or `Vrae`.
+pub struct FamilyCreate<C> {
+    pub config: C,
+    pub seed: u64,
+    pub backend: BackendChoice,
+}
+
+impl<C> FamilyCreate<C> {
+    fn new(config: C, seed: Option<u64>, backend: Option<BackendChoice>) -> Result<Self, JsError> {
+        Ok(Self {
+            config,
+            seed: seed_option(seed)?,
+            backend: backend.unwrap_or_default(),
+        })
+    }
+}
+
 /// Options of `Aae.create` and `Aae.fromSafetensors` (a file's sizes, label guidance and prior
 /// win).
 #[derive(Debug, Default, Deserialize, Tsify)]
@@ -213,10 +230,14 @@ pub struct AaeOptions {
     /// Draws the initial weights and the prior samples of training (default 1).
     #[tsify(optional)]
     pub seed: Option<u64>,
+    /// Where the model runs (default "auto": WebGPU when this build has it and the model's
+    /// self-check there agrees with the CPU; else the CPU, and `fallbackReason` says why).
+    #[tsify(optional)]
+    pub backend: Option<BackendChoice>,
 }
 
 impl AaeOptions {
-    pub fn parse(options: JsValue) -> Result<(AaeConfig, Prior, u64), JsError> {
+    pub fn parse(options: JsValue) -> Result<(FamilyCreate<AaeConfig>, Prior), JsError> {
         let raw: AaeOptions = from_js("option", options)?;
         let mut config = AaeConfig::new().with_label_guided(raw.label_guided.unwrap_or(false));
         let max = VaeConfig::MAX_WIDTH;
@@ -228,7 +249,7 @@ impl AaeOptions {
         }
         config.validate().map_err(|e| invalid(e.to_string()))?;
         let prior = raw.prior.unwrap_or_default();
-        Ok((config, prior, seed_option(raw.seed)?))
+        Ok((FamilyCreate::new(config, raw.seed, raw.backend)?, prior))
     }
 }
 
@@ -251,10 +272,14 @@ pub struct HvaeOptions {
     /// Draws the initial weights and the noise of training (default 1).
     #[tsify(optional)]
     pub seed: Option<u64>,
+    /// Where the model runs (default "auto": WebGPU when this build has it and the model's
+    /// self-check there agrees with the CPU; else the CPU, and `fallbackReason` says why).
+    #[tsify(optional)]
+    pub backend: Option<BackendChoice>,
 }
 
 impl HvaeOptions {
-    pub fn parse(options: JsValue) -> Result<(HvaeConfig, u64), JsError> {
+    pub fn parse(options: JsValue) -> Result<FamilyCreate<HvaeConfig>, JsError> {
         let raw: HvaeOptions = from_js("option", options)?;
         let mut config = HvaeConfig::new();
         let max = VaeConfig::MAX_WIDTH;
@@ -269,7 +294,7 @@ impl HvaeOptions {
             }
         }
         config.validate().map_err(|e| invalid(e.to_string()))?;
-        Ok((config, seed_option(raw.seed)?))
+        FamilyCreate::new(config, raw.seed, raw.backend)
     }
 }
 
@@ -317,6 +342,10 @@ pub struct VraeOptions {
     /// Draws the initial weights (default 1).
     #[tsify(optional)]
     pub seed: Option<u64>,
+    /// Where the model runs (default "auto": WebGPU when this build has it and the model's
+    /// self-check there agrees with the CPU; else the CPU, and `fallbackReason` says why).
+    #[tsify(optional)]
+    pub backend: Option<BackendChoice>,
 }
 
 /// Options of `Vrae.trainBatch`.
@@ -332,7 +361,7 @@ pub struct VraeStepOptions {
 }
 
 impl VraeOptions {
-    pub fn parse(options: JsValue) -> Result<(VraeConfig, u64), JsError> {
+    pub fn parse(options: JsValue) -> Result<FamilyCreate<VraeConfig>, JsError> {
         let raw: VraeOptions = from_js("option", options)?;
         let mut config = VraeConfig::new();
         for (what, value, field) in [
@@ -343,7 +372,7 @@ impl VraeOptions {
                 *field = v;
             }
         }
-        Ok((config, seed_option(raw.seed)?))
+        FamilyCreate::new(config, raw.seed, raw.backend)
     }
 }
 

@@ -1,5 +1,5 @@
 //! The `Vrae` class: the variational recurrent autoencoder over windows of a time series, over
-//! `vae-core`'s. It runs on the CPU in either build of the module.
+//! `vae-core`'s. It runs on the CPU, or on WebGPU in the WebGPU build.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -16,8 +16,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::args;
 use crate::marshal::{f32_array, js_error, to_js, u8_array};
-use crate::options::{VraeOptions, VraeStepOptions};
+use crate::options::{FamilyCreate, VraeOptions, VraeStepOptions};
 use crate::pending::settle;
+use crate::placement::{Placement, place};
 
 struct State {
     /// The weights inference uses, replaced after each step or load.
@@ -33,6 +34,7 @@ struct State {
 #[wasm_bindgen]
 pub struct Vrae {
     state: Rc<RefCell<State>>,
+    placement: Placement,
 }
 
 /// What `setSeries` found in the file.
@@ -125,14 +127,35 @@ pub struct WindowScores {
 }
 
 impl Vrae {
-    fn with_model(model: vrae::Vrae) -> Vrae {
-        Vrae {
+    /// The model (on the CPU) placed as `made.backend` asks.
+    async fn with_model(
+        model: vrae::Vrae,
+        made: &FamilyCreate<impl Sized>,
+    ) -> Result<Vrae, JsError> {
+        let (model, placement) = place(model, made.backend).await?;
+        Ok(Vrae {
             state: Rc::new(RefCell::new(State {
                 model,
                 session: None,
                 has_series: false,
             })),
-        }
+            placement,
+        })
+    }
+
+    /// A freshly initialised model (see the exported `create`).
+    pub async fn create(options: JsValue) -> Result<Vrae, JsError> {
+        let made = VraeOptions::parse(options)?;
+        let device = vae_core::backend::cpu_device();
+        device.seed(made.seed);
+        Self::with_model(made.config.init(&device), &made).await
+    }
+
+    /// A model read from a safetensors file (see the exported `fromSafetensors`).
+    pub async fn from_safetensors(bytes: Vec<u8>, options: JsValue) -> Result<Vrae, JsError> {
+        let made = VraeOptions::parse(options)?;
+        let model = vrae::read_vrae(&bytes, &vae_core::backend::cpu_device()).map_err(js_error)?;
+        Self::with_model(model, &made).await
     }
 
     fn model(&self) -> vrae::Vrae {
@@ -162,26 +185,22 @@ impl Vrae {
 #[wasm_bindgen]
 impl Vrae {
     /// A freshly initialised model. Options (all optional): `hidden` (32), `latentDim` (8),
-    /// `seed` (1).
-    pub fn create(
+    /// `seed` (1), `backend` ("auto" | "webgpu" | "cpu", as for `Vae.create`).
+    #[wasm_bindgen(js_name = create, unchecked_return_type = "Promise<Vrae>")]
+    pub fn create_js(
         #[wasm_bindgen(unchecked_param_type = "VraeOptions | undefined")] options: JsValue,
-    ) -> Result<Vrae, JsError> {
-        let (config, seed) = VraeOptions::parse(options)?;
-        let device = vae_core::backend::cpu_device();
-        device.seed(seed);
-        Ok(Self::with_model(config.init(&device)))
+    ) -> Promise {
+        settle(async move { Ok(Self::create(options).await?.into()) })
     }
 
     /// A model read from a safetensors file (one `toSafetensors` or the `train-series` binary
-    /// wrote, or PyTorch's module of `make_vrae_fixture.py`).
-    #[wasm_bindgen(js_name = fromSafetensors)]
-    pub fn from_safetensors(
+    /// wrote, or PyTorch's module of `make_vrae_fixture.py`). Options: `backend`.
+    #[wasm_bindgen(js_name = fromSafetensors, unchecked_return_type = "Promise<Vrae>")]
+    pub fn from_safetensors_js(
         bytes: Vec<u8>,
         #[wasm_bindgen(unchecked_param_type = "VraeOptions | undefined")] options: JsValue,
-    ) -> Result<Vrae, JsError> {
-        VraeOptions::parse(options)?;
-        let model = vrae::read_vrae(&bytes, &vae_core::backend::cpu_device()).map_err(js_error)?;
-        Ok(Self::with_model(model))
+    ) -> Promise {
+        settle(async move { Ok(Self::from_safetensors(bytes, options).await?.into()) })
     }
 
     /// The weights as safetensors (F32, the PyTorch module's names).
@@ -194,6 +213,18 @@ impl Vrae {
                 .map_err(js_error)?;
             Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
         })
+    }
+
+    /// The backend that runs this model: "webgpu" or "cpu".
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.placement.backend.into()
+    }
+
+    /// Why an "auto" model runs on the CPU, or null.
+    #[wasm_bindgen(getter, js_name = fallbackReason)]
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.placement.fallback.clone()
     }
 
     /// "recurrent".

@@ -788,6 +788,44 @@ async fn a_faulty_gpu_fails_the_self_check() {
     );
 }
 
+/// The same self-check guards the AAE, the HVAE and the VRAE: with every GPU read 1% off,
+/// "webgpu" refuses each with the reason and "auto" keeps it on the CPU.
+#[cfg(feature = "webgpu")]
+#[wasm_bindgen_test]
+async fn a_faulty_gpu_fails_the_family_self_check() {
+    use vae_wasm::{Aae, Hvae, Vrae};
+    let small = |backend: &str| {
+        options(&[
+            ("hidden", 8.into()),
+            ("hiddenTop", 8.into()),
+            ("backend", backend.into()),
+        ])
+    };
+    vae_wasm::debug_webgpu_fault(true);
+    let refused = [
+        Aae::create(small("webgpu")).await.err().map(message),
+        Hvae::create(small("webgpu")).await.err().map(message),
+        Vrae::create(small("webgpu")).await.err().map(message),
+    ];
+    let auto = [
+        Aae::create(small("auto")).await.unwrap().fallback_reason(),
+        Hvae::create(small("auto")).await.unwrap().fallback_reason(),
+        Vrae::create(small("auto")).await.unwrap().fallback_reason(),
+    ];
+    vae_wasm::debug_webgpu_fault(false);
+    for (refused, auto) in refused.into_iter().zip(auto) {
+        let refused = refused.expect("a faulty GPU must be refused");
+        assert!(
+            refused.contains("training self-check disagreed with the CPU"),
+            "{refused}"
+        );
+        assert!(auto.unwrap().contains("self-check disagreed"));
+    }
+    let vrae = Vrae::create(small("webgpu")).await.unwrap();
+    assert_eq!(vrae.backend(), "webgpu", "fault off: WebGPU again");
+    assert_eq!(vrae.fallback_reason(), None);
+}
+
 /// The worker's path (`setTrainingDigits` + `trainBatch`) and the native `train` binary run the
 /// same core session: from the same weights, digits and seed, the first eight losses match the
 /// fixture the native test (`crates/core/tests/session.rs`) checks, each within 5e-6 relative.
@@ -935,17 +973,20 @@ async fn adversarial_autoencoder_in_the_browser() {
     let refused = Aae::create(options(&[
         ("prior", "ring".into()),
         ("latentDim", 8.into()),
-    ]));
+    ]))
+    .await;
     assert!(message(refused.err().unwrap()).contains("the ring prior is 2-D"));
     let aae = Aae::create(options(&[
         ("prior", "ring".into()),
         ("hidden", 32.into()),
         ("seed", 3.into()),
+        ("backend", BACKEND.into()),
     ]))
+    .await
     .unwrap();
     assert_eq!(
-        (aae.kind(), aae.prior(), aae.label_guided()),
-        ("adversarial".into(), "ring".into(), false)
+        (aae.kind(), aae.prior(), aae.label_guided(), aae.backend()),
+        ("adversarial".into(), "ring".into(), false, BACKEND.into())
     );
     assert_eq!(aae.latent_dim(), 2);
     let pixels: Vec<f32> = (0..2 * 784).map(|i| (i % 7) as f32 / 7.0).collect();
@@ -1025,7 +1066,9 @@ async fn adversarial_autoencoder_in_the_browser() {
 
     // The file names its prior, which wins over the option; a VAE's file is refused.
     let saved = js_sys::Uint8Array::new(&settled(aae.to_safetensors()).await.unwrap()).to_vec();
-    let again = Aae::from_safetensors(saved, options(&[("prior", "gaussian".into())])).unwrap();
+    let again = Aae::from_safetensors(saved, options(&[("prior", "gaussian".into())]))
+        .await
+        .unwrap();
     assert_eq!(again.prior(), "ring");
     let trained = floats_of(&settled(aae.codes(pixels.clone(), 2.into())).await.unwrap());
     assert_eq!(
@@ -1035,6 +1078,7 @@ async fn adversarial_autoencoder_in_the_browser() {
     let vae_file = include_bytes!("../../core/tests/fixtures/parity_vae.safetensors").to_vec();
     let wrong = message(
         Aae::from_safetensors(vae_file, JsValue::UNDEFINED)
+            .await
             .err()
             .unwrap(),
     );
@@ -1044,6 +1088,7 @@ async fn adversarial_autoencoder_in_the_browser() {
         ("labelGuided", true.into()),
         ("hidden", 8.into()),
     ]))
+    .await
     .unwrap();
     let unlabelled = message(guided.prior_samples(3.into(), 1.into(), None).unwrap_err());
     assert!(unlabelled.contains("pass n labels"), "{unlabelled}");
@@ -1057,11 +1102,18 @@ async fn hierarchical_vae_in_the_browser() {
         ("hidden", 32.into()),
         ("hiddenTop", 16.into()),
         ("seed", 3.into()),
+        ("backend", BACKEND.into()),
     ]))
+    .await
     .unwrap();
     assert_eq!(
-        (hvae.kind(), hvae.latent_dim(), hvae.latent_top()),
-        ("hierarchical".into(), 16, 2)
+        (
+            hvae.kind(),
+            hvae.latent_dim(),
+            hvae.latent_top(),
+            hvae.backend()
+        ),
+        ("hierarchical".into(), 16, 2, BACKEND.into())
     );
     let pixels: Vec<f32> = (0..3 * 784).map(|i| (i % 5) as f32 / 5.0).collect();
     let top = floats_of(&settled(hvae.top_codes(pixels, 3.into())).await.unwrap());
@@ -1133,7 +1185,11 @@ async fn hierarchical_vae_in_the_browser() {
         .unwrap_err();
     assert!(free.contains("free bits"), "{free}");
     let aae_file = include_bytes!("../../core/tests/fixtures/parity_aae.safetensors").to_vec();
-    assert!(Hvae::from_safetensors(aae_file, JsValue::UNDEFINED).is_err());
+    assert!(
+        Hvae::from_safetensors(aae_file, JsValue::UNDEFINED)
+            .await
+            .is_err()
+    );
     assert!(!panicked());
 }
 
@@ -1142,7 +1198,8 @@ async fn recurrent_vae_in_the_browser() {
     use vae_wasm::Vrae;
     let series = include_bytes!("../../../web/assets/series.bin").to_vec();
     let untrained = settled(
-        Vrae::create(options(&[("hidden", 8.into())]))
+        Vrae::create(options(&[("hidden", 8.into()), ("backend", "cpu".into())]))
+            .await
             .unwrap()
             .train_batch(JsValue::UNDEFINED),
     )
@@ -1153,11 +1210,18 @@ async fn recurrent_vae_in_the_browser() {
         ("hidden", 8.into()),
         ("latentDim", 3.into()),
         ("seed", 3.into()),
+        ("backend", BACKEND.into()),
     ]))
+    .await
     .unwrap();
     assert_eq!(
-        (vrae.kind(), vrae.latent_dim(), vrae.window()),
-        ("recurrent".into(), 3, 64)
+        (
+            vrae.kind(),
+            vrae.latent_dim(),
+            vrae.window(),
+            vrae.backend()
+        ),
+        ("recurrent".into(), 3, 64, BACKEND.into())
     );
     let info = vrae.set_series(series.clone(), 1.into()).unwrap();
     assert_eq!(field(&info, "length").as_f64(), Some(7501.0));
@@ -1210,7 +1274,9 @@ async fn recurrent_vae_in_the_browser() {
         .await
         .unwrap();
     let bytes = js_sys::Uint8Array::new(&settled(vrae.to_safetensors()).await.unwrap()).to_vec();
-    let again = Vrae::from_safetensors(bytes, JsValue::UNDEFINED).unwrap();
+    let again = Vrae::from_safetensors(bytes, JsValue::UNDEFINED)
+        .await
+        .unwrap();
     let second = settled(again.score_windows(drawn, 1.into(), 40.into()))
         .await
         .unwrap();
@@ -1257,6 +1323,10 @@ async fn recurrent_vae_in_the_browser() {
     );
     assert!(err.contains("100 bytes for"), "{err}");
     let vae = include_bytes!("../../../web/assets/vae-latent2.safetensors").to_vec();
-    assert!(Vrae::from_safetensors(vae, JsValue::UNDEFINED).is_err());
+    assert!(
+        Vrae::from_safetensors(vae, JsValue::UNDEFINED)
+            .await
+            .is_err()
+    );
     assert!(!panicked());
 }

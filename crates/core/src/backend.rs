@@ -85,26 +85,43 @@ pub const HAS_WEBGPU: bool = cfg!(feature = "wgpu");
 /// off by far more, a working one agrees to ~1e-6.
 pub const SELF_CHECK_TOLERANCE: f32 = 1e-3;
 
-/// A copy of `model` (on the CPU) on the WebGPU device, once it agrees with the CPU: one
-/// encode/decode of four digits within [`SELF_CHECK_TOLERANCE`], and one training step (loss and
-/// updated weights, from the same weights, batch and noise) within
-/// [`crate::training::STEP_CHECK_TOLERANCE`]. The error says why WebGPU is not used.
+/// A copy of `model` (on the CPU) on the WebGPU device, once it agrees with the CPU: for the VAE
+/// first one encode/decode of four digits within [`SELF_CHECK_TOLERANCE`]; for every kind one
+/// training step (losses and updated weights, from the same weights, batch and noise) within
+/// [`crate::self_check::STEP_CHECK_TOLERANCE`]. The error says why WebGPU is not used.
 #[cfg(feature = "wgpu")]
-pub async fn on_webgpu(model: &crate::Vae) -> crate::Result<crate::Vae> {
-    use burn::module::Module;
+pub async fn on_webgpu<M: OnWebGpu>(model: &M) -> crate::Result<M> {
     let device = webgpu_device().await?;
     let gpu = model.clone().to_device(&device);
-    let off = crate::inference::disagreement(&gpu, model, 4).await?;
-    if off > SELF_CHECK_TOLERANCE {
-        return Err(crate::VaeError::Backend(format!(
-            "WebGPU's self-check disagreed with the CPU (relative difference {off:.1e})"
-        )));
+    if let Some(why) = gpu.forward_check(model).await? {
+        return Err(crate::VaeError::Backend(why));
     }
-    let off = crate::training::step_disagreement(&gpu, model).await?;
-    if off > crate::training::STEP_CHECK_TOLERANCE {
-        return Err(crate::VaeError::Backend(format!(
-            "WebGPU's training self-check disagreed with the CPU (one step's loss or update off by {off:.1e})"
-        )));
+    match crate::self_check::step_check(&gpu, model).await? {
+        Some(why) => Err(crate::VaeError::Backend(why)),
+        None => Ok(gpu),
     }
-    Ok(gpu)
 }
+
+/// A model kind that can be moved to WebGPU: its training step can be checked there, and it may
+/// add a check of its inference.
+#[allow(async_fn_in_trait)]
+pub trait OnWebGpu: crate::self_check::SelfCheck {
+    /// Why `self`'s inference disagrees with `reference`'s (the same weights on the CPU), if it
+    /// does. Only the VAE has its own; the training step covers the other kinds' forward pass.
+    async fn forward_check(&self, _reference: &Self) -> crate::Result<Option<String>> {
+        Ok(None)
+    }
+}
+
+impl OnWebGpu for crate::Vae {
+    async fn forward_check(&self, reference: &Self) -> crate::Result<Option<String>> {
+        let off = crate::inference::disagreement(self, reference, 4).await?;
+        Ok((off > SELF_CHECK_TOLERANCE).then(|| {
+            format!("WebGPU's self-check disagreed with the CPU (relative difference {off:.1e})")
+        }))
+    }
+}
+
+impl OnWebGpu for crate::aae::Aae {}
+impl OnWebGpu for crate::hvae::Hvae {}
+impl OnWebGpu for crate::vrae::Vrae {}

@@ -14,6 +14,7 @@ pub mod loss;
 pub mod model;
 pub mod preprocess;
 pub mod rng;
+pub mod self_check;
 pub mod series;
 pub mod session;
 pub mod training;

@@ -13,7 +13,7 @@ use burn::prelude::*;
 
 use crate::data::Digits;
 use crate::error::VaeError;
-use crate::inference::{check_pixels, one_hot, read, read1, upload};
+use crate::inference::{check_pixels, one_hot, read1, upload};
 use crate::loss::{Likelihood, LossTerms, loss, recon_plus_kl_per_digit};
 use crate::model::{ModelKind, PIXELS, Vae};
 use crate::rng::Rng;
@@ -432,58 +432,6 @@ impl<M: Trainable> Steps for Trainer<M> {
     fn headline(stats: &StepStats) -> f32 {
         stats.loss
     }
-}
-
-/// Largest disagreement [`step_disagreement`] accepts between two backends: the relative
-/// difference of the loss, and of the Adam update as a whole (‖u − u_ref‖ / ‖u_ref‖). A working GPU
-/// agrees to ~1e-5; elements whose gradient is ~0 may take Adam's ±lr step either way, which moves
-/// the whole update by far less than this.
-pub const STEP_CHECK_TOLERANCE: f32 = 1e-2;
-
-/// How far one training step of `model` departs from the same step of `reference` (same weights,
-/// same batch of eight synthetic digits, same noise, β = 1, lr = 1e-3): the larger of the loss's
-/// and the update's relative difference. The start-up self-check runs it with `model` on WebGPU
-/// and `reference` on the CPU.
-pub async fn step_disagreement(model: &Vae, reference: &Vae) -> crate::Result<f32> {
-    let n = 8;
-    let pixels: Vec<f32> = (0..n * PIXELS)
-        .map(|i| ((i * 53 + 7) % 97) as f32 / 96.0)
-        .collect();
-    let labels: Option<Vec<u8>> =
-        (model.kind == ModelKind::Conditional).then(|| (0..n).map(|i| (i % 10) as u8).collect());
-    let before = flat_weights(reference).await?;
-    let mut results = Vec::new();
-    for m in [model, reference] {
-        let mut trainer = Trainer::new(m.clone(), 7);
-        let stats = trainer
-            .step(&pixels, n, labels.as_deref(), &TrainConfig::new())
-            .await?;
-        results.push((stats.loss, flat_weights(&trainer.model()).await?));
-    }
-    let [(loss, after), (ref_loss, ref_after)] = [results.remove(0), results.remove(0)];
-    let loss_off = (loss - ref_loss).abs() / ref_loss.abs().max(1e-6);
-    let (mut diff, mut norm) = (0.0f64, 0.0f64);
-    for ((a, r), b) in after.iter().zip(&ref_after).zip(&before) {
-        diff += ((a - b) as f64 - (r - b) as f64).powi(2);
-        norm += ((r - b) as f64).powi(2);
-    }
-    let update_off = (diff.sqrt() / norm.sqrt().max(1e-30)) as f32;
-    let off = loss_off.max(update_off);
-    Ok(if off.is_nan() { f32::INFINITY } else { off })
-}
-
-/// Every weight of `model`, layer by layer.
-async fn flat_weights(model: &Vae) -> crate::Result<Vec<f32>> {
-    let mut layers = vec![&model.fc1, &model.fc21, &model.fc3, &model.fc4];
-    layers.extend(&model.fc22);
-    let mut out = read1(model.log_sigma_x.val()).await?;
-    for layer in layers {
-        out.extend(read(layer.weight.val()).await?);
-        if let Some(bias) = &layer.bias {
-            out.extend(read1(bias.val()).await?);
-        }
-    }
-    Ok(out)
 }
 
 /// Whether every weight of `model` is finite, with one read of one number: Σ 0·w is 0 exactly

@@ -348,22 +348,59 @@ fn non_finite_weights_are_neither_kept_nor_saved() {
     }
 }
 
-/// The training self-check's measure: zero for the same step on the same backend, and far above
-/// its tolerance when one side's weights are 1% off (what a GPU reading stale or wrong data gives).
-#[test]
-fn step_disagreement_is_zero_for_the_same_step_and_large_for_a_faulty_one() {
-    use vae_core::training::{STEP_CHECK_TOLERANCE, step_disagreement};
-    use vae_core::weights::read_safetensors;
-    let device = device();
-    let mut file =
-        read_safetensors(&std::fs::read(repo_path("web/assets/vae-latent2.safetensors")).unwrap())
-            .unwrap();
-    let model = file.to_model(&device);
-    assert_eq!(block_on(step_disagreement(&model, &model)).unwrap(), 0.0);
-    for tensor in file.tensors.values_mut() {
-        tensor.values.iter_mut().for_each(|v| *v *= 1.01);
+/// Every weight of `model` 1% larger: what a GPU reading stale or wrong data can give.
+fn one_percent_off<M: burn::module::Module>(model: M) -> M {
+    use burn::module::{ModuleMapper, Param};
+    use burn::prelude::Tensor;
+    struct Scale;
+    impl ModuleMapper for Scale {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            param.map(|t| t.mul_scalar(1.01))
+        }
     }
-    let off = block_on(step_disagreement(&file.to_model(&device), &model)).unwrap();
-    println!("one step of 1%-off weights disagrees by {off:.3}");
-    assert!(off > 10.0 * STEP_CHECK_TOLERANCE, "{off}");
+    model.map(&mut Scale)
+}
+
+/// The training self-check's measure, for every model kind that can move to WebGPU: zero for the
+/// same step on the same backend, and far above its tolerance when one side's weights are 1% off.
+fn assert_self_check<M: vae_core::self_check::SelfCheck>(name: &str, model: M) {
+    use vae_core::self_check::{STEP_CHECK_TOLERANCE, step_check, step_disagreement};
+    assert_eq!(
+        block_on(step_disagreement(&model, &model)).unwrap(),
+        0.0,
+        "{name}"
+    );
+    assert_eq!(
+        block_on(step_check(&model, &model)).unwrap(),
+        None,
+        "{name}"
+    );
+    let faulty = one_percent_off(model.clone());
+    let off = block_on(step_disagreement(&faulty, &model)).unwrap();
+    println!("{name}: one step of 1%-off weights disagrees by {off:.3}");
+    assert!(off > 10.0 * STEP_CHECK_TOLERANCE, "{name}: {off}");
+    let why = block_on(step_check(&faulty, &model)).unwrap().expect(name);
+    assert!(why.contains("disagreed with the CPU"), "{why}");
+}
+
+#[test]
+fn the_self_check_tells_a_faulty_step_from_a_sound_one_for_every_kind() {
+    let device = device();
+    let file = |name: &str| std::fs::read(repo_path(&format!("web/assets/{name}"))).unwrap();
+    let vae = vae_core::weights::read_safetensors(&file("vae-latent2.safetensors"))
+        .unwrap()
+        .to_model(&device);
+    assert_self_check("vae", vae);
+    let cvae = vae_core::weights::read_safetensors(&file("cvae-latent2.safetensors"))
+        .unwrap()
+        .to_model(&device);
+    assert_self_check("cvae", cvae);
+    for name in ["aae-ring-guided", "aae-gaussian"] {
+        let aae = vae_core::aae::read_aae(&file(&format!("{name}.safetensors")), &device).unwrap();
+        assert_self_check(name, aae);
+    }
+    let hvae = vae_core::hvae::read_hvae(&file("hvae-top2.safetensors"), &device).unwrap();
+    assert_self_check("hvae", hvae);
+    let vrae = vae_core::vrae::read_vrae(&file("vrae-bleeding.safetensors"), &device).unwrap();
+    assert_self_check("vrae", vrae);
 }
