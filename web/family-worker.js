@@ -32,7 +32,8 @@
 //                                                     auc, normalP99, anomalousMedian) and
 //                                                     analysis its arrays (starts, scores,
 //                                                     anomalous, reconstruction)
-//   { type: "paused", reason: "asked" | "diverged", message? }   a diverging step was rolled back
+//   { type: "paused", reason: "asked" | "diverged", message? }   asked: after a last snapshot of
+//                                                     the weights where it stopped; diverged: a step was rolled back
 //                                                     by the module and training waits for the
 //                                                     person (a lower learning rate, then resume)
 //   { type: "weights", bytes: Uint8Array }
@@ -48,6 +49,7 @@ let train = {};
 let test = null; // { pixels, count }
 let running = false;
 let loop = null;
+let last = null; // the newest trainBatch result (its epoch and place in it)
 
 const post = (message, transfer = []) => self.postMessage(message, transfer);
 
@@ -104,6 +106,7 @@ async function run() {
       return;
     }
     pending.push(result);
+    last = result;
     const now = performance.now();
     if (now - lastProgress >= PROGRESS_MS || !running) {
       post({ type: "progress", steps: model.steps, epoch: result.epoch + result.stepInEpoch / result.stepsPerEpoch, stats: means(pending) });
@@ -167,6 +170,8 @@ self.onmessage = async ({ data }) => {
     else if (data.type === "pause") {
       running = false;
       await loop;
+      // The weights where it stopped, so the view (and a kept run) shows every step taken.
+      if (last && model) await snapshot(last);
       post({ type: "paused", reason: "asked" });
     } else if (data.type === "resume") {
       if (data.train) train = { ...train, ...data.train };

@@ -116,9 +116,13 @@ export class TrainingPanel {
     this.button = h("button", { type: "button", part: "button", text: "Train a fresh one here" });
     this.lr = select("Learning rate", RATES, "0.001", "select");
     // Where a fresh run trains; offered where the browser has WebGPU at all (whether an adapter
-    // answers, and agrees with the CPU, is found out when a run starts).
-    this.backend = select("Where to train", BACKENDS, "cpu", "select");
+    // answers, and agrees with the CPU, is found out when a run starts). The element's `backend`
+    // attribute picks the first choice.
+    const gpu = Boolean(globalThis.navigator?.gpu);
+    this.backend = select("Where to train", BACKENDS, gpu && view.ctx.option("backend") === "webgpu" ? "webgpu" : "cpu", "select");
     this.save = h("button", { type: "button", part: "button", text: "Save weights", disabled: true });
+    // Shown while the view shows a run kept by `persist` (see restored()).
+    this.forget = h("button", { type: "button", part: "button", text: "Forget the kept run", hidden: true });
     this.status = h("p", { class: "note", part: "training-status", role: "status", text: "" });
     this.figures = h("dl", { class: "numbers", part: "figures" });
     this.chart = canvas(`${CHART_NAMES[kind]} training chart${log ? " (log scale)" : ""}`, 320, 140, "chart");
@@ -126,16 +130,41 @@ export class TrainingPanel {
     this.shown = h("div", { class: "training", hidden: true }, this.figures, this.chart, chartLegend(series));
     this.root = h("div", { class: "training", part: "training" },
       h("div", { class: "row", part: "controls" }, this.button, h("label", { class: "mini", text: "learning rate " }, this.lr),
-        ...(globalThis.navigator?.gpu ? [h("label", { class: "mini", text: "on " }, this.backend)] : []), this.save),
+        ...(gpu ? [h("label", { class: "mini", text: "on " }, this.backend)] : []), this.save, this.forget),
       this.status, this.flag, this.shown);
+    if (!gpu && view.ctx.option("backend") === "webgpu") {
+      this.status.textContent = "This browser has no WebGPU (navigator.gpu), so a run here trains on the CPU (WebAssembly).";
+    }
     this.button.addEventListener("click", () => this.toggle());
     this.save.addEventListener("click", () => this.run?.send({ type: "save" }));
+    this.forget.addEventListener("click", () => view.ctx.forgetRun());
     this.lr.addEventListener("change", () => this.run?.send({ type: "resume", train: this.train() }) ?? null);
     this.state = "idle";
   }
 
   train() {
     return { lr: Number(this.lr.value) };
+  }
+
+  /** The element's train(): starts a fresh run, or resumes a paused one; resolves once it trains,
+   * rejects with the reason when it cannot start. */
+  begin() {
+    if (this.state === "paused") this.toggle();
+    else if (this.state === "idle" || this.state === "failed") this.start();
+    return this.state === "starting" ? this.starting : Promise.resolve();
+  }
+
+  /** Says that the view shows the person's run kept in this browser (`persist`), not the shipped model. */
+  restored(run) {
+    this.forget.hidden = false;
+    this.root.dataset.restored = String(run.steps);
+    const where = run.backend ? ` ${WHERE[run.backend]}` : "";
+    this.status.textContent = `Showing your run kept in this browser: ${run.steps} steps${where}, saved ${new Date(run.savedAt).toLocaleString("en")}. A fresh run replaces it; "Forget the kept run" brings back the shipped model.`;
+  }
+
+  /** The element's stopTraining(): pauses a run (it can be resumed or saved). */
+  halt() {
+    if (this.state === "running") this.toggle();
   }
 
   toggle() {
@@ -165,9 +194,13 @@ export class TrainingPanel {
     for (const s of this.series) s.points = [];
     this.steps = 0;
     delete this.root.dataset.snapshots;
+    delete this.root.dataset.restored;
+    this.forget.hidden = true;
     this.flag.hidden = true;
     this.setState("starting");
     this.status.textContent = "Starting a worker with its own copy of the module…";
+    this.starting = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
+    this.starting.catch(() => {}); // a failed start is shown and fired as trainend
     this.run = new Run(this.view.ctx, this.kind, this.view.modelOptions(), this.train(), this.backend.value, (m) => this.hear(m));
     this.run.ready.catch((e) => this.hear({ type: "failed", message: e.message, crashed: false }));
   }
@@ -181,6 +214,7 @@ export class TrainingPanel {
         this.setState("running");
         this.root.dataset.backend = message.backend;
         this.status.textContent = `Training on ${message.examples.toLocaleString("en")} ${message.what}, ${message.stepsPerEpoch} steps of ${this.batch} per epoch, in a Web Worker, ${WHERE[message.backend]}.`;
+        this.settle.resolve();
         break;
       case "weights":
         this.download(message.bytes);
@@ -190,6 +224,7 @@ export class TrainingPanel {
         for (const s of this.series) if (s.from === "stats") s.points.push([message.steps, s.value(message.stats)]);
         view.progress(message, this);
         this.redraw();
+        view.ctx.emit("trainprogress", { kind: this.kind, steps: message.steps, epoch: message.epoch, stats: message.stats });
         break;
       case "snapshot":
         for (const s of this.series) if (s.from === "scores") s.points.push([message.steps, s.value(message.scores)]);
@@ -197,12 +232,15 @@ export class TrainingPanel {
         this.root.dataset.snapshots = `${this.root.dataset.snapshots ? `${this.root.dataset.snapshots};` : ""}${message.steps}:${Object.entries(message.scores).map(([k, v]) => `${k}=${v}`).join(",")}`;
         view.snapshot(message);
         this.redraw();
+        view.ctx.emit("trainprogress", { kind: this.kind, steps: message.steps, epoch: message.epoch, scores: message.scores });
+        view.ctx.keepRun({ weights: message.weights, steps: message.steps, backend: this.root.dataset.backend });
         break;
       case "paused":
         this.setState("paused");
         this.status.textContent = message.reason === "diverged"
           ? `Paused: the last step diverged and was rolled back to the last sound weights (${message.message}). Lower the learning rate, then resume.`
           : "Paused. Resume goes on from here.";
+        view.ctx.emit("trainend", { kind: this.kind, steps: this.steps, reason: message.reason, message: message.message ?? null });
         break;
       case "failed":
         this.stop();
@@ -210,6 +248,9 @@ export class TrainingPanel {
         this.status.textContent = message.crashed
           ? `The training worker crashed (${message.message}); the shipped model is still shown. Train again starts a fresh worker.`
           : `Training could not start: ${message.message}`;
+        this.settle?.reject(new Error(message.message));
+        view.ctx.emit("trainend", { kind: this.kind, steps: this.steps, reason: "failed", message: message.message });
+        view.ctx.emit("error", { type: "worker", message: message.message });
         break;
     }
     view.ctx.emit("progress", { stage: "training", kind: this.kind, message: message.type });

@@ -61,6 +61,11 @@ function modelName(text) {
 
 const text = (value) => value;
 
+function storageKey(text) {
+  if (!/^[\w.:-]{1,64}$/.test(text)) throw new Error("must be 1 to 64 letters, digits, '.', ':', '_' or '-'");
+  return text;
+}
+
 /**
  * Every option. `parse` turns the attribute's text into the value (throwing a sentence that finishes
  * "<attribute> …"); `live` says whether changing it updates a running widget in place (otherwise
@@ -79,9 +84,14 @@ export const SETTINGS = [
   { attr: "controls", type: "string", default: "full", parse: oneOf(["full", "minimal", "none"]), doc: "how many buttons show" },
   { attr: "theme", type: "string", default: "auto", parse: oneOf(["auto", "light", "dark"]), live: true, doc: "colours; auto follows prefers-color-scheme" },
   { attr: "loading", type: "string", default: "lazy", parse: oneOf(["lazy", "eager"]), doc: "lazy: nothing is fetched until the widget nears the viewport" },
-  // Widgets decode one digit or a handful at a time, where the CPU build is the faster (ARCHITECTURE.md);
-  // "auto" therefore picks the CPU. WebGPU serves training, which the widgets do not run yet.
-  { attr: "backend", type: "string", default: "auto", parse: oneOf(["auto", "cpu"]), doc: "where the model runs: auto (the CPU for a widget's small batches) or cpu" },
+  // Widgets draw, decode and map one digit or a handful at a time, where the CPU build is the faster
+  // (README, benchmark), so those always run there. `backend` says where the training panel of the
+  // aae, hvae and vrae views trains: "webgpu" picks the GPU (the folder's gpu/ build, fetched only
+  // when a run starts; a browser without WebGPU trains on the CPU and says so). "auto" trains on the
+  // CPU too: the CPU build is already loaded, and the benchmark's VAE, of these models' size, trains
+  // ~66× faster there than on SwiftShader's WebGPU, the adapter a machine without a GPU may offer.
+  { attr: "backend", type: "string", default: "auto", parse: oneOf(["auto", "cpu", "webgpu"]), doc: "where the training panel trains: webgpu (the GPU), or auto/cpu (the CPU); drawing and maps run on the CPU" },
+  { attr: "persist", type: "string", default: null, parse: storageKey, doc: "keep the drawing, the point and the last training run across reloads, in IndexedDB under this key (nothing is stored without it)" },
   { attr: "alt", type: "string", default: null, parse: text, live: true, doc: "a text description of the widget for assistive technology" },
 ];
 

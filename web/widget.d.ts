@@ -20,6 +20,7 @@ export interface WidgetState {
   controls?: string;
   theme?: string;
   backend?: string;
+  persist?: string;
   alt?: string;
   /** 784 grey values of the model's input (ink = 1), or null when the pad is empty. */
   drawing?: number[] | null;
@@ -27,15 +28,39 @@ export interface WidgetState {
   frames?: number;
   /** The arithmetic view's stored points. */
   slots?: Record<string, number[]>;
+  /** The vrae view's position in the series (a sample index). */
+  sample?: number;
+}
+
+export type TrainingKind = "aae" | "hvae" | "vrae";
+
+export interface TrainProgressDetail {
+  kind: TrainingKind;
+  steps: number;
+  /** Epochs done, fractional; null for the last figures after a pause. */
+  epoch: number | null;
+  /** Means over the steps since the last event of what trainBatch returns (every ~250 ms)… */
+  stats?: Record<string, number>;
+  /** …or, every ~2 s, the held-out figures of testScores()/analyse(). */
+  scores?: Record<string, number>;
+}
+
+export interface TrainEndDetail {
+  kind: TrainingKind;
+  steps: number;
+  /** asked: stopTraining() or Pause; diverged: a step was rolled back; failed: the run could not start or its worker crashed. */
+  reason: "asked" | "diverged" | "failed";
+  message: string | null;
 }
 
 export interface ChangeDetail {
-  source: "drawing" | "map" | "arithmetic";
-  z: number[];
+  source: "drawing" | "map" | "arithmetic" | "series";
+  /** Absent for "series" (the recurrent VAE's drawn window), whose score is a number. */
+  z?: number[];
   mu?: number[];
   logvar?: number[] | null;
   /** Nats: a VAE's ELBO and importance-weighted log p(x), or an autoencoder's reconstruction error. */
-  score?: { elbo: number; logLikelihood: number; draws: number } | { reconstructionError: number };
+  score?: { elbo: number; logLikelihood: number; draws: number } | { reconstructionError: number } | number;
 }
 
 export interface WidgetEventMap {
@@ -43,8 +68,10 @@ export interface WidgetEventMap {
   /** "training": a message of the aae/hvae/vrae views' training worker ("started", "progress", "snapshot", "paused", "failed"). */
   progress: CustomEvent<{ stage: "module" | "model" } | { stage: "training"; kind: "aae" | "hvae" | "vrae"; message: string }>;
   error: CustomEvent<{ type: WidgetErrorType; message: string }>;
-  input: CustomEvent<{ source: "pad" | "map" }>;
+  input: CustomEvent<{ source: "pad" | "map" | "series"; sample?: number }>;
   change: CustomEvent<ChangeDetail>;
+  trainprogress: CustomEvent<TrainProgressDetail>;
+  trainend: CustomEvent<TrainEndDetail>;
 }
 
 export declare class VaePlayground extends HTMLElement {
@@ -63,7 +90,10 @@ export declare class VaePlayground extends HTMLElement {
   controls: string;
   theme: string;
   loading: string;
+  /** "auto" | "cpu" | "webgpu": where the training panel trains. */
   backend: string;
+  /** An IndexedDB key: the widget keeps its state and last run there; null keeps nothing. */
+  persist: string | null;
   alt: string | null;
   readonly ready: Promise<VaePlayground>;
   getState(): WidgetState;
@@ -74,6 +104,9 @@ export declare class VaePlayground extends HTMLElement {
   sample(): Promise<void>;
   play(): void;
   pause(): void;
+  /** Starts (or resumes) the training run of an aae, hvae or vrae view. */
+  train(): Promise<void>;
+  stopTraining(): void;
   toSafetensors(): Promise<Uint8Array>;
   loadSafetensors(bytes: Uint8Array): Promise<VaePlayground>;
   addEventListener<K extends keyof WidgetEventMap>(type: K, listener: (this: VaePlayground, ev: WidgetEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;

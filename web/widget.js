@@ -5,7 +5,8 @@
 //
 // Attributes are listed once, in widget-settings.js, and reflected as properties. The element keeps
 // everything in its open shadow root: no ids, globals, page-wide handlers, URL or storage writes.
-// Events (bubbling, composed CustomEvents): load, progress, error, input, change.
+// Events (bubbling, composed CustomEvents): load, progress, error, input, change, trainprogress,
+// trainend. With `persist="key"` (and only then) it keeps its state and last run in IndexedDB.
 
 import { SETTINGS, SETTING, SHIPPED_MODELS, propertyName, readSetting } from "./widget-settings.js";
 import { WidgetError, assetUrl, liveObjects, register, restart, runtime } from "./widget-runtime.js";
@@ -13,6 +14,7 @@ import { VIEW_CLASSES, group, h } from "./widget-views.js";
 import { AaeView, HvaeView } from "./widget-family.js";
 import { VraeView } from "./widget-series.js";
 import { kindName } from "./labels.js";
+import { forgetWidget, loadWidget, saveWidget } from "./widget-store.js";
 
 export const VERSION = "0.2.0";
 const TAG = "vae-playground";
@@ -70,6 +72,11 @@ export class VaePlayground extends HTMLElement {
   #unregister = null;
   #onVisibility = () => this.#updateVisibility();
   #override = null; // a model loaded with loadSafetensors: { url, bytes }
+  #kept = null; // with `persist`: the record as last saved ({ view, prior, state, run }), or null
+  #keptModel = null; // the kept run's weights, shown instead of the shipped model: { url, bytes }
+  #saveTimer = 0;
+  #saving = Promise.resolve();
+  #storageFailed = false;
   // What the group sees of this widget: messages from the other widgets go to the view.
   #member = { receive: (kind, value) => this.#view?.receive(kind, value) };
 
@@ -182,6 +189,8 @@ export class VaePlayground extends HTMLElement {
       if (!current()) return;
       this.#say("Loading the model…");
       this.#emit("progress", { stage: "model" });
+      await this.#recall(settings);
+      if (!current()) return;
       this.#ctx = this.#context(rt, settings);
       const View = { ...VIEW_CLASSES, aae: AaeView, hvae: HvaeView, vrae: VraeView }[settings.view];
       this.#view = new View(this.#ctx);
@@ -191,8 +200,10 @@ export class VaePlayground extends HTMLElement {
       if (!current()) return;
       this.#group.join(this.#member);
       if (settings.latent) this.#publish("latent", { z: Array.from(settings.latent) });
+      this.#restoreState();
       const vae = this.#ctx.main;
-      this.#say(vae ? `Ready: a latent-${vae.latentDim} ${kindName(vae)} running on the CPU (WebAssembly).` : "Ready.");
+      const unkept = this.#storageFailed ? " Nothing is kept: this browser refused its storage." : "";
+      this.#say(`${vae ? `Ready: a latent-${vae.latentDim} ${kindName(vae)} running on the CPU (WebAssembly).` : "Ready."}${unkept}`);
       this.dataset.ready = "true";
       this.#emit("load", { view: settings.view, model: settings.model, latentDim: vae?.latentDim ?? null, kind: vae?.kind ?? null });
       this.#settle.resolve(this);
@@ -215,12 +226,13 @@ export class VaePlayground extends HTMLElement {
       /** The widget's model (or a named one, for views that show several). */
       async model(name = null) {
         const chosen = name ?? (widget.hasAttribute("model") ? settings.model : VIEW_MODEL[settings.view]?.(settings) ?? settings.model);
-        const url = !name && widget.#override ? widget.#override.url : modelUrl(chosen);
+        const own = name ? null : widget.#override ?? widget.#keptModel;
+        const url = own ? own.url : modelUrl(chosen);
         const cls = name ? modelClass(name, null) : modelClass(chosen, settings.view);
         const key = `${cls} ${url}`;
         if (!widget.#models.has(key)) {
           widget.#models.set(key, { url, cls });
-          if (!name && widget.#override) rt.provide(url, widget.#override.bytes);
+          if (own) rt.provide(url, own.bytes);
         }
         const vae = await rt.acquire(url, chosen, cls);
         if (!name) ctx.main = vae;
@@ -236,6 +248,9 @@ export class VaePlayground extends HTMLElement {
       emit: (type, detail) => widget.#emit(type, detail),
       publish: (kind, value, source) => widget.#publish(kind, value, source),
       updated: () => (widget.dataset.updates = String(Number(widget.dataset.updates ?? 0) + 1)),
+      /** A training view's newest weights: kept across reloads where `persist` is set. */
+      keepRun: (run) => widget.#keepRun(run),
+      forgetRun: () => widget.#forgetRun(),
       /** Runs `work`; a crash shows the restart panel (in every widget), any other failure a status line. */
       async guard(work, what) {
         try {
@@ -265,6 +280,85 @@ export class VaePlayground extends HTMLElement {
     this.#ctx = null;
     delete this.dataset.ready;
     if (clearBody) this.#body.replaceChildren();
+  }
+
+  // ---- persist="key" -----------------------------------------------------------------------------
+
+  /** Reads what was kept under `persist`; a kept run of this view (and prior) is shown instead of
+   * the shipped model. Storage that fails is reported and the widget goes on without it. */
+  async #recall(settings) {
+    this.#keptModel = null;
+    this.#kept = null;
+    if (!settings.persist || this.#storageFailed) return;
+    try {
+      this.#kept = await loadWidget(settings.persist);
+    } catch (e) {
+      return this.#storageError(e);
+    }
+    const run = this.#kept?.run;
+    if (run && this.#kept.view === settings.view && this.#kept.prior === settings.prior && !this.#override) {
+      this.#keptModel = { url: `kept:${settings.persist}:${this.#kept.savedAt}`, bytes: run.weights, run: { ...run, savedAt: this.#kept.savedAt } };
+    }
+  }
+
+  /** Puts the kept drawing or latent point back, and says when the view shows a kept run. */
+  #restoreState() {
+    const state = this.#kept?.view === this.getAttribute("view") ? this.#kept.state : null;
+    try {
+      if (state?.drawing) this.setDrawing(state.drawing);
+      else if (state?.latent) this.#publish("latent", { z: Array.from(state.latent) });
+    } catch {
+      // A kept state that no longer fits this model (another latent size) is not put back.
+    }
+    if (this.#keptModel) this.#view.panel?.restored(this.#keptModel.run);
+  }
+
+  #keepRun(run) {
+    if (!this.getAttribute("persist")) return;
+    this.#kept = { ...(this.#kept ?? {}), run };
+    // Every snapshot (~2 s apart, and one where a run pauses) is saved at once: a reload right
+    // after a pause keeps every step.
+    clearTimeout(this.#saveTimer);
+    this.#saving = this.#saving.then(() => this.#save(this.getAttribute("persist")));
+  }
+
+  /** Saves the widget's record a moment after the last change (a drag saves once, not per frame);
+   * saves run one after another, each writing what is newest when it runs. */
+  #keepSoon() {
+    const key = this.getAttribute("persist");
+    if (!key || this.#storageFailed || !this.#view) return;
+    clearTimeout(this.#saveTimer);
+    this.#saveTimer = setTimeout(() => (this.#saving = this.#saving.then(() => this.#save(key))), 400);
+  }
+
+  async #save(key) {
+    if (!this.#view || this.#storageFailed) return;
+    const record = { view: this.getAttribute("view") ?? "draw", prior: this.#ctx.options.prior, state: this.#view.state(), run: this.#kept?.run ?? null };
+    try {
+      await saveWidget(key, record);
+      this.dataset.saved = String(Number(this.dataset.saved ?? 0) + 1);
+    } catch (e) {
+      this.#storageError(e);
+    }
+  }
+
+  async #forgetRun() {
+    const key = this.getAttribute("persist");
+    try {
+      if (key) await forgetWidget(key);
+    } catch (e) {
+      return this.#storageError(e);
+    }
+    this.#kept = null;
+    this.#keptModel = null;
+    this.#restartView();
+  }
+
+  #storageError(e) {
+    this.#storageFailed = true;
+    const message = `This browser would not keep the widget's state (persist="${this.getAttribute("persist")}"): ${e?.message ?? e}. It works on without saving.`;
+    this.#say(message);
+    this.#emit("error", { type: "storage", message });
   }
 
   #fail(e) {
@@ -314,6 +408,7 @@ export class VaePlayground extends HTMLElement {
   }
 
   #emit(type, detail) {
+    if (type === "change") this.#keepSoon();
     this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
   }
 
@@ -331,7 +426,7 @@ export class VaePlayground extends HTMLElement {
   /** Applies what getState returned (options, then the drawing and the latent point). */
   async setState(state) {
     if (!state || typeof state !== "object" || Array.isArray(state)) throw new TypeError("setState expects an object from getState()");
-    const known = new Set([...SETTINGS.map((s) => propertyName(s.attr)), "version", "drawing", "latent", "playing", "frames", "slots"]);
+    const known = new Set([...SETTINGS.map((s) => propertyName(s.attr)), "version", "drawing", "latent", "playing", "frames", "slots", "sample"]);
     const unknown = Object.keys(state).filter((k) => !known.has(k));
     if (unknown.length) throw new TypeError(`setState: unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`);
     for (const { attr } of SETTINGS) {
@@ -343,6 +438,10 @@ export class VaePlayground extends HTMLElement {
     }
     await this.ready;
     if (state.drawing !== undefined) this.setDrawing(state.drawing);
+    if (state.sample != null) {
+      if (!Number.isFinite(Number(state.sample))) throw new RangeError("setState: sample must be a number (a position in the series)");
+      this.#view?.look?.(Number(state.sample));
+    }
     if (state.playing) this.play();
     return this.getState();
   }
@@ -379,6 +478,21 @@ export class VaePlayground extends HTMLElement {
 
   pause() {
     this.#view?.pause?.();
+  }
+
+  /** Starts training a fresh model in the view's panel (views aae, hvae, vrae), or resumes a paused
+   * run; resolves once it trains, rejects with the reason when it cannot start. Progress arrives as
+   * `trainprogress` events, the end (a pause, a rolled-back divergence, a failure) as `trainend`. */
+  async train() {
+    await this.ready;
+    const panel = this.#view?.panel;
+    if (!panel) throw new Error(`view="${this.getAttribute("view") ?? "draw"}" has no training panel (the aae, hvae and vrae views train)`);
+    return panel.begin();
+  }
+
+  /** Pauses the view's training run; `train()` resumes it. */
+  stopTraining() {
+    this.#view?.panel?.halt();
   }
 
   /** The widget's model as safetensors bytes. */

@@ -68,7 +68,7 @@ async function openPage(path, { prefix = "" } = {}) {
     };
     document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(`${e.violatedDirective}: ${e.blockedURI}`));
     window.__events = [];
-    for (const type of ["load", "error", "change", "input"]) {
+    for (const type of ["load", "error", "change", "input", "trainend"]) {
       document.addEventListener(type, (e) => {
         if (e.target?.localName === "vae-playground") window.__events.push({ type, id: e.target.id, detail: e.detail });
       }, true);
@@ -626,6 +626,161 @@ test("view=hvae: the z₂ map and its two rows; picking a point redraws them; a 
   assert.deepEqual(names(saved), names(await readFile(join(PKG, "assets/hvae-top2.safetensors"))));
   await page.evaluate(() => document.querySelector("#hvae").remove());
   await page.waitForFunction(async () => (await customElements.get("vae-playground").liveObjects()) === 0, null, { timeout: 10000 });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+/** The records widgets with `persist` keep, by key (read straight from IndexedDB). */
+const keptRecords = (page) =>
+  page.evaluate(async () => {
+    if (!(await indexedDB.databases()).some((d) => d.name === "vae-playground-widgets")) return null;
+    const db = await new Promise((resolve, reject) => {
+      const r = indexedDB.open("vae-playground-widgets");
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const tx = db.transaction("widgets");
+    const [keys, values] = await Promise.all(["getAllKeys", "getAll"].map((m) => new Promise((resolve) => {
+      const r = tx.objectStore("widgets")[m]();
+      r.onsuccess = () => resolve(r.result);
+    })));
+    db.close();
+    return Object.fromEntries(keys.map((k, i) => [k, { ...values[i], run: values[i].run && { steps: values[i].run.steps, bytes: values[i].run.weights.length } }]));
+  });
+
+/** Waits until the record kept under `key` satisfies `ok` (IndexedDB is read from the page). */
+async function waitForKept(page, key, ok, timeout = 10000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const record = (await keptRecords(page))?.[key];
+    if (ok(record)) return record;
+    if (Date.now() > end) throw new Error(`what persist="${key}" keeps is not yet as expected: ${JSON.stringify(record)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test("persist keeps a widget's drawing across a reload, a widget without it stores nothing, and a bad key is refused", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`);
+  const widgets = [{ id: "kept", view: "draw", persist: "unit-1.pad", loading: "eager" }, { id: "plain", view: "draw", loading: "eager" }];
+  await addWidgets(page, widgets);
+  await allReady(page);
+  await drawZeroIn(page, "#plain");
+  await page.waitForFunction(() => document.querySelector("#plain").getState().drawing !== null);
+  await page.waitForTimeout(600);
+  // The kept widget has looked for its record (and so opened the database); nothing is in it yet.
+  assert.deepEqual(await keptRecords(page), {}, "the widget without persist stored nothing");
+  await drawZeroIn(page, "#kept");
+  await page.waitForFunction(() => Number(document.querySelector("#kept").dataset.saved) > 0);
+  const drawn = await page.evaluate(() => document.querySelector("#kept").getState().drawing);
+  await waitForKept(page, "unit-1.pad", (record) => JSON.stringify(record?.state.drawing) === JSON.stringify(drawn));
+  assert.ok(drawn.reduce((a, b) => a + b, 0) > 20);
+  const records = await keptRecords(page);
+  assert.deepEqual(Object.keys(records), ["unit-1.pad"]);
+  assert.equal(records["unit-1.pad"].view, "draw");
+  assert.deepEqual(records["unit-1.pad"].state.drawing, drawn);
+
+  await page.reload();
+  await addWidgets(page, widgets);
+  await allReady(page);
+  await page.waitForFunction(() => document.querySelector("#kept").getState().drawing !== null);
+  assert.deepEqual(await page.evaluate(() => document.querySelector("#kept").getState().drawing), drawn);
+  assert.equal(await page.evaluate(() => document.querySelector("#plain").getState().drawing), null);
+  // What the kept drawing reconstructs is drawn again, not only stored.
+  assert.ok(inkSum(await widgetInk(page, "#kept", "Reconstruction")) > 20);
+
+  await addWidgets(page, [{ id: "badkey", view: "draw", persist: "two words", loading: "eager" }]);
+  await page.waitForFunction(() => window.__events.some((e) => e.type === "error" && e.id === "badkey"), null, { timeout: 5000 });
+  assert.match(await page.locator("#badkey").getByRole("alert").textContent(), /persist="two words" is not valid: it must be 1 to 64 letters/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("view=hvae with persist, driven by its API: train() and stopTraining() fire trainprogress and trainend; the run is kept across a reload until forgotten", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`);
+  const spec = [{ id: "hv", view: "hvae", persist: "hvae-run", loading: "eager" }];
+  await addWidgets(page, spec);
+  await allReady(page);
+  await page.evaluate(() => {
+    window.__progress = [];
+    document.querySelector("#hv").addEventListener("trainprogress", (e) => window.__progress.push(e.detail));
+  });
+  await page.evaluate(() => document.querySelector("#hv").train());
+  await page.waitForFunction(() => window.__progress.filter((d) => d.scores).length >= 2 && window.__progress.some((d) => d.stats && d.steps >= 30), null, { timeout: 60000, polling: 250 });
+  const progress = await page.evaluate(() => window.__progress);
+  const stats = progress.find((d) => d.stats);
+  assert.equal(stats.kind, "hvae");
+  for (const key of ["recon", "klBottom", "klTop"]) assert.ok(Number.isFinite(stats.stats[key]), `${key} in ${JSON.stringify(stats)}`);
+  assert.ok(progress.filter((d) => d.scores).every((d) => Number.isFinite(d.scores.negElbo)));
+  await page.evaluate(() => document.querySelector("#hv").stopTraining());
+  await page.waitForFunction(() => window.__events.some((e) => e.type === "trainend"), null, { timeout: 20000 });
+  const end = await page.evaluate(() => window.__events.find((e) => e.type === "trainend").detail);
+  assert.equal(end.reason, "asked");
+  assert.ok(end.steps >= 30, `trainend after ${end.steps} steps`);
+  // train() again resumes the same run.
+  await page.evaluate(() => document.querySelector("#hv").train());
+  await page.waitForFunction((n) => window.__progress.some((d) => d.steps > n + 10), end.steps, { timeout: 30000 });
+  await page.evaluate(() => document.querySelector("#hv").stopTraining());
+  await page.waitForFunction(() => window.__events.filter((e) => e.type === "trainend").length === 2, null, { timeout: 20000 });
+  const steps = await page.evaluate(() => window.__events.filter((e) => e.type === "trainend")[1].detail.steps);
+  // The pause's last snapshot is what is kept: the run as it stopped.
+  await waitForKept(page, "hvae-run", (record) => record?.run?.steps === steps);
+  // The map shows the weights where the run stopped.
+  await page.waitForFunction((steps) => document.querySelector("#hv").shadowRoot.querySelector('canvas[aria-label="Top-layer latent map (z₂)"]').dataset.steps === String(steps), steps, { timeout: 10000 });
+  const kept = (await keptRecords(page))["hvae-run"];
+  assert.equal(kept.view, "hvae");
+
+  await page.reload();
+  await addWidgets(page, spec);
+  await allReady(page);
+  const shadow = page.locator("#hv");
+  assert.match(await trainingText(page, "#hv"), new RegExp(`Showing your run kept in this browser: ${steps} steps on the CPU \\(WebAssembly\\)`));
+  assert.equal(await page.evaluate(() => document.querySelector("#hv").shadowRoot.querySelector(".training").dataset.restored), String(steps));
+  // The widget's model is the kept run: its weights as saved, byte for byte.
+  const bytes = await page.evaluate(async () => {
+    const mine = await document.querySelector("#hv").toSafetensors();
+    const db = await new Promise((r) => (indexedDB.open("vae-playground-widgets").onsuccess = (e) => r(e.target.result)));
+    const record = await new Promise((r) => (db.transaction("widgets").objectStore("widgets").get("hvae-run").onsuccess = (e) => r(e.target.result)));
+    db.close();
+    return { mine: mine.length, same: mine.length === record.run.weights.length && mine.every((b, i) => b === record.run.weights[i]) };
+  });
+  assert.ok(bytes.same, `the widget's model is the kept run (${bytes.mine} bytes)`);
+  await shadow.getByRole("button", { name: "Forget the kept run" }).click();
+  await page.waitForFunction(() => {
+    const widget = document.querySelector("#hv");
+    const panel = widget.shadowRoot.querySelector(".training");
+    return widget.dataset.ready === "true" && panel && !panel.dataset.restored;
+  }, null, { timeout: 20000 });
+  assert.equal((await keptRecords(page))["hvae-run"], undefined);
+  const shipped = await page.evaluate(async () => (await document.querySelector("#hv").toSafetensors()).length);
+  assert.ok(shipped > 0);
+  // A view without a training panel says so.
+  await addWidgets(page, [{ id: "pad", view: "draw", loading: "eager" }]);
+  await allReady(page);
+  const refusal = await page.evaluate(() => document.querySelector("#pad").train().then(() => "trained", (e) => e.message));
+  assert.match(refusal, /view="draw" has no training panel/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("backend=\"webgpu\" makes the GPU the training panel's first choice; where no adapter answers, train() rejects with why, fires trainend and an error, and the view stays", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`);
+  // This browser runs without --enable-unsafe-webgpu: navigator.gpu exists, no adapter answers.
+  assert.equal(await page.evaluate(async () => Boolean(navigator.gpu) && (await navigator.gpu.requestAdapter()) === null), true);
+  await addWidgets(page, [{ id: "gpu", view: "aae", backend: "webgpu", loading: "eager" }, { id: "cpu", view: "aae", loading: "eager" }]);
+  await allReady(page);
+  assert.equal(await page.locator("#gpu").getByLabel("Where to train").inputValue(), "webgpu");
+  assert.equal(await page.locator("#cpu").getByLabel("Where to train").inputValue(), "cpu");
+  const refusal = await page.evaluate(() => document.querySelector("#gpu").train().then(() => "trained", (e) => e.message));
+  assert.match(refusal, /WebGPU/);
+  await page.waitForFunction(() => window.__events.some((e) => e.type === "trainend" && e.id === "gpu"));
+  const events = await page.evaluate(() => window.__events.filter((e) => e.id === "gpu" && (e.type === "trainend" || e.type === "error")).map((e) => [e.type, e.detail.reason ?? e.detail.type]));
+  assert.deepEqual(events, [["trainend", "failed"], ["error", "worker"]]);
+  assert.match(await trainingText(page, "#gpu"), /Training could not start: .*WebGPU/);
+  assert.equal(await page.evaluate(() => document.querySelector("#gpu").dataset.ready), "true", "the shipped model stays on screen");
+  // A backend the element does not know is refused with the choices.
+  await page.evaluate(() => document.querySelector("#cpu").setAttribute("backend", "gpu"));
+  await page.waitForFunction(() => window.__events.some((e) => e.type === "error" && e.id === "cpu"), null, { timeout: 5000 });
+  assert.match(await page.locator("#cpu").getByRole("alert").textContent(), /backend="gpu" is not valid: it must be one of "auto", "cpu", "webgpu"/);
   assert.deepEqual(errors, []);
   await page.close();
 });

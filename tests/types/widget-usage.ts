@@ -5,8 +5,16 @@ const widget = document.createElement("vae-playground");
 const same: VaePlayground = widget;
 widget.view = "latent";
 widget.addEventListener("change", (e) => {
-  const z: number[] = e.detail.z;
+  const z: number[] = e.detail.z ?? [];
   console.log(z.length, same.view);
+});
+widget.persist = "unit-1";
+widget.addEventListener("trainprogress", (e) => {
+  const steps: number = e.detail.steps;
+  console.log(steps, e.detail.stats?.recon, e.detail.scores?.mmd2);
+});
+widget.addEventListener("trainend", (e) => {
+  if (e.detail.reason === "diverged") console.log(e.detail.message);
 });
 widget.addEventListener("error", (e) => {
   if (e.detail.type === "csp") console.log(e.detail.message);
@@ -18,6 +26,8 @@ async function use(): Promise<void> {
   widget.setLatent([0.5, -1]);
   const bytes: Uint8Array = await widget.toSafetensors();
   await widget.loadSafetensors(bytes);
+  await widget.train();
+  widget.stopTraining();
   // @ts-expect-error: setDrawing takes numbers, not a string
   widget.setDrawing("0,1,0");
   // @ts-expect-error: the version is fixed

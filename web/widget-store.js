@@ -1,0 +1,68 @@
+// What a widget with `persist="key"` keeps across reloads, in IndexedDB: one record per key holding
+// its view's state (the drawing, the latent point, …) and, for the views that train, the weights of
+// the person's last run. Nothing here is touched by a widget without `persist`.
+
+const DB = "vae-playground-widgets";
+const STORE = "widgets";
+
+function open() {
+  return new Promise((resolve, reject) => {
+    let request;
+    try {
+      request = indexedDB.open(DB, 1);
+    } catch (e) {
+      // An opaque origin (a sandboxed iframe) or storage switched off: the browser refuses at once.
+      return reject(e);
+    }
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+    request.onblocked = () => reject(new Error("the browser's storage is blocked by another tab"));
+  });
+}
+
+async function transaction(mode, work) {
+  const db = await open();
+  try {
+    return await new Promise((resolve, reject) => {
+      const tx = db.transaction(STORE, mode);
+      const request = work(tx.objectStore(STORE));
+      tx.oncomplete = () => resolve(request?.result);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error ?? new Error("the save was aborted"));
+    });
+  } finally {
+    db.close();
+  }
+}
+
+/** Why `record` cannot be what a widget saved, or null when it can. */
+function problem(record) {
+  if (typeof record !== "object" || record === null) return "it is not a widget's record";
+  if (typeof record.view !== "string") return "its view is missing";
+  if (typeof record.state !== "object" || record.state === null) return "its state is missing";
+  const run = record.run;
+  if (run != null) {
+    if (!(run.weights instanceof Uint8Array) || run.weights.length < 8) return "its run's weights are missing";
+    if (!Number.isInteger(run.steps) || run.steps < 0) return "its run's step count is not a whole number";
+  }
+  return null;
+}
+
+/** The record saved under `key`: `{ view, prior, state, run: { weights, steps, backend } | null,
+ * savedAt }`, or null. Throws with the reason when the stored record is damaged. */
+export async function loadWidget(key) {
+  const record = (await transaction("readonly", (store) => store.get(key))) ?? null;
+  if (record === null) return null;
+  const why = problem(record);
+  if (why) throw new Error(`what was saved under persist="${key}" is damaged: ${why}`);
+  return record;
+}
+
+export function saveWidget(key, record) {
+  return transaction("readwrite", (store) => store.put({ ...record, savedAt: Date.now() }, key));
+}
+
+export function forgetWidget(key) {
+  return transaction("readwrite", (store) => store.delete(key));
+}
