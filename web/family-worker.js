@@ -6,8 +6,12 @@
 //   { type: "start", module: WebAssembly.Module, glue: string (the glue's URL), data: Uint8Array
 //     (decompressed digits.bin; series.bin for "vrae"), kind: "aae" | "hvae" | "vrae",
 //     model: AaeOptions | HvaeOptions | VraeOptions, train: FamilyStepOptions | VraeStepOptions,
-//     backend: "cpu" | "webgpu", gpu: { glue, wasm } (URLs of the WebGPU build) }
-//                                                     builds a fresh model and starts training;
+//     backend: "cpu" | "webgpu", gpu: { glue, wasm } (URLs of the WebGPU build),
+//     weights?: Uint8Array, steps?: number, epoch?: number }
+//                                                     builds a fresh model (or reads `weights`, a
+//                                                     snapshot's, to go on from it: the optimiser
+//                                                     starts afresh, steps count on from `steps`)
+//                                                     and starts training;
 //                                                     for "webgpu" in the WebGPU build, which this
 //                                                     worker fetches and instantiates itself (the
 //                                                     model's self-check there must agree with the
@@ -37,8 +41,11 @@
 //                                                     by the module and training waits for the
 //                                                     person (a lower learning rate, then resume)
 //   { type: "weights", bytes: Uint8Array }
-//   { type: "failed", message, crashed: boolean }    crashed: the module panicked or trapped; this
-//                                                     worker is done and the page starts another
+//   { type: "failed", message, crashed: boolean, started: boolean }
+//                                                     crashed: the module panicked or trapped;
+//                                                     started: it failed mid-run (a lost GPU, say),
+//                                                     not at the start. This worker is done and the
+//                                                     page starts another
 
 const PROGRESS_MS = 250;
 const SNAPSHOT_MS = 2000;
@@ -50,6 +57,10 @@ let test = null; // { pixels, count }
 let running = false;
 let loop = null;
 let last = null; // the newest trainBatch result (its epoch and place in it)
+let base = 0; // steps taken before this worker (a run gone on from a snapshot)…
+let epochBase = 0; // …and epochs
+let started = false;
+const steps = () => base + model.steps;
 
 const post = (message, transfer = []) => self.postMessage(message, transfer);
 
@@ -57,7 +68,7 @@ function fail(e) {
   const crashed = e instanceof WebAssembly.RuntimeError || Boolean(wasm?.panicked?.());
   const message = crashed && wasm?.panicked?.() ? wasm.panicMessage() : String(e?.message ?? e);
   running = false;
-  post({ type: "failed", message, crashed });
+  post({ type: "failed", message, crashed, started });
 }
 
 /** Means of the numeric (and boolean: a share) fields of `results`. */
@@ -78,7 +89,7 @@ async function seriesSnapshot(last) {
   const { starts, scores: windowScores, anomalous, reconstruction, ...scores } = a;
   const weights = await model.toSafetensors();
   const analysis = { starts, scores: windowScores, anomalous, reconstruction };
-  post({ type: "snapshot", steps: model.steps, epoch: last.epoch + last.stepInEpoch / last.stepsPerEpoch, codes: null, scores, analysis, weights },
+  post({ type: "snapshot", steps: steps(), epoch: epochBase + last.epoch + last.stepInEpoch / last.stepsPerEpoch, codes: null, scores, analysis, weights },
     [starts.buffer, windowScores.buffer, anomalous.buffer, reconstruction.buffer, weights.buffer]);
 }
 
@@ -87,7 +98,7 @@ async function snapshot(last) {
   const codes = await (model.kind === "adversarial" ? model.codes(test.pixels, test.count) : model.topCodes(test.pixels, test.count));
   const scores = await model.testScores();
   const weights = await model.toSafetensors();
-  post({ type: "snapshot", steps: model.steps, epoch: last.epoch + last.stepInEpoch / last.stepsPerEpoch, codes, scores, weights }, [codes.buffer, weights.buffer]);
+  post({ type: "snapshot", steps: steps(), epoch: epochBase + last.epoch + last.stepInEpoch / last.stepsPerEpoch, codes, scores, weights }, [codes.buffer, weights.buffer]);
 }
 
 async function run() {
@@ -100,6 +111,8 @@ async function run() {
       result = await model.trainBatch(train);
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError || wasm.panicked()) return fail(e);
+      // Anything but a refused step (a lost GPU device, say) ends this worker's run.
+      if (!/training diverged/.test(String(e?.message ?? e))) return fail(e);
       // A rejected step was rolled back inside the module: the weights are the last sound ones.
       running = false;
       post({ type: "paused", reason: "diverged", message: String(e?.message ?? e) });
@@ -109,7 +122,7 @@ async function run() {
     last = result;
     const now = performance.now();
     if (now - lastProgress >= PROGRESS_MS || !running) {
-      post({ type: "progress", steps: model.steps, epoch: result.epoch + result.stepInEpoch / result.stepsPerEpoch, stats: means(pending) });
+      post({ type: "progress", steps: steps(), epoch: epochBase + result.epoch + result.stepInEpoch / result.stepsPerEpoch, stats: means(pending) });
       pending = [];
       lastProgress = now;
     }
@@ -120,7 +133,7 @@ async function run() {
     // Yield to the message queue so pause is heard between steps.
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
-  if (pending.length) post({ type: "progress", steps: model.steps, epoch: null, stats: means(pending) });
+  if (pending.length) post({ type: "progress", steps: steps(), epoch: null, stats: means(pending) });
 }
 
 function go() {
@@ -147,7 +160,10 @@ async function instantiate(message) {
 async function start(message) {
   await instantiate(message);
   const cls = { aae: wasm.Aae, hvae: wasm.Hvae, vrae: wasm.Vrae }[message.kind];
-  model = await cls.create({ ...message.model, backend: message.backend === "webgpu" ? "webgpu" : "cpu" });
+  const options = { ...message.model, backend: message.backend === "webgpu" ? "webgpu" : "cpu" };
+  model = await (message.weights ? cls.fromSafetensors(message.weights, options) : cls.create(options));
+  base = message.steps ?? 0;
+  epochBase = message.epoch ?? 0;
   train = message.train ?? {};
   const seed = message.model?.seed ?? 1;
   if (message.kind === "vrae") {
@@ -159,8 +175,10 @@ async function start(message) {
     test = { pixels: digits.pixels, count: digits.count };
     post({ type: "started", examples: trainDigits, what: "digits", stepsPerEpoch: Math.ceil(trainDigits / (train.batchSize ?? 128)), backend: model.backend });
   }
-  // The starting point, so the chart and the map begin at initialisation.
+  // The starting point (initialisation, or the snapshot gone on from), so the chart and the map
+  // begin there.
   await snapshot({ epoch: 0, stepInEpoch: 0, stepsPerEpoch: 1 });
+  started = true;
   go();
 }
 

@@ -6,6 +6,8 @@
 // tab is not undone by another's next save. Every change is announced on a BroadcastChannel so the
 // other tabs can say that the saved model changed under them.
 
+import { transaction as idbTransaction } from "./widget-store.js";
+
 const DB = "vae-playground";
 const STORE = "runs";
 const KEY = "current";
@@ -13,30 +15,7 @@ const RUN_LOCK = "vae-playground-run";
 const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("vae-playground-run") : null;
 export const TAB = crypto.randomUUID?.() ?? String(Math.random());
 
-function open() {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-    request.onblocked = () => reject(new Error("the browser's storage is blocked by another tab"));
-  });
-}
-
-async function transaction(mode, work) {
-  const db = await open();
-  try {
-    return await new Promise((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const request = work(tx.objectStore(STORE));
-      tx.oncomplete = () => resolve(request?.result);
-      tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error ?? new Error("the save was aborted"));
-    });
-  } finally {
-    db.close();
-  }
-}
+const transaction = (mode, work) => idbTransaction(DB, STORE, mode, work);
 
 const isCount = (v) => Number.isInteger(v) && v >= 0;
 const HISTORY = ["step", "loss", "recon", "kl", "epoch", "testNegElbo", "testScoreAtMean"];

@@ -15,6 +15,17 @@ const RATES = [["0.0001", "0.0001"], ["0.0003", "0.0003"], ["0.001", "0.001 (the
 
 export const fixed = (v, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "–");
 
+/** A backend's multi-line error ("…\nCaused by:\n  …\nBacktrace:…") as one line for a status:
+ * each cause once (one that an earlier line already says is dropped), joined by ": ". */
+export function oneLine(message) {
+  const causes = [];
+  for (const line of String(message).split("\n").map((l) => l.trim())) {
+    if (/^Backtrace:?$|^No backtrace available$|^Caused by:$/.test(line) || line === "") continue;
+    if (!causes.some((c) => c.includes(line))) causes.push(line);
+  }
+  return causes.join(": ").replace(/\.: /g, ": ").replace(/\.$/, "");
+}
+
 // ---- training in a worker ----------------------------------------------------------------------
 
 let policy = null;
@@ -32,7 +43,8 @@ function workerScript(url) {
 
 /** One training run in a worker: start, pause, resume, stop; it reports through `on`. */
 class Run {
-  constructor(ctx, kind, model, train, backend, on) {
+  /** `from`: a snapshot `{ weights, steps, epoch }` to go on from, or null for a fresh model. */
+  constructor(ctx, kind, model, train, backend, on, from = null) {
     this.on = on;
     this.worker = null;
     this.ready = (async () => {
@@ -41,7 +53,9 @@ class Run {
       this.worker.onmessage = ({ data }) => this.on(data);
       this.worker.onerror = (e) => this.on({ type: "failed", message: `the training worker could not run: ${e.message ?? "its script failed to load"}`, crashed: true });
       const copy = data.slice(); // the runtime keeps its own
-      this.worker.postMessage({ type: "start", module, glue: assetUrl("vae_playground.js"), data: copy, kind, model, train, backend, gpu: gpuBuild() }, [copy.buffer]);
+      const weights = from?.weights.slice();
+      this.worker.postMessage({ type: "start", module, glue: assetUrl("vae_playground.js"), data: copy, kind, model, train, backend, gpu: gpuBuild(), weights, steps: from?.steps, epoch: from?.epoch },
+        [copy.buffer, ...(weights ? [weights.buffer] : [])]);
     })();
   }
 
@@ -193,6 +207,7 @@ export class TrainingPanel {
     this.stop();
     for (const s of this.series) s.points = [];
     this.steps = 0;
+    this.last = null;
     delete this.root.dataset.snapshots;
     delete this.root.dataset.restored;
     this.forget.hidden = true;
@@ -213,6 +228,12 @@ export class TrainingPanel {
         this.shown.hidden = false;
         this.setState("running");
         this.root.dataset.backend = message.backend;
+        if (this.gpuLost) {
+          this.status.textContent = `The GPU failed at step ${this.gpuLost.steps} (${this.gpuLost.message}). Training goes on in a new worker on the CPU (WebAssembly) from the last snapshot, step ${this.last.steps}; the optimiser's state starts afresh.`;
+          this.gpuLost = null;
+          this.settle.resolve();
+          break;
+        }
         this.status.textContent = `Training on ${message.examples.toLocaleString("en")} ${message.what}, ${message.stepsPerEpoch} steps of ${this.batch} per epoch, in a Web Worker, ${WHERE[message.backend]}.`;
         this.settle.resolve();
         break;
@@ -234,6 +255,7 @@ export class TrainingPanel {
         this.redraw();
         view.ctx.emit("trainprogress", { kind: this.kind, steps: message.steps, epoch: message.epoch, scores: message.scores });
         view.ctx.keepRun({ weights: message.weights, steps: message.steps, backend: this.root.dataset.backend });
+        this.last = { weights: message.weights, steps: message.steps, epoch: message.epoch };
         break;
       case "paused":
         this.setState("paused");
@@ -243,17 +265,38 @@ export class TrainingPanel {
         view.ctx.emit("trainend", { kind: this.kind, steps: this.steps, reason: message.reason, message: message.message ?? null });
         break;
       case "failed":
+        // A GPU that fails mid-run (a lost device, a driver reset) costs only the steps since the
+        // last snapshot: a CPU worker goes on from it.
+        if (message.started && this.root.dataset.backend === "webgpu" && this.last) return this.onCpu(message);
         this.stop();
         this.setState("failed");
+        message = { ...message, message: oneLine(message.message) };
         this.status.textContent = message.crashed
-          ? `The training worker crashed (${message.message}); the shipped model is still shown. Train again starts a fresh worker.`
-          : `Training could not start: ${message.message}`;
+          ? `The training worker crashed (${message.message}); ${this.last ? `the view shows the last snapshot's weights (step ${this.last.steps})` : "the shipped model is still shown"}. Train again starts a fresh worker.`
+          : message.started
+            ? `Training stopped at step ${this.steps}: ${message.message}. The view shows the last snapshot's weights (step ${this.last?.steps ?? 0}); Train again starts a fresh run.`
+            : `Training could not start: ${message.message}`;
         this.settle?.reject(new Error(message.message));
         view.ctx.emit("trainend", { kind: this.kind, steps: this.steps, reason: "failed", message: message.message });
         view.ctx.emit("error", { type: "worker", message: message.message });
         break;
     }
     view.ctx.emit("progress", { stage: "training", kind: this.kind, message: message.type });
+  }
+
+  /** Goes on training on the CPU from the last snapshot, after the GPU failed mid-run. */
+  onCpu(failure) {
+    this.stop();
+    this.gpuLost = { steps: this.steps, message: oneLine(failure.message) };
+    this.backend.value = "cpu";
+    this.setState("starting");
+    this.status.textContent = `The GPU failed at step ${this.steps} (${this.gpuLost.message}); going on on the CPU from the last snapshot, step ${this.last.steps}…`;
+    this.view.ctx.emit("error", { type: "worker", message: `the GPU failed mid-run (${this.gpuLost.message}); training went on on the CPU` });
+    this.starting = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
+    this.starting.catch(() => {});
+    this.run = new Run(this.view.ctx, this.kind, this.view.modelOptions(), this.train(), "cpu", (m) => this.hear(m), this.last);
+    this.run.ready.catch((e) => this.hear({ type: "failed", message: e.message, crashed: false }));
+    this.view.ctx.emit("progress", { stage: "training", kind: this.kind, message: "gpu-lost" });
   }
 
   redraw() {

@@ -5,28 +5,31 @@
 const DB = "vae-playground-widgets";
 const STORE = "widgets";
 
-function open() {
+function open(name, store) {
   return new Promise((resolve, reject) => {
     let request;
     try {
-      request = indexedDB.open(DB, 1);
+      request = indexedDB.open(name, 1);
     } catch (e) {
       // An opaque origin (a sandboxed iframe) or storage switched off: the browser refuses at once.
       return reject(e);
     }
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+    request.onupgradeneeded = () => request.result.createObjectStore(store);
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
     request.onblocked = () => reject(new Error("the browser's storage is blocked by another tab"));
   });
 }
 
-async function transaction(mode, work) {
-  const db = await open();
+/** Runs `work(objectStore)` in one transaction of database `name` (version 1, one object store
+ * `store`); resolves to the result of the request `work` returns, once the transaction commits.
+ * The page's saved run (store.js) goes through here too. */
+export async function transaction(name, store, mode, work) {
+  const db = await open(name, store);
   try {
     return await new Promise((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const request = work(tx.objectStore(STORE));
+      const tx = db.transaction(store, mode);
+      const request = work(tx.objectStore(store));
       tx.oncomplete = () => resolve(request?.result);
       tx.onerror = () => reject(tx.error);
       tx.onabort = () => reject(tx.error ?? new Error("the save was aborted"));
@@ -52,7 +55,7 @@ function problem(record) {
 /** The record saved under `key`: `{ view, prior, state, run: { weights, steps, backend } | null,
  * savedAt }`, or null. Throws with the reason when the stored record is damaged. */
 export async function loadWidget(key) {
-  const record = (await transaction("readonly", (store) => store.get(key))) ?? null;
+  const record = (await transaction(DB, STORE, "readonly", (store) => store.get(key))) ?? null;
   if (record === null) return null;
   const why = problem(record);
   if (why) throw new Error(`what was saved under persist="${key}" is damaged: ${why}`);
@@ -60,9 +63,9 @@ export async function loadWidget(key) {
 }
 
 export function saveWidget(key, record) {
-  return transaction("readwrite", (store) => store.put({ ...record, savedAt: Date.now() }, key));
+  return transaction(DB, STORE, "readwrite", (store) => store.put({ ...record, savedAt: Date.now() }, key));
 }
 
 export function forgetWidget(key) {
-  return transaction("readwrite", (store) => store.delete(key));
+  return transaction(DB, STORE, "readwrite", (store) => store.delete(key));
 }

@@ -135,7 +135,7 @@ test("switching backend mid-run keeps the model and its step count", async () =>
   await browser.close();
 });
 
-test("the page's adversarial autoencoder (section 12) trains a fresh model on WebGPU in its worker, and its weights can be saved", async () => {
+test("the page's adversarial autoencoder (section 12) trains a fresh model on WebGPU in its worker, its weights can be saved, and when the GPU device is lost the run goes on on the CPU from its last snapshot", async () => {
   const browser = await launch({ webgpu: true });
   const { page, errors } = await openPage(browser, "");
   const widget = page.locator("#aae-card vae-playground");
@@ -164,8 +164,39 @@ test("the page's adversarial autoencoder (section 12) trains a fresh model on We
   await widget.getByRole("button", { name: "Save weights" }).click();
   const file = await download;
   assert.match(file.suggestedFilename(), /^adversarial-autoencoder-step\d+\.safetensors$/);
+
+  // The GPU device is lost mid-run (destroyed in the worker, as a driver reset would): the run goes
+  // on on the CPU from its last snapshot, and the steps count on from there.
+  const worker = page.workers().find((w) => w.url().endsWith("/family-worker.js"));
+  const before = await snapshotSteps(widget);
+  await worker.evaluate(() => {
+    const create = GPUDevice.prototype.createCommandEncoder;
+    GPUDevice.prototype.createCommandEncoder = function (...args) {
+      if (!globalThis.lost) {
+        globalThis.lost = true;
+        this.destroy();
+      }
+      return create.apply(this, args);
+    };
+  });
+  await widget.locator(".training[data-backend=cpu]").waitFor({ timeout: 120000 });
+  const goneOn = await widget.getByRole("status").filter({ hasText: "The GPU failed" }).textContent();
+  console.log(`AAE after the GPU was lost: ${goneOn}`);
+  assert.match(goneOn, /^The GPU failed at step \d+ \(.+\)\. Training goes on in a new worker on the CPU \(WebAssembly\) from the last snapshot, step (\d+); the optimiser's state starts afresh\.$/);
+  const from = Number(goneOn.match(/from the last snapshot, step (\d+)/)[1]);
+  assert.ok(from >= Math.max(...before), `went on from step ${from}, the last snapshot before the loss was ${Math.max(...before)}`);
+  await page.waitForFunction((from) => {
+    const rows = document.querySelector("#aae-card vae-playground").shadowRoot.querySelector(".training").dataset.snapshots.split(";");
+    return rows.some((row) => Number(row.split(":")[0]) > from + 20);
+  }, from, { timeout: 60000, polling: 250 });
+  const after = await snapshotSteps(widget);
+  assert.ok(after.every((step, i) => i === 0 || step >= after[i - 1]), `snapshot steps never go back: ${after}`);
   await widget.getByRole("button", { name: "Pause" }).click();
   await widget.getByRole("button", { name: "Resume" }).waitFor({ timeout: 60000 });
+  console.log(`console errors after the device was destroyed: ${JSON.stringify(errors)}`);
   assert.deepEqual(errors, []);
   await browser.close();
 });
+
+/** The steps of the training panel's snapshots, in order. */
+const snapshotSteps = (widget) => widget.evaluate((w) => w.shadowRoot.querySelector(".training").dataset.snapshots.split(";").map((row) => Number(row.split(":")[0])));
