@@ -7,8 +7,8 @@ import "./widget.js";
 import { SETTINGS } from "./widget-settings.js";
 
 const PROTOCOL = { type: "vae-playground", v: 1 };
-const CALLABLE = new Set(["getState", "setState", "setDrawing", "clear", "setLatent", "sample", "play", "pause"]);
-const FORWARDED = ["load", "error", "change", "progress"];
+const CALLABLE = new Set(["getState", "setState", "setDrawing", "clear", "setLatent", "sample", "play", "pause", "train", "stopTraining"]);
+const FORWARDED = ["load", "error", "change", "progress", "trainprogress", "trainend"];
 const host = window.parent !== window ? window.parent : null;
 
 function post(message) {

@@ -137,6 +137,7 @@ export class TrainingPanel {
     this.save = h("button", { type: "button", part: "button", text: "Save weights", disabled: true });
     // Shown while the view shows a run kept by `persist` (see restored()).
     this.forget = h("button", { type: "button", part: "button", text: "Forget the kept run", hidden: true });
+    this.goOn = h("button", { type: "button", part: "button", text: "Go on training the kept run", hidden: true });
     this.status = h("p", { class: "note", part: "training-status", role: "status", text: "" });
     this.figures = h("dl", { class: "numbers", part: "figures" });
     this.chart = canvas(`${CHART_NAMES[kind]} training chart${log ? " (log scale)" : ""}`, 320, 140, "chart");
@@ -144,7 +145,7 @@ export class TrainingPanel {
     this.shown = h("div", { class: "training", hidden: true }, this.figures, this.chart, chartLegend(series));
     this.root = h("div", { class: "training", part: "training" },
       h("div", { class: "row", part: "controls" }, this.button, h("label", { class: "mini", text: "learning rate " }, this.lr),
-        ...(gpu ? [h("label", { class: "mini", text: "on " }, this.backend)] : []), this.save, this.forget),
+        ...(gpu ? [h("label", { class: "mini", text: "on " }, this.backend)] : []), this.save, this.goOn, this.forget),
       this.status, this.flag, this.shown);
     if (!gpu && view.ctx.option("backend") === "webgpu") {
       this.status.textContent = "This browser has no WebGPU (navigator.gpu), so a run here trains on the CPU (WebAssembly).";
@@ -152,6 +153,7 @@ export class TrainingPanel {
     this.button.addEventListener("click", () => this.toggle());
     this.save.addEventListener("click", () => this.run?.send({ type: "save" }));
     this.forget.addEventListener("click", () => view.ctx.forgetRun());
+    this.goOn.addEventListener("click", () => this.start(this.kept));
     this.lr.addEventListener("change", () => this.run?.send({ type: "resume", train: this.train() }) ?? null);
     this.state = "idle";
   }
@@ -160,20 +162,22 @@ export class TrainingPanel {
     return { lr: Number(this.lr.value) };
   }
 
-  /** The element's train(): starts a fresh run, or resumes a paused one; resolves once it trains,
-   * rejects with the reason when it cannot start. */
+  /** The element's train(): resumes a paused run, else goes on from a kept one, else starts a fresh
+   * one; resolves once it trains, rejects with the reason when it cannot start. */
   begin() {
     if (this.state === "paused") this.toggle();
-    else if (this.state === "idle" || this.state === "failed") this.start();
+    else if (this.state === "idle" || this.state === "failed") this.start(this.kept);
     return this.state === "starting" ? this.starting : Promise.resolve();
   }
 
   /** Says that the view shows the person's run kept in this browser (`persist`), not the shipped model. */
   restored(run) {
+    this.kept = run;
     this.forget.hidden = false;
+    this.goOn.hidden = false;
     this.root.dataset.restored = String(run.steps);
     const where = run.backend ? ` ${WHERE[run.backend]}` : "";
-    this.status.textContent = `Showing your run kept in this browser: ${run.steps} steps${where}, saved ${new Date(run.savedAt).toLocaleString("en")}. A fresh run replaces it; "Forget the kept run" brings back the shipped model.`;
+    this.status.textContent = `Showing your run kept in this browser: ${run.steps} steps${where}, saved ${new Date(run.savedAt).toLocaleString("en")}. "Go on training the kept run" continues it; a fresh run replaces it; "Forget the kept run" brings back the shipped model.`;
   }
 
   /** The element's stopTraining(): pauses a run (it can be resumed or saved). */
@@ -203,20 +207,29 @@ export class TrainingPanel {
     this.view.ctx.updated();
   }
 
-  start() {
+  /** A fresh run, or one going on from `from` (a kept snapshot: { weights, steps, epoch }). */
+  start(from = null) {
     this.stop();
     for (const s of this.series) s.points = [];
-    this.steps = 0;
+    this.steps = from?.steps ?? 0;
     this.last = null;
+    this.kept = null;
+    this.goingOn = from;
     delete this.root.dataset.snapshots;
     delete this.root.dataset.restored;
     this.forget.hidden = true;
+    this.goOn.hidden = true;
     this.flag.hidden = true;
     this.setState("starting");
-    this.status.textContent = "Starting a worker with its own copy of the module…";
+    this.status.textContent = from ? `Starting a worker to go on from your kept run, step ${from.steps}…` : "Starting a worker with its own copy of the module…";
+    this.launch(this.backend.value, from);
+  }
+
+  /** A worker on `backend`, fresh or going on from the snapshot `from`. */
+  launch(backend, from) {
     this.starting = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     this.starting.catch(() => {}); // a failed start is shown and fired as trainend
-    this.run = new Run(this.view.ctx, this.kind, this.view.modelOptions(), this.train(), this.backend.value, (m) => this.hear(m));
+    this.run = new Run(this.view.ctx, this.kind, this.view.modelOptions(), this.train(), backend, (m) => this.hear(m), from);
     this.run.ready.catch((e) => this.hear({ type: "failed", message: e.message, crashed: false }));
   }
 
@@ -234,7 +247,8 @@ export class TrainingPanel {
           this.settle.resolve();
           break;
         }
-        this.status.textContent = `Training on ${message.examples.toLocaleString("en")} ${message.what}, ${message.stepsPerEpoch} steps of ${this.batch} per epoch, in a Web Worker, ${WHERE[message.backend]}.`;
+        this.status.textContent = `Training on ${message.examples.toLocaleString("en")} ${message.what}, ${message.stepsPerEpoch} steps of ${this.batch} per epoch, in a Web Worker, ${WHERE[message.backend]}.${this.goingOn ? ` It goes on from your kept run at step ${this.goingOn.steps}; the optimiser's state starts afresh.` : ""}`;
+        this.goingOn = null;
         this.settle.resolve();
         break;
       case "weights":
@@ -254,7 +268,7 @@ export class TrainingPanel {
         view.snapshot(message);
         this.redraw();
         view.ctx.emit("trainprogress", { kind: this.kind, steps: message.steps, epoch: message.epoch, scores: message.scores });
-        view.ctx.keepRun({ weights: message.weights, steps: message.steps, backend: this.root.dataset.backend });
+        view.ctx.keepRun({ weights: message.weights, steps: message.steps, epoch: message.epoch, backend: this.root.dataset.backend });
         this.last = { weights: message.weights, steps: message.steps, epoch: message.epoch };
         break;
       case "paused":
@@ -292,10 +306,7 @@ export class TrainingPanel {
     this.setState("starting");
     this.status.textContent = `The GPU failed at step ${this.steps} (${this.gpuLost.message}); going on on the CPU from the last snapshot, step ${this.last.steps}…`;
     this.view.ctx.emit("error", { type: "worker", message: `the GPU failed mid-run (${this.gpuLost.message}); training went on on the CPU` });
-    this.starting = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
-    this.starting.catch(() => {});
-    this.run = new Run(this.view.ctx, this.kind, this.view.modelOptions(), this.train(), "cpu", (m) => this.hear(m), this.last);
-    this.run.ready.catch((e) => this.hear({ type: "failed", message: e.message, crashed: false }));
+    this.launch("cpu", this.last);
     this.view.ctx.emit("progress", { stage: "training", kind: this.kind, message: "gpu-lost" });
   }
 

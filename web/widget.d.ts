@@ -104,7 +104,8 @@ export declare class VaePlayground extends HTMLElement {
   sample(): Promise<void>;
   play(): void;
   pause(): void;
-  /** Starts (or resumes) the training run of an aae, hvae or vrae view. */
+  /** The training run of an aae, hvae or vrae view: resumes a paused run, else goes on from the
+   * run kept by `persist`, else starts a fresh one. Rejects with the reason when it cannot start. */
   train(): Promise<void>;
   stopTraining(): void;
   toSafetensors(): Promise<Uint8Array>;

@@ -14,7 +14,9 @@ import { VIEW_CLASSES, group, h } from "./widget-views.js";
 import { AaeView, HvaeView } from "./widget-family.js";
 import { VraeView } from "./widget-series.js";
 import { kindName } from "./labels.js";
-import { forgetWidget, loadWidget, saveWidget } from "./widget-store.js";
+
+/** IndexedDB, loaded only by a widget with `persist`. */
+const store = () => import("./widget-store.js");
 
 export const VERSION = "0.2.0";
 const TAG = "vae-playground";
@@ -291,7 +293,7 @@ export class VaePlayground extends HTMLElement {
     this.#kept = null;
     if (!settings.persist || this.#storageFailed) return;
     try {
-      this.#kept = await loadWidget(settings.persist);
+      this.#kept = await (await store()).loadWidget(settings.persist);
     } catch (e) {
       return this.#storageError(e);
     }
@@ -335,7 +337,7 @@ export class VaePlayground extends HTMLElement {
     if (!this.#view || this.#storageFailed) return;
     const record = { view: this.getAttribute("view") ?? "draw", prior: this.#ctx.options.prior, state: this.#view.state(), run: this.#kept?.run ?? null };
     try {
-      await saveWidget(key, record);
+      await (await store()).saveWidget(key, record);
       this.dataset.saved = String(Number(this.dataset.saved ?? 0) + 1);
     } catch (e) {
       this.#storageError(e);
@@ -345,7 +347,7 @@ export class VaePlayground extends HTMLElement {
   async #forgetRun() {
     const key = this.getAttribute("persist");
     try {
-      if (key) await forgetWidget(key);
+      if (key) await (await store()).forgetWidget(key);
     } catch (e) {
       return this.#storageError(e);
     }
@@ -480,8 +482,8 @@ export class VaePlayground extends HTMLElement {
     this.#view?.pause?.();
   }
 
-  /** Starts training a fresh model in the view's panel (views aae, hvae, vrae), or resumes a paused
-   * run; resolves once it trains, rejects with the reason when it cannot start. Progress arrives as
+  /** Trains in the view's panel (views aae, hvae, vrae): resumes a paused run, else goes on from
+   * the run kept by `persist`, else starts a fresh one; resolves once it trains, rejects with the reason when it cannot start. Progress arrives as
    * `trainprogress` events, the end (a pause, a rolled-back divergence, a failure) as `trainend`. */
   async train() {
     await this.ready;

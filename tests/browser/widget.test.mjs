@@ -116,6 +116,7 @@ test("two widgets of a group share the drawing; a third, ungrouped, does not; on
   assert.equal(await page.evaluate(() => window.__compiles), 1, "the module is compiled once for all widgets");
   assert.equal(count(requests, "/vae-latent2.safetensors"), 1);
   assert.equal(count(requests, "digits.bin.gz"), 1);
+  assert.equal(count(requests, "/widget-store.js"), 0, "storage code is fetched only by a widget with persist");
 
   // The accessible names of the page live on inside the shadow roots.
   await page.locator("#pad").getByRole("button", { name: "Clear" }).waitFor();
@@ -408,7 +409,9 @@ test("the iframe route across origins: auto-height, a call that round-trips, for
       } catch (e) {
         refused = e.message;
       }
-      out[frame.id] = { view: state.view, drawing: state.drawing?.length ?? 0, refused };
+      // train is callable through the frame; a draw view has nothing to train and says so.
+      const untrained = await callFrame(frame, "train").then(() => "trained", (e) => e.message);
+      out[frame.id] = { view: state.view, drawing: state.drawing?.length ?? 0, refused, untrained };
     }
     return out;
   });
@@ -416,6 +419,7 @@ test("the iframe route across origins: auto-height, a call that round-trips, for
     assert.equal(calls[id].view, "draw");
     assert.equal(calls[id].drawing, 784);
     assert.match(calls[id].refused, /cannot be called through the frame/);
+    assert.match(calls[id].untrained, /view="draw" has no training panel/);
   }
   await page.waitForFunction(() => [...document.querySelectorAll("iframe")].every((f) => f.dataset.changed), null, { timeout: 20000 });
 
@@ -744,6 +748,21 @@ test("view=hvae with persist, driven by its API: train() and stopTraining() fire
     return { mine: mine.length, same: mine.length === record.run.weights.length && mine.every((b, i) => b === record.run.weights[i]) };
   });
   assert.ok(bytes.same, `the widget's model is the kept run (${bytes.mine} bytes)`);
+  // train() goes on from the kept run: its first snapshot is the kept step, and steps count on.
+  await page.evaluate(() => document.querySelector("#hv").train());
+  assert.match(await trainingText(page, "#hv"), new RegExp(`It goes on from your kept run at step ${steps}; the optimiser's state starts afresh\\.`));
+  await page.waitForFunction((steps) => /;/.test(document.querySelector("#hv").shadowRoot.querySelector(".training").dataset.snapshots ?? "") , steps, { timeout: 30000 });
+  const continued = await snapshots(page, "#hv");
+  assert.equal(continued[0].steps, steps);
+  assert.ok(continued[1].steps > steps, `steps count on: ${continued.map((r) => r.steps)}`);
+  await page.evaluate(() => document.querySelector("#hv").stopTraining());
+  await page.waitForFunction(() => window.__events.some((e) => e.type === "trainend"), null, { timeout: 20000 });
+  const further = await page.evaluate(() => window.__events.find((e) => e.type === "trainend").detail.steps);
+  await waitForKept(page, "hvae-run", (record) => record?.run?.steps === further);
+  await page.reload();
+  await addWidgets(page, spec);
+  await allReady(page);
+  assert.equal(await page.evaluate(() => document.querySelector("#hv").shadowRoot.querySelector(".training").dataset.restored), String(further));
   await shadow.getByRole("button", { name: "Forget the kept run" }).click();
   await page.waitForFunction(() => {
     const widget = document.querySelector("#hv");
