@@ -305,7 +305,7 @@ export class VaePlayground extends HTMLElement {
 
   /** Puts the kept drawing or latent point back, and says when the view shows a kept run. */
   #restoreState() {
-    const state = this.#kept?.view === this.getAttribute("view") ? this.#kept.state : null;
+    const state = this.#kept?.view === (this.getAttribute("view") ?? "draw") ? this.#kept.state : null;
     try {
       if (state?.drawing) this.setDrawing(state.drawing);
       else if (state?.latent) this.#publish("latent", { z: Array.from(state.latent) });

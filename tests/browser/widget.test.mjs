@@ -665,7 +665,7 @@ async function waitForKept(page, key, ok, timeout = 10000) {
 
 test("persist keeps a widget's drawing across a reload, a widget without it stores nothing, and a bad key is refused", async () => {
   const { page, errors } = await openPage(`${LESSON}/blank.html`);
-  const widgets = [{ id: "kept", view: "draw", persist: "unit-1.pad", loading: "eager" }, { id: "plain", view: "draw", loading: "eager" }];
+  const widgets = [{ id: "kept", persist: "unit-1.pad", loading: "eager" }, { id: "plain", view: "draw", loading: "eager" }];
   await addWidgets(page, widgets);
   await allReady(page);
   await drawZeroIn(page, "#plain");
