@@ -34,17 +34,8 @@ fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     }
 }
 
-/// A model initialised from burn's generator seeded with `seed`. The generator is the device's,
-/// shared by the tests running in parallel, and burn draws a parameter's initial values when it is
-/// first used: the lock and the read inside it keep other tests from drawing in between.
-fn seeded_init(config: AaeConfig, seed: u64) -> Aae {
-    static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = DEVICE_RNG.lock().unwrap();
-    let device = device();
-    device.seed(seed);
-    let model = config.init(&device);
-    assert!(block_on(weights_are_finite(&model)).unwrap());
-    model
+fn seeded_aae(config: AaeConfig, seed: u64) -> Aae {
+    common::seeded_init(seed, |device| config.init(device))
 }
 
 fn check(name: &str) {
@@ -185,7 +176,7 @@ fn pytorch_label_guided_aae_matches() {
 fn weights_round_trip() {
     let device = device();
     for guided in [false, true] {
-        let model = seeded_init(AaeConfig::new().with_label_guided(guided), 2);
+        let model = seeded_aae(AaeConfig::new().with_label_guided(guided), 2);
         let pixels = vec![0.5; 784 * 2];
         let bytes = block_on(write_aae(&model, Dtype::F32, &[])).unwrap();
         let again = read_aae(&bytes, &device).unwrap();
@@ -253,7 +244,7 @@ fn codes_come_to_match_each_prior() {
         (Prior::SwissRoll, false),
         (Prior::Ring, true),
     ] {
-        let model = seeded_init(AaeConfig::new().with_label_guided(guided), 1);
+        let model = seeded_aae(AaeConfig::new().with_label_guided(guided), 1);
         let before = match_to_prior(&model, &digits, prior, POINTS, 9);
         let mut session = Session::new(model, 1);
         session.set_digits(digits.clone(), 1).unwrap();
@@ -327,7 +318,7 @@ fn bad_requests_are_refused() {
         error.contains("5000 points; the MMD² compares at most 4096"),
         "{error}"
     );
-    let wide = seeded_init(AaeConfig::new().with_latent(8), 3);
+    let wide = seeded_aae(AaeConfig::new().with_latent(8), 3);
     let mut session = Session::new(wide, 1);
     let pixels = vec![0.5; 784 * 4];
     let ring = TrainConfig::new().with_prior(Prior::Ring);
@@ -339,7 +330,7 @@ fn bad_requests_are_refused() {
         "{error}"
     );
 
-    let guided = seeded_init(AaeConfig::new().with_label_guided(true), 3);
+    let guided = seeded_aae(AaeConfig::new().with_label_guided(true), 3);
     let mut session = Session::new(guided, 1);
     let error = block_on(
         session
@@ -372,7 +363,7 @@ fn bad_requests_are_refused() {
 /// rolled back to finite weights.
 #[test]
 fn diverging_training_rolls_back() {
-    let mut session = Session::new(seeded_init(AaeConfig::new(), 3), 1);
+    let mut session = Session::new(seeded_aae(AaeConfig::new(), 3), 1);
     let pixels: Vec<f32> = (0..64 * 784)
         .map(|i| ((i * 31) % 17) as f32 / 16.0)
         .collect();

@@ -160,7 +160,7 @@ fn pytorch_gaussian_hvae_matches() {
 #[test]
 fn weights_round_trip() {
     let device = device();
-    let model: Hvae = HvaeConfig::new().init(&device);
+    let model: Hvae = common::seeded_init(2, |device| HvaeConfig::new().init(device));
     let x = upload(&vec![0.5; 784 * 2], 2, 784, &device);
     let before = rows(model.forward(x.clone(), None, None).logits);
     let bytes = block_on(write_hvae(&model, Dtype::F32, &[])).unwrap();
@@ -196,10 +196,11 @@ fn training_improves_the_elbo_and_uses_both_layers() {
     use vae_core::session::Session;
     use vae_core::training::TrainConfig;
 
-    let device = device();
-    device.seed(1);
     let digits = Digits::read_gz(&repo_path("web/assets/digits.bin.gz")).unwrap();
-    let mut session = Session::new(HvaeConfig::new().init(&device), 1);
+    let mut session = Session::new(
+        common::seeded_init(1, |device| HvaeConfig::new().init(device)),
+        1,
+    );
     session.set_digits(digits, 1).unwrap();
     let before = {
         let model = session.model();
@@ -240,8 +241,10 @@ fn diverging_training_rolls_back() {
     use vae_core::session::Session;
     use vae_core::training::{TrainConfig, weights_are_finite};
 
-    let device = device();
-    let mut session = Session::new(HvaeConfig::new().init(&device), 1);
+    let mut session = Session::new(
+        common::seeded_init(3, |device| HvaeConfig::new().init(device)),
+        1,
+    );
     let pixels: Vec<f32> = (0..64 * 784)
         .map(|i| ((i * 31) % 17) as f32 / 16.0)
         .collect();

@@ -111,8 +111,9 @@ fn kl_closed_form_matches_a_monte_carlo_estimate() {
 #[test]
 fn loss_terms_add_up_with_beta() {
     let device = device();
-    device.seed(3);
-    let model = VaeConfig::new().with_hidden(8).with_latent(2).init(&device);
+    let model = common::seeded_init(3, |device| {
+        VaeConfig::new().with_hidden(8).with_latent(2).init(device)
+    });
     let mut rng = Rng::new(5);
     let x: Vec<f32> = (0..2 * 784).map(|_| rng.uniform() as f32).collect();
     let output = model.forward(
@@ -186,12 +187,13 @@ fn gradients_match_finite_differences() {
         (ModelKind::Vae, Likelihood::Gaussian),
     ] {
         let device = device();
-        device.seed(9);
-        let model = VaeConfig::new()
-            .with_hidden(6)
-            .with_latent(2)
-            .with_kind(kind)
-            .init(&device);
+        let model = common::seeded_init(9, |device| {
+            VaeConfig::new()
+                .with_hidden(6)
+                .with_latent(2)
+                .with_kind(kind)
+                .init(device)
+        });
         // σ_x = 0.3 for the Gaussian (so its gradient is checked away from the default), kept in the
         // file as the tensor log_sigma_x.
         let model = model.with_sigma_x(0.3).unwrap();

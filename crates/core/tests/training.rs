@@ -16,16 +16,14 @@ fn digits() -> Digits {
 }
 
 fn trainer(kind: ModelKind, seed: u64) -> Trainer {
-    let device = device();
-    device.seed(seed);
-    Trainer::new(
+    let model = common::seeded_init(seed, |device| {
         VaeConfig::new()
             .with_hidden(64)
             .with_latent(4)
             .with_kind(kind)
-            .init(&device),
-        seed,
-    )
+            .init(device)
+    });
+    Trainer::new(model, seed)
 }
 
 #[test]
@@ -232,14 +230,12 @@ fn larger_beta_switches_dimensions_off() {
     let (test_pixels, _) = digits.batch(&digits.test_indices());
     let n_test = digits.test_indices().len();
     let active_dims = |beta: f32| {
-        let device = device();
-        device.seed(3);
         let architecture = VaeConfig {
             latent: 10,
             hidden: 128,
             kind: ModelKind::Vae,
         };
-        let mut trainer = Trainer::new(architecture.init(&device), 3);
+        let mut trainer = Trainer::new(common::seeded_init(3, |d| architecture.init(d)), 3);
         let mut batches = Batches::new(digits.train_indices(), 3).unwrap();
         let steps = 2 * batches.per_epoch(128);
         for _ in 0..steps {
@@ -278,9 +274,7 @@ fn an_exploding_loss_stops_the_run_before_the_weights_are_ruined() {
     use vae_core::weights::read_safetensors;
     let digits = digits();
     let (pixels, _) = digits.batch(&digits.train_indices()[..128]);
-    let device = device();
-    device.seed(1);
-    let mut t = Trainer::new(VaeConfig::new().init(&device), 1);
+    let mut t = Trainer::new(common::seeded_init(1, |d| VaeConfig::new().init(d)), 1);
     let mean_loss = |t: &Trainer| {
         let per_digit = block_on(score_at_mean(
             &t.model(),

@@ -13,13 +13,13 @@ use vae_core::weights::{
 use vae_core::{ModelKind, VaeConfig, VaeError};
 
 fn small(kind: ModelKind) -> vae_core::Vae {
-    let device = device();
-    device.seed(1);
-    VaeConfig::new()
-        .with_hidden(5)
-        .with_latent(3)
-        .with_kind(kind)
-        .init(&device)
+    common::seeded_init(1, |device| {
+        VaeConfig::new()
+            .with_hidden(5)
+            .with_latent(3)
+            .with_kind(kind)
+            .init(device)
+    })
 }
 
 fn error_of(bytes: &[u8]) -> String {
@@ -348,7 +348,9 @@ fn rejects_sizes_that_are_not_whole_numbers_or_do_not_fit() {
 fn sigma_x_is_saved_for_a_gaussian_model_and_checked_on_read() {
     use vae_core::inference::read1;
     let config = VaeConfig::new().with_hidden(4).with_latent(2);
-    let model = config.init(&device()).with_sigma_x(0.25).unwrap();
+    let model = common::seeded_init(2, |device| config.init(device))
+        .with_sigma_x(0.25)
+        .unwrap();
     let gaussian = block_on(write_safetensors(
         &model,
         Dtype::F32,

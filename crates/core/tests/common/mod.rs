@@ -15,6 +15,22 @@ pub fn device() -> Device {
     cpu_device()
 }
 
+/// A model whose initial values come from burn's generator seeded with `seed`, the same on every
+/// run. The generator is the device's, shared by the tests a binary runs in parallel, and burn
+/// draws a parameter's values when it is first used: every test that initialises a model goes
+/// through here, and the read inside the lock draws them all before another test can draw.
+pub fn seeded_init<M: burn::module::Module>(seed: u64, init: impl FnOnce(&Device) -> M) -> M {
+    static GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = GENERATOR
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let device = device();
+    device.seed(seed);
+    let model = init(&device);
+    assert!(block_on(vae_core::training::weights_are_finite(&model)).unwrap());
+    model
+}
+
 /// A path from the repository root.
 pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
