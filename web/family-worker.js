@@ -1,11 +1,13 @@
-// The Web Worker that trains an adversarial autoencoder, a hierarchical VAE or a recurrent VAE for
-// a widget's `aae`, `hvae` and `vrae` views, in its own instance of the widget's wasm module, so the page never waits
-// on a step. Every message names its `type`; the protocol, both ways:
+// The Web Worker that trains a VAE (or a plain autoencoder, or a conditional VAE), an adversarial
+// autoencoder, a hierarchical VAE or a recurrent VAE for a widget's `train`, `aae`, `hvae` and
+// `vrae` views, in its own instance of the widget's wasm module, so the page never waits on a step.
+// Every message names its `type`; the protocol, both ways:
 //
 // page → worker
 //   { type: "start", module: WebAssembly.Module, glue: string (the glue's URL), data: Uint8Array
-//     (decompressed digits.bin; series.bin for "vrae"), kind: "aae" | "hvae" | "vrae",
-//     model: AaeOptions | HvaeOptions | VraeOptions, train: FamilyStepOptions | VraeStepOptions,
+//     (decompressed digits.bin; series.bin for "vrae"), kind: "vae" | "aae" | "hvae" | "vrae",
+//     model: VaeOptions | AaeOptions | HvaeOptions | VraeOptions,
+//     train: BatchOptions | FamilyStepOptions | VraeStepOptions,
 //     backend: "cpu" | "webgpu", gpu: { glue, wasm } (URLs of the WebGPU build),
 //     weights?: Uint8Array, steps?: number, epoch?: number }
 //                                                     builds a fresh model (or reads `weights`, a
@@ -16,7 +18,9 @@
 //                                                     worker fetches and instantiates itself (the
 //                                                     model's self-check there must agree with the
 //                                                     CPU, else the start fails and says why)
-//   { type: "pause" } | { type: "resume", train?: FamilyStepOptions }   (resume may change lr)
+//   { type: "pause" } | { type: "resume", train?: … }   (resume may change the step's settings)
+//   { type: "settings", train }                      the step's settings (learning rate, β) from
+//                                                     the next step; does not resume a paused run
 //   { type: "save" }                                 asks for the weights as safetensors
 //
 // worker → page
@@ -28,8 +32,8 @@
 //                                                     of those steps it held)
 //   { type: "snapshot", steps, epoch, codes: Float32Array, scores, weights: Uint8Array }
 //                                                     every ~2 s and at each epoch's end: the 1,000
-//                                                     test digits' codes (the AAE's z; the HVAE's μ₂
-//                                                     at μ₁), testScores() and the weights
+//                                                     test digits' codes (the VAE's μ; the AAE's z;
+//                                                     the HVAE's μ₂ at μ₁), testScores() and the weights
 //                                                     (safetensors), so the page shows this model.
 //                                                     For "vrae": codes is null, scores holds
 //                                                     analyse(16)'s figures (negElbo, recon, kl,
@@ -75,11 +79,18 @@ function fail(e) {
 function means(results) {
   const out = {};
   for (const key of Object.keys(results[0])) {
+    if (NEWEST.has(key)) {
+      out[key] = results.at(-1)[key];
+      continue;
+    }
     const values = results.map((r) => Number(r[key]));
     out[key] = values.reduce((a, b) => a + b, 0) / values.length;
   }
   return out;
 }
+/** Figures that are a state, not a step's measurement: the newest is sent (σₓ after the step; null
+ * for a Bernoulli model). */
+const NEWEST = new Set(["sigmaX"]);
 
 /** Held-out windows of the series are scored this many samples apart while training. */
 const SERIES_STRIDE = 16;
@@ -93,9 +104,17 @@ async function seriesSnapshot(last) {
     [starts.buffer, windowScores.buffer, anomalous.buffer, reconstruction.buffer, weights.buffer]);
 }
 
+/** The test digits' codes of the model being trained, as its view maps them. */
+async function testCodes() {
+  if (model.kind === "adversarial") return model.codes(test.pixels, test.count);
+  if (model.kind === "hierarchical") return model.topCodes(test.pixels, test.count);
+  const labels = model.kind === "conditional" ? test.labels : undefined;
+  return (await model.reconstruct(test.pixels, test.count, labels)).mu;
+}
+
 async function snapshot(last) {
   if (model.kind === "recurrent") return seriesSnapshot(last);
-  const codes = await (model.kind === "adversarial" ? model.codes(test.pixels, test.count) : model.topCodes(test.pixels, test.count));
+  const codes = await testCodes();
   const scores = await model.testScores();
   const weights = await model.toSafetensors();
   post({ type: "snapshot", steps: steps(), epoch: epochBase + last.epoch + last.stepInEpoch / last.stepsPerEpoch, codes, scores, weights }, [codes.buffer, weights.buffer]);
@@ -159,7 +178,7 @@ async function instantiate(message) {
 
 async function start(message) {
   await instantiate(message);
-  const cls = { aae: wasm.Aae, hvae: wasm.Hvae, vrae: wasm.Vrae }[message.kind];
+  const cls = { vae: wasm.Vae, aae: wasm.Aae, hvae: wasm.Hvae, vrae: wasm.Vrae }[message.kind];
   const options = { ...message.model, backend: message.backend === "webgpu" ? "webgpu" : "cpu" };
   model = await (message.weights ? cls.fromSafetensors(message.weights, options) : cls.create(options));
   base = message.steps ?? 0;
@@ -172,7 +191,7 @@ async function start(message) {
   } else {
     const trainDigits = model.setTrainingDigits(message.data, seed);
     const digits = wasm.testDigits(message.data);
-    test = { pixels: digits.pixels, count: digits.count };
+    test = { pixels: digits.pixels, count: digits.count, labels: digits.labels };
     post({ type: "started", examples: trainDigits, what: "digits", stepsPerEpoch: Math.ceil(trainDigits / (train.batchSize ?? 128)), backend: model.backend });
   }
   // The starting point (initialisation, or the snapshot gone on from), so the chart and the map
@@ -191,6 +210,8 @@ self.onmessage = async ({ data }) => {
       // The weights where it stopped, so the view (and a kept run) shows every step taken.
       if (last && model) await snapshot(last);
       post({ type: "paused", reason: "asked" });
+    } else if (data.type === "settings") {
+      train = { ...train, ...data.train };
     } else if (data.type === "resume") {
       if (data.train) train = { ...train, ...data.train };
       go();

@@ -89,7 +89,8 @@ function drawChart(chart, series, { log = false } = {}) {
   ctx.font = "10px system-ui, sans-serif";
   ctx.fillStyle = "#5b616e";
   ctx.textAlign = "right";
-  const label = (v) => (log ? `${(10 ** v).toPrecision(2)}` : v.toFixed(Math.abs(hi - lo) < 5 ? 2 : 0));
+  // Two significant digits, written out (550, not 5.5e+2, which the margin cuts).
+  const label = (v) => (log ? String(Number((10 ** v).toPrecision(2))) : v.toFixed(Math.abs(hi - lo) < 5 ? 2 : 0));
   ctx.fillText(label(hi), pad.left - 3, pad.top + 8);
   ctx.fillText(label(lo), pad.left - 3, height - pad.bottom);
   ctx.textAlign = "left";
@@ -113,22 +114,24 @@ function chartLegend(series) {
   return list;
 }
 
-const CHART_NAMES = { aae: "Adversarial", hvae: "Hierarchical", vrae: "Recurrent" };
-const FILE_NAMES = { aae: "adversarial-autoencoder", hvae: "hierarchical-vae", vrae: "recurrent-vae" };
+const CHART_NAMES = { aae: "Adversarial", hvae: "Hierarchical", vrae: "Recurrent", vae: "VAE" };
+const FILE_NAMES = { aae: "adversarial-autoencoder", hvae: "hierarchical-vae", vrae: "recurrent-vae", vae: "vae" };
 const BACKENDS = [["cpu", "CPU (WebAssembly)"], ["webgpu", "GPU (WebGPU)"]];
 const WHERE = { cpu: "on the CPU (WebAssembly)", webgpu: "on the GPU (WebGPU)" };
 
-/** What the family's views share: the train row (button, learning rate, status, figures, chart).
- * `log` draws the chart on a log scale (losses that stay positive and span orders of magnitude). */
+/** What the training views share: the train row (button, learning rate, status, figures, chart).
+ * `log` draws the chart on a log scale (losses that stay positive and span orders of magnitude);
+ * `rates` and `rate` are the learning rates offered and the first choice. The view may add
+ * `trainOptions()` (more of the step's settings) and `runState(state)` (to hear the run's state). */
 export class TrainingPanel {
-  constructor(view, kind, series, { log = true, batch = 128 } = {}) {
+  constructor(view, kind, series, { log = true, batch = 128, rates = RATES, rate = "0.001" } = {}) {
     this.log = log;
     this.batch = batch;
     this.view = view;
     this.kind = kind;
     this.series = series.map((s) => ({ ...s, points: [] }));
     this.button = h("button", { type: "button", part: "button", text: "Train a fresh one here" });
-    this.lr = select("Learning rate", RATES, "0.001", "select");
+    this.lr = select("Learning rate", rates, rate, "select");
     // Where a fresh run trains; offered where the browser has WebGPU at all (whether an adapter
     // answers, and agrees with the CPU, is found out when a run starts). The element's `backend`
     // attribute picks the first choice.
@@ -138,6 +141,8 @@ export class TrainingPanel {
     // Shown while the view shows a run kept by `persist` (see restored()).
     this.forget = h("button", { type: "button", part: "button", text: "Forget the kept run", hidden: true });
     this.goOn = h("button", { type: "button", part: "button", text: "Go on training the kept run", hidden: true });
+    // Shown while a run is paused: ends it, so a fresh one (with other settings) can start.
+    this.end = h("button", { type: "button", part: "button", text: "End this run", hidden: true });
     this.status = h("p", { class: "note", part: "training-status", role: "status", text: "" });
     this.figures = h("dl", { class: "numbers", part: "figures" });
     this.chart = canvas(`${CHART_NAMES[kind]} training chart${log ? " (log scale)" : ""}`, 320, 140, "chart");
@@ -145,7 +150,7 @@ export class TrainingPanel {
     this.shown = h("div", { class: "training", hidden: true }, this.figures, this.chart, chartLegend(series));
     this.root = h("div", { class: "training", part: "training" },
       h("div", { class: "row", part: "controls" }, this.button, h("label", { class: "mini", text: "learning rate " }, this.lr),
-        ...(gpu ? [h("label", { class: "mini", text: "on " }, this.backend)] : []), this.save, this.goOn, this.forget),
+        ...(gpu ? [h("label", { class: "mini", text: "on " }, this.backend)] : []), this.save, this.end, this.goOn, this.forget),
       this.status, this.flag, this.shown);
     if (!gpu && view.ctx.option("backend") === "webgpu") {
       this.status.textContent = "This browser has no WebGPU (navigator.gpu), so a run here trains on the CPU (WebAssembly).";
@@ -154,12 +159,30 @@ export class TrainingPanel {
     this.save.addEventListener("click", () => this.run?.send({ type: "save" }));
     this.forget.addEventListener("click", () => view.ctx.forgetRun());
     this.goOn.addEventListener("click", () => this.start(this.kept));
-    this.lr.addEventListener("change", () => this.run?.send({ type: "resume", train: this.train() }) ?? null);
+    this.end.addEventListener("click", () => {
+      this.stop();
+      this.setState("idle");
+      this.status.textContent = `Run ended at step ${this.steps}; the view still shows its last snapshot${this.last ? ` (step ${this.last.steps})` : ""}. Train a fresh one here starts again from scratch.`;
+    });
+    this.lr.addEventListener("change", () => this.settingsChanged());
     this.state = "idle";
   }
 
+  /** The step's settings: the learning rate and whatever the view adds. */
   train() {
-    return { lr: Number(this.lr.value) };
+    return { ...(this.view.trainOptions?.() ?? {}), lr: Number(this.lr.value) };
+  }
+
+  /** A setting of the step changed: the run (running or paused) takes it from its next step. */
+  settingsChanged() {
+    this.run?.send({ type: "settings", train: this.train() });
+  }
+
+  /** Switches the chart between a log and a linear scale (a Gaussian density's nats can be negative). */
+  setLog(log) {
+    this.log = log;
+    this.chart.setAttribute("aria-label", `${CHART_NAMES[this.kind]} training chart${log ? " (log scale)" : ""}`);
+    this.redraw();
   }
 
   /** The element's train(): resumes a paused run, else goes on from a kept one, else starts a fresh
@@ -173,6 +196,7 @@ export class TrainingPanel {
   /** Says that the view shows the person's run kept in this browser (`persist`), not the shipped model. */
   restored(run) {
     this.kept = run;
+    this.view.restored?.(run);
     this.forget.hidden = false;
     this.goOn.hidden = false;
     this.root.dataset.restored = String(run.steps);
@@ -204,6 +228,8 @@ export class TrainingPanel {
     this.button.disabled = state === "starting";
     this.backend.disabled = state !== "idle" && state !== "failed";
     this.save.disabled = state !== "running" && state !== "paused";
+    this.end.hidden = state !== "paused";
+    this.view.runState?.(state);
     this.view.ctx.updated();
   }
 

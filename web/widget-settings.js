@@ -2,7 +2,7 @@
 // (camelCase), its type, its default and what it accepts. The element, the iframe's query
 // parameters and getState/setState all read this table.
 
-export const VIEWS = ["draw", "latent", "sample", "manifold", "walk", "arith", "cvae", "compare", "full", "aae", "hvae", "vrae"];
+export const VIEWS = ["draw", "latent", "sample", "manifold", "walk", "arith", "cvae", "compare", "full", "train", "aae", "hvae", "vrae"];
 
 /** The adversarial autoencoder's priors as an author names them; each has shipped weights. */
 export const PRIORS = {
@@ -86,7 +86,7 @@ export const SETTINGS = [
   { attr: "loading", type: "string", default: "lazy", parse: oneOf(["lazy", "eager"]), doc: "lazy: nothing is fetched until the widget nears the viewport" },
   // Widgets draw, decode and map one digit or a handful at a time, where the CPU build is the faster
   // (README, benchmark), so those always run there. `backend` says where the training panel of the
-  // aae, hvae and vrae views trains: "webgpu" picks the GPU (the folder's gpu/ build, fetched only
+  // train, aae, hvae and vrae views trains: "webgpu" picks the GPU (the folder's gpu/ build, fetched only
   // when a run starts; a browser without WebGPU trains on the CPU and says so). "auto" trains on the
   // CPU too: the CPU build is already loaded, and the benchmark's VAE, of these models' size, trains
   // ~66× faster there than on SwiftShader's WebGPU, the adapter a machine without a GPU may offer.

@@ -1,6 +1,6 @@
 // Types of the <vae-playground> element (widget.js). The attribute list is widget-settings.js.
 
-export type WidgetView = "draw" | "latent" | "sample" | "manifold" | "walk" | "arith" | "cvae" | "compare" | "full" | "aae" | "hvae" | "vrae";
+export type WidgetView = "draw" | "latent" | "sample" | "manifold" | "walk" | "arith" | "cvae" | "compare" | "full" | "train" | "aae" | "hvae" | "vrae";
 /** The adversarial autoencoder's prior (view="aae"). */
 export type WidgetPrior = "ring" | "ring-guided" | "gaussian" | "swissroll";
 export type WidgetErrorType = "load" | "panic" | "csp" | "file-protocol" | "worker" | "storage";
@@ -32,7 +32,8 @@ export interface WidgetState {
   sample?: number;
 }
 
-export type TrainingKind = "aae" | "hvae" | "vrae";
+/** What a training view trains: "vae" for view="train" (a VAE, plain autoencoder or conditional VAE). */
+export type TrainingKind = "vae" | "aae" | "hvae" | "vrae";
 
 export interface TrainProgressDetail {
   kind: TrainingKind;
@@ -65,8 +66,8 @@ export interface ChangeDetail {
 
 export interface WidgetEventMap {
   load: CustomEvent<{ view: WidgetView; model: string; latentDim: number | null; kind: string | null }>;
-  /** "training": a message of the aae/hvae/vrae views' training worker ("started", "progress", "snapshot", "paused", "failed"). */
-  progress: CustomEvent<{ stage: "module" | "model" } | { stage: "training"; kind: "aae" | "hvae" | "vrae"; message: string }>;
+  /** "training": a message of the train/aae/hvae/vrae views' training worker ("started", "progress", "snapshot", "paused", "failed"). */
+  progress: CustomEvent<{ stage: "module" | "model" } | { stage: "training"; kind: TrainingKind; message: string }>;
   error: CustomEvent<{ type: WidgetErrorType; message: string }>;
   input: CustomEvent<{ source: "pad" | "map" | "series"; sample?: number }>;
   change: CustomEvent<ChangeDetail>;

@@ -13,6 +13,7 @@ import { WidgetError, assetUrl, liveObjects, register, restart, runtime } from "
 import { VIEW_CLASSES, group, h } from "./widget-views.js";
 import { AaeView, HvaeView } from "./widget-family.js";
 import { VraeView } from "./widget-series.js";
+import { TrainView } from "./widget-train.js";
 import { kindName } from "./labels.js";
 
 /** IndexedDB, loaded only by a widget with `persist`. */
@@ -194,7 +195,7 @@ export class VaePlayground extends HTMLElement {
       await this.#recall(settings);
       if (!current()) return;
       this.#ctx = this.#context(rt, settings);
-      const View = { ...VIEW_CLASSES, aae: AaeView, hvae: HvaeView, vrae: VraeView }[settings.view];
+      const View = { ...VIEW_CLASSES, train: TrainView, aae: AaeView, hvae: HvaeView, vrae: VraeView }[settings.view];
       this.#view = new View(this.#ctx);
       this.#body.replaceChildren(this.#view.root);
       this.#group = group(settings.group);
@@ -482,13 +483,13 @@ export class VaePlayground extends HTMLElement {
     this.#view?.pause?.();
   }
 
-  /** Trains in the view's panel (views aae, hvae, vrae): resumes a paused run, else goes on from
+  /** Trains in the view's panel (views train, aae, hvae, vrae): resumes a paused run, else goes on from
    * the run kept by `persist`, else starts a fresh one; resolves once it trains, rejects with the reason when it cannot start. Progress arrives as
    * `trainprogress` events, the end (a pause, a rolled-back divergence, a failure) as `trainend`. */
   async train() {
     await this.ready;
     const panel = this.#view?.panel;
-    if (!panel) throw new Error(`view="${this.getAttribute("view") ?? "draw"}" has no training panel (the aae, hvae and vrae views train)`);
+    if (!panel) throw new Error(`view="${this.getAttribute("view") ?? "draw"}" has no training panel (the train, aae, hvae and vrae views train)`);
     return panel.begin();
   }
 

@@ -592,6 +592,88 @@ test("view=aae under the strict CSP: the shipped codes fill the ring beside the 
   await page.close();
 });
 
+test("view=train under the strict CSP: trains a fresh VAE in a worker, its test −ELBO falling; β applies from the next step; a run ended, the autoencoder trains and is labelled without an ELBO; persist brings it back", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`, { prefix: "strict/" });
+  await page.evaluate(() => {
+    window.__progress = [];
+    document.addEventListener("trainprogress", (e) => window.__progress.push(e.detail));
+  });
+  await addWidgets(page, [{ id: "train", view: "train", loading: "eager", persist: "train-lesson" }]);
+  await allReady(page);
+  const shadow = page.locator("#train");
+  await page.waitForFunction(() => document.querySelector("#train").dataset.updates > 0);
+  // Before any run: the widget's model, the shipped vae-2, and the controls set to one like it.
+  assert.match(await shadow.getByRole("paragraph").filter({ hasText: "Shown:" }).textContent(), /^Shown: the model "vae-2", a VAE with a 2-D latent space\./);
+  assert.equal(await shadow.getByLabel("Model kind").inputValue(), "vae");
+  assert.equal(await shadow.getByLabel("Latent size").inputValue(), "2");
+  const shippedInk = await widgetInk(page, "#train", "Decoded prior samples");
+  assert.ok(inkSum(shippedInk) > 20, "the shipped model's samples");
+
+  // A fresh VAE: the first snapshot is the initialisation (test −ELBO ≈ 543 nats, every pixel a
+  // coin flip), one epoch (71 steps of 128) later it has learned digits.
+  await shadow.getByRole("button", { name: "Train a fresh one here" }).click();
+  await page.waitForFunction(() => {
+    const text = document.querySelector("#train").shadowRoot.querySelector(".training").dataset.snapshots ?? "";
+    return text.split(";").some((row) => Number(row.split(":")[0]) >= 71);
+  }, null, { timeout: 90000, polling: 500 });
+  assert.ok(await shadow.getByLabel("Model kind").isDisabled(), "the architecture is fixed while a run exists");
+  assert.ok(await shadow.getByLabel("Latent size").isDisabled());
+  assert.ok(!(await shadow.getByLabel("β", { exact: true }).isDisabled()), "β stays free");
+  const runs = await snapshots(page, "#train");
+  const [first, last] = [runs[0], runs.at(-1)];
+  assert.equal(first.steps, 0);
+  assert.ok(first.negElbo > 500 && last.negElbo < 230, `test −ELBO ${first.negElbo} at initialisation, ${last.negElbo} after ${last.steps} steps`);
+  assert.ok(Math.abs(last.scoreAtMean - last.negElbo) < 25, `at z = μ ${last.scoreAtMean}, one draw ${last.negElbo}`);
+  await page.waitForFunction(() => /^Shown: your run, step \d+: a VAE with a 2-D latent space and 256 hidden units \(Bernoulli likelihood\)\.$/.test(
+    [...document.querySelector("#train").shadowRoot.querySelectorAll("p")].find((p) => p.textContent.startsWith("Shown:")).textContent));
+  assert.notDeepEqual(await widgetInk(page, "#train", "Decoded prior samples"), shippedInk, "the samples are the run's");
+  assert.ok(inkSum(await widgetInk(page, "#train", "Their reconstructions")) > 20);
+  const text = await trainingText(page, "#train");
+  assert.match(text, /loss = reconstruction \+ β·KL \(batches\)[\d.]+ = [\d.]+ \+ 1·[\d.]+ nats per digit \(Bernoulli\)/);
+  assert.match(text, /test −ELBO \(β = 1, one draw of q\(z\|x\) per digit\)[\d.]+ nats per digit \(Bernoulli\)/);
+  const events = await page.evaluate(() => window.__progress);
+  assert.ok(events.length > 3 && events.every((e) => e.kind === "vae"), JSON.stringify(events.slice(0, 2)));
+
+  // β = 8 from the next step: the worker's loss is then recon + 8·KL (the figures are means over
+  // the same steps, so the identity holds to their rounding).
+  await shadow.getByLabel("β", { exact: true }).selectOption("8");
+  await page.waitForTimeout(1500);
+  const eight = (await trainingText(page, "#train")).match(/loss = reconstruction \+ β·KL \(batches\)([\d.]+) = ([\d.]+) \+ 8·([\d.]+)/);
+  assert.ok(eight, await trainingText(page, "#train"));
+  const [loss, recon, kl] = eight.slice(1).map(Number);
+  assert.ok(Math.abs(loss - (recon + 8 * kl)) < 0.3, `${loss} vs ${recon} + 8·${kl}`);
+
+  // Pause, end the run, and train a plain autoencoder: no KL, no ELBO, and the labels say so.
+  await shadow.getByRole("button", { name: "Pause" }).click();
+  await shadow.getByRole("button", { name: "End this run" }).click();
+  assert.ok(!(await shadow.getByLabel("Model kind").isDisabled()), "a new architecture once the run ended");
+  await shadow.getByLabel("Model kind").selectOption("autoencoder");
+  await shadow.getByRole("button", { name: "Train a fresh one here" }).click();
+  await page.waitForFunction(() => /an autoencoder has no KL term and no ELBO/.test(document.querySelector("#train").shadowRoot.querySelector(".training").textContent)
+    && (document.querySelector("#train").shadowRoot.querySelector(".training").dataset.snapshots ?? "").split(";").length >= 2, null, { timeout: 60000, polling: 500 });
+  await page.waitForFunction(() => /test reconstruction error at z = μ[\d.]+ nats per digit \(Bernoulli\)/.test(document.querySelector("#train").shadowRoot.querySelector(".training").textContent), null, { timeout: 30000 });
+  const ae = await snapshots(page, "#train");
+  assert.equal(ae[0].steps, 0, "the autoencoder's run starts from step 0");
+  assert.ok(!/−ELBO \(β = 1/.test(await trainingText(page, "#train")));
+  await page.waitForFunction(() => /^Shown: your run, step \d+: an autoencoder with a 2-D latent space/.test([...document.querySelector("#train").shadowRoot.querySelectorAll("p")].find((p) => p.textContent.startsWith("Shown:")).textContent));
+  await shadow.getByRole("button", { name: "Pause" }).click();
+  await shadow.getByRole("button", { name: "Resume" }).waitFor({ timeout: 10000 });
+  const kept = (await snapshots(page, "#train")).at(-1).steps;
+  await waitForKept(page, "train-lesson", (record) => record?.run?.steps === kept && record.view === "train");
+
+  // persist: after a reload the widget shows the kept autoencoder, and its controls match it.
+  await page.reload();
+  await addWidgets(page, [{ id: "train", view: "train", loading: "eager", persist: "train-lesson" }]);
+  await allReady(page);
+  await page.waitForFunction(() => [...document.querySelector("#train").shadowRoot.querySelectorAll("p")].some((p) => p.textContent.startsWith("Shown: your run kept")));
+  const shown = await shadow.getByRole("paragraph").filter({ hasText: "Shown:" }).textContent();
+  assert.equal(shown, `Shown: your run kept in this browser, step ${kept}: an autoencoder with a 2-D latent space and 256 hidden units.`);
+  assert.equal(await shadow.getByLabel("Model kind").inputValue(), "autoencoder");
+  assert.deepEqual(await page.evaluate(() => window.__violations), []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("view=hvae: the z₂ map and its two rows; picking a point redraws them; a run reports both KL terms and each layer's active units", async () => {
   const { page, errors } = await openPage(`${LESSON}/blank.html`);
   await addWidgets(page, [{ id: "hvae", view: "hvae", loading: "eager" }]);

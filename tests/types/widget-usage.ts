@@ -9,9 +9,12 @@ widget.addEventListener("change", (e) => {
   console.log(z.length, same.view);
 });
 widget.persist = "unit-1";
+const trainer = document.createElement("vae-playground");
+trainer.view = "train";
 widget.addEventListener("trainprogress", (e) => {
   const steps: number = e.detail.steps;
   console.log(steps, e.detail.stats?.recon, e.detail.scores?.mmd2);
+  if (e.detail.kind === "vae") console.log(e.detail.scores?.negElbo);
 });
 widget.addEventListener("trainend", (e) => {
   if (e.detail.reason === "diverged") console.log(e.detail.message);

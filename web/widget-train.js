@@ -1,0 +1,193 @@
+// The `train` view: the page's "train your own" as an element. A person picks the model (VAE, plain
+// autoencoder or conditional VAE), the latent size, the likelihood and β, trains it from scratch in
+// a Web Worker (`family-worker.js`, the same loop as the family's views) and watches it learn: the
+// loss and its two terms per step, the test figures at each snapshot, the test digits' map, decoded
+// prior samples and reconstructions of test digits. No math here: every number comes from the
+// wasm module.
+
+import { drawGrid, drawRow } from "./render.js";
+import { LatentMap } from "./latent-map.js";
+import { kindName } from "./labels.js";
+import { TrainingPanel, adopt, fixed } from "./widget-family.js";
+import { View, canvas, h, legend, select } from "./widget-views.js";
+
+const SAMPLE_COUNT = 16;
+const SAMPLE_SEED = 99; // the same prior points at every snapshot, so what changes is the model
+const ROW = 8; // test digits shown beside their reconstructions: the first 0, 1, …, 7 of the test set
+const BATCH = 128;
+
+/** What a fresh run may be; the shown model sets the first choice of each. */
+const KINDS = [["vae", "VAE"], ["autoencoder", "Plain autoencoder (no KL)"], ["conditional", "Conditional VAE"]];
+const LATENTS = [["2", "2"], ["5", "5"], ["10", "10"], ["20", "20"]];
+const LIKELIHOODS = [["bernoulli", "Bernoulli"], ["gaussian", "Gaussian, σₓ learned"]];
+const BETAS = [["0", "0"], ["0.5", "0.5"], ["1", "1 (the ELBO)"], ["2", "2"], ["4", "4"], ["8", "8"]];
+// The page's default; 1 shows a diverging run being caught and rolled back.
+const RATES = [["0.0003", "0.0003"], ["0.001", "0.001"], ["0.002", "0.002"], ["0.003", "0.003"], ["0.01", "0.01"], ["0.1", "0.1"], ["1", "1 (diverges)"]];
+const HIDDEN = 256; // the page's default: recognisable digits within seconds on a laptop's CPU
+
+/** "a VAE", "an autoencoder", "a conditional VAE". */
+const aKind = (model) => `${/^[aeiou]/.test(kindName(model)) ? "an" : "a"} ${kindName(model)}`;
+const unit = (likelihood) => (likelihood === "gaussian" ? "nats per digit (Gaussian density)" : "nats per digit (Bernoulli)");
+
+export class TrainView extends View {
+  constructor(ctx) {
+    super(ctx, "train");
+    this.kind = select("Model kind", KINDS, "vae", "select");
+    this.latent = select("Latent size", LATENTS, "2", "select");
+    this.likelihood = select("Likelihood", LIKELIHOODS, "bernoulli", "select");
+    this.beta = select("β", BETAS, "1", "select");
+    this.architecture = [this.kind, this.latent, this.likelihood];
+    this.panel = new TrainingPanel(this, "vae", [
+      { label: "loss = reconstruction + β·KL (batches)", color: "#1d1f24", from: "stats", value: (s) => s.loss },
+      { label: "reconstruction −log p(x|z)", color: "#1f77b4", from: "stats", value: (s) => s.recon },
+      { label: "KL(q(z|x) ‖ N(0, I))", color: "#d62728", from: "stats", value: (s) => s.kl },
+      // An autoencoder has no ELBO: its test figure is the reconstruction error at z = μ.
+      { label: "test −ELBO, one draw per digit (autoencoder: reconstruction error)", color: "#2ca02c", from: "scores", value: (s) => (this.kind.value === "autoencoder" ? s.scoreAtMean : s.negElbo) },
+    ], { batch: BATCH, rates: RATES, rate: "0.002" });
+    this.beta.addEventListener("change", () => this.panel.settingsChanged());
+    this.mapCanvas = canvas("Latent map of the test digits", 260, 260, "map");
+    this.map = new LatentMap(this.mapCanvas);
+    this.map.setMessage("Loading…");
+    this.samples = canvas("Decoded prior samples", 200, 200, "samples");
+    this.originals = canvas("Test digits", 240, 30, "row");
+    this.rebuilt = canvas("Their reconstructions", 240, 30, "row");
+    this.shownNote = this.note("Loading…", "shown");
+    this.mapNote = this.note("");
+    const settings = h("div", { class: "row", part: "controls" },
+      h("label", { class: "mini", text: "model " }, this.kind),
+      h("label", { class: "mini", text: "latent " }, this.latent),
+      h("label", { class: "mini", text: "likelihood " }, this.likelihood),
+      h("label", { class: "mini", text: "β " }, this.beta));
+    this.root.append(
+      this.note("Train a model from scratch on the 9,000 training digits, here in this tab, and watch it learn. Each step lowers reconstruction + β·KL on a batch of 128; the views below follow the model every two seconds. Model, latent size and likelihood are fixed once a run starts; β and the learning rate apply at once."),
+      ...(ctx.controls === "full" ? [settings] : []),
+      ...(ctx.controls !== "none" ? [this.panel.root] : []),
+      this.shownNote,
+      h("div", { class: "pair" },
+        h("figure", {}, h("figcaption", { text: "The 1,000 test digits, each at its μ" }), this.mapCanvas, this.mapNote),
+        h("div", { class: "view" },
+          h("figure", {}, h("figcaption", { text: "16 prior samples z ~ N(0, I), decoded" }), this.samples),
+          h("figure", {}, h("figcaption", { text: "Test digits, and their reconstructions at z = μ" }), this.originals, this.rebuilt))),
+      legend(),
+    );
+  }
+
+  /** The model a fresh run builds, from the controls. */
+  modelOptions() {
+    return {
+      kind: this.kind.value,
+      latentDim: Number(this.latent.value),
+      hidden: HIDDEN,
+      likelihood: this.likelihood.value,
+      seed: this.ctx.seed(),
+    };
+  }
+
+  /** The step's settings beside the learning rate (β applies from the next step). */
+  trainOptions() {
+    return { beta: Number(this.beta.value), batchSize: BATCH, likelihood: this.likelihood.value, learnSigmaX: this.likelihood.value === "gaussian" };
+  }
+
+  /** Architecture is fixed while a run exists; β stays free. */
+  runState(state) {
+    const fixedNow = state === "starting" || state === "running" || state === "paused";
+    for (const control of this.architecture) control.disabled = fixedNow;
+    // A Gaussian density's nats can go below zero, where a log scale has no place for them.
+    if (state === "starting") this.panel.setLog(this.likelihood.value !== "gaussian");
+  }
+
+  async start() {
+    const { ctx } = this;
+    this.model = await ctx.model();
+    this.digits = await ctx.rt.testDigits();
+    if (this.disposed) return;
+    const { pixels, labels } = this.digits;
+    const rows = Array.from({ length: ROW }, (_, d) => labels.indexOf(d));
+    this.row = { pixels: new Float32Array(ROW * 784), labels: Uint8Array.from(rows, (i) => labels[i]) };
+    rows.forEach((i, k) => this.row.pixels.set(pixels.subarray(i * 784, (i + 1) * 784), k * 784));
+    // The controls start at the shown model, so "Train a fresh one" trains one like it.
+    this.kind.value = this.model.kind;
+    if (LATENTS.some(([v]) => Number(v) === this.model.latentDim)) this.latent.value = String(this.model.latentDim);
+    this.likelihood.value = this.model.likelihood;
+    const { mu } = await ctx.rt.testStats(this.model);
+    await this.show(this.model, mu, null);
+  }
+
+  /** Redraws every figure from `model`, whose test digits sit at `mu`; `steps` null: not a run. */
+  async show(model, mu, steps) {
+    const { ctx } = this;
+    const { labels, count } = this.digits;
+    await ctx.guard(async () => {
+      const conditional = model.kind === "conditional";
+      const projection = ctx.rt.track(new ctx.wasm.Projection(mu, count, model.latentDim));
+      ctx.rt.free(this.projection);
+      this.projection = projection;
+      this.map.setMessage(null);
+      this.map.setPoints(projection.project(mu, count), labels);
+      const [e1, e2] = projection.explained;
+      this.mapNote.textContent = model.latentDim === 2
+        ? "The dotted circle holds 95% of the prior N(0, I)."
+        : `${model.latentDim}-D, seen on its two principal components (${Math.round(100 * (e1 + e2))}% of the variance).`;
+      const z = ctx.wasm.standardNormal(SAMPLE_COUNT * model.latentDim, SAMPLE_SEED);
+      const sampleLabels = conditional ? Uint8Array.from({ length: SAMPLE_COUNT }, (_, k) => k % 10) : undefined;
+      const [images, rebuilt] = await Promise.all([
+        model.decode(z, SAMPLE_COUNT, sampleLabels),
+        model.reconstruct(this.row.pixels, ROW, conditional ? this.row.labels : undefined),
+      ]);
+      if (this.disposed) return;
+      drawGrid(this.samples, images, SAMPLE_COUNT);
+      drawRow(this.originals, this.row.pixels, ROW);
+      drawRow(this.rebuilt, rebuilt.recon, ROW);
+      this.shownNote.textContent = steps === null
+        ? `Shown: ${this.shippedName(model)}. "Train a fresh one here" trains ${aKind({ kind: this.kind.value })} with the settings above and shows it instead.`
+        : `Shown: your run, step ${steps}: ${aKind(model)} with a ${model.latentDim}-D latent space and ${model.hidden} hidden units (${model.likelihood === "gaussian" ? `Gaussian likelihood, σₓ = ${fixed(model.sigmaX, 3)}` : "Bernoulli likelihood"}).`;
+      this.mapCanvas.dataset.steps = String(steps ?? 0);
+      ctx.updated();
+    }, "show the model");
+  }
+
+  shippedName(model) {
+    return `the model "${this.ctx.option("model")}", ${aKind(model)} with a ${model.latentDim}-D latent space`;
+  }
+
+  /** The shown model is a run kept by `persist` (the panel says so too). */
+  restored(run) {
+    const model = this.model;
+    this.shownNote.textContent = `Shown: your run kept in this browser, step ${run.steps}: ${aKind(model)} with a ${model.latentDim}-D latent space and ${model.hidden} hidden units.`;
+    this.mapCanvas.dataset.steps = String(run.steps);
+  }
+
+  progress(message, panel) {
+    this.lastProgress = message;
+    const s = message.stats;
+    const likelihood = this.likelihood.value;
+    const beta = Number(this.beta.value);
+    const autoencoder = this.kind.value === "autoencoder";
+    panel.show([
+      ["steps", `${message.steps} (epoch ${fixed(message.epoch ?? NaN, 1)})`],
+      autoencoder
+        ? ["reconstruction −log p(x|z) (batches)", `${fixed(s.recon, 1)} ${unit(likelihood)}; an autoencoder has no KL term and no ELBO`]
+        : ["loss = reconstruction + β·KL (batches)", `${fixed(s.loss, 1)} = ${fixed(s.recon, 1)} + ${beta}·${fixed(s.kl, 2)} ${unit(likelihood)}`],
+      ...(likelihood === "gaussian" ? [["σₓ (learned)", fixed(s.sigmaX, 3)]] : []),
+      ...(this.scores ? [autoencoder
+        ? ["test reconstruction error at z = μ", `${fixed(this.scores.scoreAtMean, 1)} ${unit(likelihood)}`]
+        : [`test −ELBO (β = 1, one draw of q(z|x${this.kind.value === "conditional" ? ", y" : ""}) per digit)`, `${fixed(this.scores.negElbo, 1)} ${unit(likelihood)}`]] : []),
+    ]);
+  }
+
+  async snapshot(message) {
+    this.scores = message.scores;
+    // The figures show the newest test scores at once, not from the next progress message.
+    if (this.lastProgress) this.progress(this.lastProgress, this.panel);
+    const model = await this.ctx.guard(() => adopt(this.ctx, this, "Vae", message.weights), "load the training model");
+    if (!model || this.disposed) return;
+    await this.show(model, message.codes, message.steps);
+  }
+
+  dispose() {
+    this.disposed = true;
+    this.panel.stop();
+    this.ctx.rt.free(this.projection);
+    this.ctx.rt.free(this.trained);
+  }
+}
