@@ -108,6 +108,7 @@ function chartLegend(series) {
   const list = h("ul", { class: "legend", part: "legend" });
   for (const s of series) {
     const item = h("li", { text: s.label });
+    s.item = item;
     item.style.setProperty("--swatch", s.color);
     list.append(item);
   }
@@ -147,7 +148,7 @@ export class TrainingPanel {
     this.figures = h("dl", { class: "numbers", part: "figures" });
     this.chart = canvas(`${CHART_NAMES[kind]} training chart${log ? " (log scale)" : ""}`, 320, 140, "chart");
     this.flag = h("p", { class: "flag", part: "flag", role: "alert", hidden: true });
-    this.shown = h("div", { class: "training", hidden: true }, this.figures, this.chart, chartLegend(series));
+    this.shown = h("div", { class: "training", hidden: true }, this.figures, this.chart, chartLegend(this.series));
     this.root = h("div", { class: "training", part: "training" },
       h("div", { class: "row", part: "controls" }, this.button, h("label", { class: "mini", text: "learning rate " }, this.lr),
         ...(gpu ? [h("label", { class: "mini", text: "on " }, this.backend)] : []), this.save, this.end, this.goOn, this.forget),
@@ -176,6 +177,12 @@ export class TrainingPanel {
   /** A setting of the step changed: the run (running or paused) takes it from its next step. */
   settingsChanged() {
     this.run?.send({ type: "settings", train: this.train() });
+  }
+
+  /** Renames the chart's series `index` (its legend entry), for a run whose model names it otherwise. */
+  relabel(index, label) {
+    this.series[index].label = label;
+    this.series[index].item.textContent = label;
   }
 
   /** Switches the chart between a log and a linear scale (a Gaussian density's nats can be negative). */
@@ -238,6 +245,7 @@ export class TrainingPanel {
     this.stop();
     for (const s of this.series) s.points = [];
     this.steps = from?.steps ?? 0;
+    this.epoch = from?.epoch ?? 0;
     this.last = null;
     this.kept = null;
     this.goingOn = from;
@@ -283,7 +291,9 @@ export class TrainingPanel {
       case "progress":
         this.steps = message.steps;
         for (const s of this.series) if (s.from === "stats") s.points.push([message.steps, s.value(message.stats)]);
-        view.progress(message, this);
+        // The last figures after a pause carry no epoch: the view shows the one before.
+        this.epoch = message.epoch ?? this.epoch;
+        view.progress({ ...message, epoch: this.epoch }, this);
         this.redraw();
         view.ctx.emit("trainprogress", { kind: this.kind, steps: message.steps, epoch: message.epoch, stats: message.stats });
         break;

@@ -92,8 +92,11 @@ export class TrainView extends View {
   runState(state) {
     const fixedNow = state === "starting" || state === "running" || state === "paused";
     for (const control of this.architecture) control.disabled = fixedNow;
+    if (state !== "starting") return;
     // A Gaussian density's nats can go below zero, where a log scale has no place for them.
-    if (state === "starting") this.panel.setLog(this.likelihood.value !== "gaussian");
+    this.panel.setLog(this.likelihood.value !== "gaussian");
+    // A conditional VAE's posterior is given the digit too.
+    this.panel.relabel(2, `KL(q(z|x${this.kind.value === "conditional" ? ", y" : ""}) ‖ N(0, I))`);
   }
 
   async start() {

@@ -658,6 +658,7 @@ test("view=train under the strict CSP: trains a fresh VAE in a worker, its test 
   await page.waitForFunction(() => /^Shown: your run, step \d+: an autoencoder with a 2-D latent space/.test([...document.querySelector("#train").shadowRoot.querySelectorAll("p")].find((p) => p.textContent.startsWith("Shown:")).textContent));
   await shadow.getByRole("button", { name: "Pause" }).click();
   await shadow.getByRole("button", { name: "Resume" }).waitFor({ timeout: 10000 });
+  assert.match(await trainingText(page, "#train"), /^.*steps\d+ \(epoch \d+\.\d\)/s, "the epoch stays shown after a pause");
   const kept = (await snapshots(page, "#train")).at(-1).steps;
   await waitForKept(page, "train-lesson", (record) => record?.run?.steps === kept && record.view === "train");
 
