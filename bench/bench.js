@@ -47,8 +47,8 @@ function walkPoints() {
 }
 
 async function runOurs(backend, { steps, calls }) {
-  const wasm = backend === "webgpu" ? await import("../web/gpu/vae-gpu.js") : await import("../vae-wasm.js");
-  await wasm.default({ module_or_path: new URL(backend === "webgpu" ? "../web/gpu/vae-gpu_bg.wasm" : "../vae-wasm_bg.wasm", import.meta.url) });
+  const wasm = backend === "webgpu" ? await import("../web/gpu/vae-gpu.js") : await import("../web/vae_playground.js");
+  await wasm.default({ module_or_path: new URL(backend === "webgpu" ? "../web/gpu/vae-gpu_bg.wasm" : "../web/vae_playground_bg.wasm", import.meta.url) });
   const digits = await loadDigits();
   const vae = await wasm.Vae.create({ latentDim: LATENT, hidden: HIDDEN, seed: 1, backend });
   if (vae.backend !== backend) throw new Error(`asked for ${backend}, got ${vae.backend}: ${vae.fallbackReason}`);

@@ -38,7 +38,7 @@ function sizes(label, file) {
 }
 
 console.log("Sizes");
-sizes("our CPU build (first paint)", "dist/vae-wasm_bg.wasm");
+sizes("our CPU build (first paint)", "dist/web/vae_playground_bg.wasm");
 sizes("our WebGPU build (on demand)", "dist/web/gpu/vae-gpu_bg.wasm");
 sizes("tfjs-backend-wasm SIMD (reference)", "node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm");
 sizes("tf.min.js (reference)", "node_modules/@tensorflow/tfjs/dist/tf.min.js");

@@ -66,9 +66,9 @@ const calls = [];
 for (let done = 0; done < CALLS; ) {
   const batch = Math.min(10000, CALLS - done);
   const took = await page.evaluate(async (batch) => {
-    const { wasm, state } = window.vaePlayground;
+    const { state, testDigits } = window.vaePlayground;
     const vae = state.vae;
-    const { pixels } = state.testDigits ?? wasm.testDigits(new Uint8Array(0));
+    const { pixels } = await testDigits();
     const t = performance.now();
     for (let i = 0; i < batch; i++) {
       const x = pixels.subarray(784 * (i % 1000), 784 * (i % 1000 + 1));

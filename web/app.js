@@ -1,12 +1,14 @@
 // The playground page: loads the wasm module and the shipped weights, then wires the drawing pad,
-// the reconstruction, the latent map, sampling, walks, arithmetic, the lessons side by side and the
-// training panel. All math happens in the wasm module (here or in the training worker).
+// the reconstruction, the latent map, sampling, walks, arithmetic and the training panel; the
+// sections after those are <vae-playground> elements (widget.js). All math happens in the wasm
+// module (here, in the elements' runtime or in a training worker).
 
 import { DrawingPad } from "./draw.js";
 import { clearCanvas, drawDigit, drawGrid, drawRow } from "./render.js";
 import { LatentMap, PALETTE } from "./latent-map.js";
 import { accepts, readUrl, watchUrl } from "./url-state.js";
 import { fmt, kindName, likelihoodNote, nats } from "./labels.js";
+import { assetUrl, fetchBytes, runtime } from "./widget-runtime.js";
 
 const $ = (id) => document.getElementById(id);
 const SAMPLE_COUNT = 16;
@@ -30,6 +32,7 @@ const playground = (window.vaePlayground = { readyMs: null, error: null, updates
 // ---- errors: one clear panel, never a silent dead page ----------------------------------------
 
 let wasm = null;
+let rt = null; // the module's runtime, shared with the page's elements
 
 // A trap inside the module (a panic, or an allocation failure that skips the panic hook) may leave
 // a call's promise unsettled. Every guarded call is raced against `death`, which rejects as soon as
@@ -44,16 +47,18 @@ function moduleDied(reason) {
   if (dead) return;
   dead = reason;
   die(new Error(`the module crashed (${reason})`));
+  rt?.crashed(reason); // the elements share the instance: each shows its crash panel too
 }
-const crashed = () => Boolean(dead || wasm?.panicked?.());
-/** A module call's promise, rejected as soon as the module dies instead of waiting forever. */
-const live = (promise) => Promise.race([promise, death]);
+const crashed = () => Boolean(dead || rt?.dead || wasm?.panicked?.());
+/** A module call's promise, rejected as soon as the module dies (here or in an element) instead of
+ * waiting forever. */
+const live = (promise) => Promise.race([promise, death, ...(rt ? [rt.death] : [])]);
 
 function showError(message) {
   let text = String(message ?? "Unknown error");
   if (crashed()) {
     const kept = playground.training?.weights ? " Your trained model is saved in this browser and comes back after the restart." : "";
-    text = `The model crashed and must be restarted: ${wasm?.panicMessage?.() ?? dead ?? text}.${kept}`;
+    text = `The model crashed and must be restarted: ${wasm?.panicMessage?.() ?? dead ?? rt?.dead ?? text}.${kept}`;
   }
   playground.error = text;
   $("error-message").textContent = text;
@@ -108,41 +113,22 @@ function freeRetired() {
 
 // ---- loading ----------------------------------------------------------------------------------
 
-/** The wasm-bindgen module, once Trunk's loader has initialised it. */
-function loadBindings(timeoutMs = 20000) {
-  return new Promise((resolve, reject) => {
-    const failed = (reason) => reject(new Error(`the WebAssembly module failed to load: ${reason?.message ?? reason}`));
-    if (window.vaeLoadError) return failed(window.vaeLoadError);
-    addEventListener("vae-load-failed", (e) => failed(e.detail), { once: true });
-    if (window.wasmBindings) return resolve(window.wasmBindings);
-    addEventListener(
-      "TrunkApplicationStarted",
-      () => (window.vaeLoadError ? failed(window.vaeLoadError) : resolve(window.wasmBindings)),
-      { once: true },
-    );
-    setTimeout(() => reject(new Error(`the WebAssembly module did not load within ${timeoutMs / 1000} s`)), timeoutMs);
-  });
-}
-
-async function fetchBytes(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
-}
-
-/** The packed digits; gunzipped here unless the server already did. */
-async function fetchDigits() {
-  const bytes = await fetchBytes("web/assets/digits.bin.gz");
-  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+/** The wasm-bindgen module: the instance the page's <vae-playground> elements share
+ * (widget-runtime.js), so the page downloads and compiles it once. */
+async function loadBindings() {
+  try {
+    rt = await runtime();
+  } catch (e) {
+    throw new Error(`the WebAssembly module failed to load: ${e?.message ?? e}`);
+  }
+  return rt.wasm;
 }
 
 const models = new Map(); // "2" | "20" | "ae" | "cvae" | "yours" → Vae
 async function model(key) {
   if (!models.has(key)) {
     if (!SHIPPED[key]) throw new Error(`there is no model "${key}"`);
-    const bytes = await fetchBytes(`web/assets/${SHIPPED[key]}.safetensors`);
+    const bytes = await fetchBytes(assetUrl(`assets/${SHIPPED[key]}.safetensors`), `The model ${SHIPPED[key]}`);
     models.set(key, await live(wasm.Vae.fromSafetensors(bytes, { backend: "cpu" })));
   }
   return models.get(key);
@@ -151,7 +137,7 @@ async function model(key) {
 // ---- state and views --------------------------------------------------------------------------
 
 const state = {
-  vae: null, key: "2", testDigits: null, stats: new Map(), sampleSeed: 1, samples: null,
+  vae: null, key: "2", stats: new Map(), sampleSeed: 1, samples: null,
   current: null, // the latent point the other tools use: the drawing's μ, a picked point, or sliders
   walkEnds: { from: null, to: null },
   slots: { a: null, b: null, c: null },
@@ -293,10 +279,11 @@ async function sample() {
   }, "sample");
 }
 
-async function loadTestDigits() {
-  state.testDigits ??= wasm.testDigits(await fetchDigits());
-  return state.testDigits;
+/** The 1,000 test digits ({ pixels, count, labels }), shared with the page's elements. */
+function loadTestDigits() {
+  return rt.testDigits();
 }
+playground.testDigits = loadTestDigits;
 
 /** What the views need about a model's test digits: μ, their map coordinates, the test digits' scores
  * of the reconstruction pass (the autoencoder's anomaly score) and the KL per dimension. From the training worker's snapshot, or computed here. */
@@ -616,61 +603,14 @@ async function describeWeights(bytes) {
   return meta;
 }
 
-// ---- the lessons side by side: autoencoder vs VAE, conditional VAE ------------------------------
-
-const compare = { loaded: false, maps: {} };
-async function showComparison() {
-  if (compare.loaded) return;
-  compare.loaded = true;
-  await guard(async () => {
-    $("compare-status").textContent = "Loading both models…";
-    const z = wasm.standardNormal(SAMPLE_COUNT * 2, 2024);
-    for (const key of ["ae", "2"]) {
-      const vae = await model(key);
-      const stats = await testStats(vae);
-      const m = (compare.maps[key] ??= new LatentMap($(`compare-map-${key}`)));
-      m.setPoints(stats.coords, stats.labels);
-      drawGrid($(`compare-samples-${key}`), await vae.decode(z, SAMPLE_COUNT), SAMPLE_COUNT);
-      const inside = wasm.shareInsidePriorCircle(stats.coords);
-      $(`compare-note-${key}`).textContent = `${Math.round(100 * inside)}% of test codes fall inside the prior's 95% circle; axes span ±${m.range.toFixed(1)}.`;
-    }
-    $("compare-status").textContent = "";
-    document.body.dataset.compare = "ready";
-  }, "load the comparison");
-}
-
-const cvae = { seed: 5 };
-async function showConditional() {
-  await guard(async () => {
-    const vae = await model("cvae");
-    const digit = Number($("cvae-digit").value);
-    const z = wasm.standardNormal(SAMPLE_COUNT * vae.latentDim, cvae.seed);
-    drawGrid($("cvae-samples"), await vae.decode(z, SAMPLE_COUNT, new Uint8Array(SAMPLE_COUNT).fill(digit)), SAMPLE_COUNT);
-    // One style, every digit: the same z with each label.
-    const style = z.slice(0, vae.latentDim);
-    const zs = new Float32Array(10 * vae.latentDim);
-    for (let d = 0; d < 10; d++) zs.set(style, d * vae.latentDim);
-    drawRow($("cvae-styles"), await vae.decode(zs, 10, Uint8Array.from({ length: 10 }, (_, d) => d)), 10);
-    document.body.dataset.cvae = String(digit);
-  }, "generate digits");
-}
-
-/** Loads a section's models only when it scrolls into view, so first paint stays fast. */
-function whenVisible(id, work) {
-  const observer = new IntersectionObserver((entries) => {
-    if (entries.some((e) => e.isIntersecting)) {
-      observer.disconnect();
-      work();
-    }
-  });
-  observer.observe($(id));
-}
-
 // ---- URL state ----------------------------------------------------------------------------------
 
-const URL_FIELDS = ["model-select", "walk-path", "walk-speed", "cvae-digit", "draw-label",
+const URL_FIELDS = ["model-select", "walk-path", "walk-speed", "draw-label",
   "train-kind", "train-latent", "train-hidden", "train-likelihood", "train-sigma", "train-sigma-rule", "train-beta", "train-lr", "train-batch", "train-epochs", "train-seed", "train-backend"];
-const syncUrl = watchUrl(URL_FIELDS);
+// The sections that are elements keep their options in their attributes; the URL carries the ones
+// a link should reproduce, under the option's name in the element's table (widget-settings.js).
+const URL_WIDGET_OPTIONS = [{ element: document.querySelector("#cvae-card vae-playground"), attr: "digit" }];
+const syncUrl = watchUrl(URL_FIELDS, URL_WIDGET_OPTIONS);
 
 // ---- start --------------------------------------------------------------------------------------
 
@@ -706,13 +646,8 @@ async function main() {
   $("walk-set-from").addEventListener("click", () => setWalkEnd("from"));
   $("walk-set-to").addEventListener("click", () => setWalkEnd("to"));
   for (const name of ["a", "b", "c"]) $(`slot-${name}-set`).addEventListener("click", () => setSlot(name));
-  $("cvae-digit").addEventListener("change", showConditional);
-  $("cvae-new").addEventListener("click", () => {
-    cvae.seed++;
-    showConditional();
-  });
   // Settings from the URL before anything is drawn with them.
-  for (const id of ["walk-path", "walk-speed", "cvae-digit", "draw-label", "train-backend"]) {
+  for (const id of ["walk-path", "walk-speed", "draw-label", "train-backend"]) {
     if (fromUrl[id] !== undefined && accepts($(id), fromUrl[id])) $(id).value = fromUrl[id];
   }
   walk.speed = Number($("walk-speed").value);
@@ -734,8 +669,6 @@ async function main() {
   await guard(newWalk, "start the walk");
   await refreshManifold();
   await refreshMap();
-  whenVisible("compare-card", showComparison);
-  whenVisible("cvae-card", showConditional);
   const restored = await panel.restore();
   if (restored && fromUrl["model-select"] === "yours") await switchModel("yours");
   syncUrl();

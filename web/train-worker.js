@@ -1,5 +1,6 @@
 // Trains a VAE off the main thread, so drawing and walks stay smooth while it learns.
-// It loads its own copy of the wasm module and the digits, runs trainBatch in a loop that yields to
+// It makes its own instance of the wasm module (from the WebAssembly.Module the page compiled, sent
+// in the start message) and loads the digits, runs trainBatch in a loop that yields to
 // its message queue after every step (so pause arrives at once), and posts progress, per-epoch
 // test −ELBO and periodic snapshots: the weights plus everything the page needs to redraw its views
 // (test μ, manifold, prior samples), computed here rather than on the page's thread.
@@ -9,6 +10,40 @@
 // progress) and asked for a WebGPU model, which runs a self-check against the CPU. "auto" falls back
 // to the CPU, saying why, and passes over a software adapter (SwiftShader). The GPUDevice is watched: if it is lost, the page is told at once and
 // moves training to the CPU with the last weights it holds.
+//
+// The protocol (training.js is its only user; every message names its `type`):
+//
+// page → worker
+//   { type: "start", backend: "auto" | "webgpu" | "cpu", module?: WebAssembly.Module }
+//                                                 loads the build (from `module`, the page's compiled
+//                                                 CPU build, when given) and the digits; answered by
+//                                                 "ready" or "failed". Every later message waits for it
+//   { type: "create", settings } | { type: "load", settings, weights: ArrayBuffer }
+//                                                 a fresh model, or one from safetensors; answered by
+//                                                 "backend" then "created", or "failed" (with `during`).
+//                                                 settings: training.js's FIELDS (kind, latent, hidden,
+//                                                 likelihood, sigmaX, sigmaRule, beta, lr, batchSize,
+//                                                 epochs, seed) with epochsDone? and stepOffset?
+//   { type: "settings", settings }                merged into the run's settings from the next step
+//   { type: "run" }                               trains until paused, the epochs are done, or a step fails
+//   { type: "pause" } | { type: "reset" }         stop (reset also frees the model)
+//   { type: "debugLoseDevice" } | { type: "debugGpuFault" } | { type: "debugCrash", how: "panic" | "alloc" }
+//                                                 test hooks
+//
+// worker → page
+//   { type: "ready" } | { type: "created" } | { type: "running" }
+//   { type: "failed", message, during? }          the start (no `during`) or a request failed
+//   { type: "loading", what, loaded, total }      download progress of the WebGPU build
+//   { type: "backend", backend, reason }          where the model runs; reason: why not on the GPU
+//   { type: "progress", points: [step, loss, recon, kl][], epoch, step, stepInEpoch?,
+//     stepsPerEpoch?, stepsPerSecond?, memory?, sigmaX }   every ~250 ms and when a run stops
+//   { type: "epoch", epoch, step, scores }        the test scores after each epoch
+//   { type: "snapshot", step, epoch, latent, kind, likelihood, weights: Uint8Array, mu, logvar,
+//     scoreAtMean, labels, samples, manifold, kl }  every ~2 s and when a run stops
+//   { type: "stopped", reason, message?, epoch }  reason: "paused", "finished", "diverged", "error",
+//                                                 "gpu-failed" (the page goes on on the CPU) or
+//                                                 "crashed" (it restarts on a fresh worker)
+//   { type: "device-lost", message, reason }      the GPUDevice was lost mid-run
 
 const SNAPSHOT_MS = 2000; // how often the page's views refresh while training
 const PROGRESS_MS = 250; // how often loss points are sent to the charts
@@ -141,9 +176,13 @@ async function fetchWasm(url, what) {
   return new Response(new Blob(chunks), { headers: { "content-type": "application/wasm" } });
 }
 
+let cpuModule = null; // the page's compiled CPU build (a WebAssembly.Module), from the start message
+
+/** The CPU build: the same glue and wasm file as the page's (so nothing is fetched twice), from the
+ * module the page compiled when it sent one. */
 async function loadCpuBuild() {
-  const module = await import("../vae-wasm.js");
-  await module.default({ module_or_path: new URL("../vae-wasm_bg.wasm", import.meta.url) });
+  const module = await import("./vae_playground.js");
+  await module.default({ module_or_path: cpuModule ?? new URL("./vae_playground_bg.wasm", import.meta.url) });
   return module;
 }
 
@@ -362,6 +401,7 @@ let ready = null;
 
 onmessage = async ({ data }) => {
   if (data.type === "start") {
+    cpuModule = data.module ?? null;
     ready = start(data.backend).catch((e) => post({ type: "failed", message: errorText(e) }));
     return;
   }

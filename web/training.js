@@ -5,6 +5,7 @@
 import uPlot from "./vendor/uPlot.esm.js";
 import { accepts } from "./url-state.js";
 import { deleteRun, holdRunLock, loadRun, saveRun, watchOtherTabs, withRunLock } from "./store.js";
+import { compiledModule } from "./widget-runtime.js";
 
 const $ = (id) => document.getElementById(id);
 const SAVE_MS = 3000;
@@ -173,7 +174,13 @@ export class TrainingPanel {
     });
     this.worker.onmessage = ({ data }) => this.message(data);
     this.worker.onerror = (e) => this.failed(e.message || "the training worker failed to start");
-    this.worker.postMessage({ type: "start", backend: $("train-backend").value });
+    // The worker instantiates the module the page already compiled (a fresh instance of its own).
+    const worker = this.worker;
+    const backend = $("train-backend").value;
+    compiledModule().then(
+      (module) => worker.postMessage({ type: "start", backend, module }),
+      () => worker.postMessage({ type: "start", backend }),
+    );
     return this.workerReady;
   }
 

@@ -1,7 +1,9 @@
 // The view and the settings in the address bar, so a link reproduces them. Only values that differ
 // from the page's defaults are written, under short names ("?model=20&walk=random&beta=4").
 
-const NAMES = { "model-select": "model", "walk-path": "walk", "walk-speed": "speed", "cvae-digit": "digit", "draw-label": "label" };
+import { SETTING } from "./widget-settings.js";
+
+const NAMES = { "model-select": "model", "walk-path": "walk", "walk-speed": "speed", "draw-label": "label" };
 const paramName = (id) => NAMES[id] ?? id.replace(/^train-/, "");
 
 function defaultValue(el) {
@@ -17,13 +19,28 @@ export function readUrl(ids) {
   return out;
 }
 
-/** Keeps the URL in step with the fields; returns the function that writes it now. */
-export function watchUrl(ids) {
+/**
+ * Keeps the URL in step with the fields (form controls, by id) and with the options of the page's
+ * <vae-playground> elements (`{ element, attr }`, written under the option's own name). An option
+ * the link carries is applied to its element first, if the element's table of options accepts it
+ * (junk is left out); the page's markup gives its default. Returns the function that writes the URL now.
+ */
+export function watchUrl(ids, widgetOptions = []) {
+  const params = new URLSearchParams(location.search);
+  const options = widgetOptions.filter((o) => o.element).map(({ element, attr }) => {
+    const initial = element.getAttribute(attr) ?? String(SETTING[attr].default);
+    if (params.has(attr) && acceptsOption(attr, params.get(attr))) element.setAttribute(attr, params.get(attr));
+    return { element, attr, initial };
+  });
   const sync = () => {
     const params = new URLSearchParams();
     for (const id of ids) {
       const el = document.getElementById(id);
       if (el && el.value !== defaultValue(el)) params.set(paramName(id), el.value);
+    }
+    for (const { element, attr, initial } of options) {
+      const value = element.getAttribute(attr);
+      if (value !== null && value !== initial) params.set(attr, value);
     }
     const query = params.toString();
     history.replaceState(null, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
@@ -32,7 +49,19 @@ export function watchUrl(ids) {
     document.getElementById(id)?.addEventListener("change", sync);
     document.getElementById(id)?.addEventListener("input", sync);
   }
+  const observer = new MutationObserver(sync);
+  for (const { element, attr } of options) observer.observe(element, { attributes: true, attributeFilter: [attr] });
   return sync;
+}
+
+/** Whether the element's table of options accepts `text` for `attr`. */
+function acceptsOption(attr, text) {
+  try {
+    SETTING[attr].parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether a control offers `text` as a value: one of a select's options, or for a numeric input a

@@ -94,10 +94,16 @@ export function runtime() {
   return current;
 }
 
-async function start(gen) {
+/** The compiled CPU build (compiled now if nothing has asked yet; a failure is not kept), for this
+ * page's instance and for workers that make instances of their own. */
+export function compiledModule() {
   compiled ??= compile();
   compiled.catch(() => (compiled = null));
-  const module = await compiled;
+  return compiled;
+}
+
+async function start(gen) {
+  const module = await compiledModule();
   // A restart imports the glue under a new URL: a new module record, so a fresh instance.
   const glueUrl = assetUrl(`vae_playground.js${gen > 1 ? `?instance=${gen}` : ""}`);
   let glue;

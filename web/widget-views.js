@@ -554,13 +554,13 @@ class WalkView extends View {
 class CvaeView extends View {
   constructor(ctx) {
     super(ctx, "cvae");
-    this.grid = canvas("Samples of the chosen digit", 280, 280, "samples");
+    this.grid = canvas("Generated digits", 280, 280, "samples");
     this.styles = canvas("One style, every digit", 280, 28, "styles");
     const row = h("div", { class: "row", part: "controls" });
     if (ctx.controls !== "none") {
       this.digitSelect = select("Digit", digitChoices, ctx.digit(), "select");
       this.digitSelect.addEventListener("change", () => ctx.setDigit(Number(this.digitSelect.value)));
-      const again = h("button", { type: "button", part: "button", text: "New samples" });
+      const again = h("button", { type: "button", part: "button", text: "New styles" });
       again.addEventListener("click", () => {
         this.draw++;
         this.show();
@@ -606,13 +606,13 @@ class CompareView extends View {
     const pair = h("div", { class: "pair" });
     for (const [key, title] of [["ae-2", "Autoencoder"], ["vae-2", "VAE"]]) {
       const side = {
-        map: canvas(`${title} latent map`, 240, 240, "map"),
-        samples: canvas(`${title} samples`, 240, 240, "samples"),
+        map: canvas(`${title} test codes`, 240, 240, "map"),
+        samples: canvas(`${title} prior samples`, 240, 240, "samples"),
         note: this.note(""),
       };
       side.latentMap = new LatentMap(side.map);
       this.sides[key] = side;
-      pair.append(h("figure", {}, h("figcaption", { text: title }), side.map, side.samples, side.note));
+      pair.append(h("figure", {}, h("figcaption", { text: `${title}: test codes (each digit at its code), then the same z ~ N(0, I) decoded` }), side.map, side.samples, side.note));
     }
     this.root.append(this.note("The same 16 points from the prior N(0, I) decoded by each. The VAE's KL term pulls its codes onto the prior, so its samples are digits; the autoencoder's codes sit wherever, and the prior lands in its holes."), pair);
   }

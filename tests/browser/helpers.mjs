@@ -62,6 +62,26 @@ export async function launch({ webgpu = false } = {}) {
   return chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args, headless: true });
 }
 
+/** Counts, from the page's first script on, every compile of a wasm module in `window.__compiles`
+ * (instantiating an already compiled WebAssembly.Module is not one). */
+export function countCompiles(page) {
+  return page.addInitScript(() => {
+    window.__compiles = 0;
+    for (const name of ["compile", "compileStreaming", "instantiateStreaming"]) {
+      const original = WebAssembly[name];
+      WebAssembly[name] = function (...args) {
+        window.__compiles++;
+        return original.apply(this, args);
+      };
+    }
+    const instantiate = WebAssembly.instantiate;
+    WebAssembly.instantiate = function (source, ...rest) {
+      if (!(source instanceof WebAssembly.Module)) window.__compiles++;
+      return instantiate.call(this, source, ...rest);
+    };
+  });
+}
+
 /** Collects console errors and uncaught page errors. */
 export function watchErrors(page) {
   const errors = [];
@@ -72,10 +92,13 @@ export function watchErrors(page) {
 
 // ---- acting on the page as a person would ------------------------------------------------------
 
-/** A canvas as 28×28 ink values (0 = white, 1 = black), sampling cell centres. */
-export async function canvasInk(page, id) {
-  return page.evaluate((id) => {
-    const canvas = document.getElementById(id);
+/** A canvas of the page by its id, or inside a widget as `[host selector, selector in its shadow root]`. */
+const canvasIn = (page, where) =>
+  page.evaluateHandle((where) => (Array.isArray(where) ? document.querySelector(where[0]).shadowRoot.querySelector(where[1]) : document.getElementById(where)), where);
+
+/** A canvas (see canvasIn) as 28×28 ink values (0 = white, 1 = black), sampling cell centres. */
+export async function canvasInk(page, where) {
+  return (await canvasIn(page, where)).evaluate((canvas) => {
     const { data, width, height } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
     const out = [];
     for (let y = 0; y < 28; y++)
@@ -85,7 +108,7 @@ export async function canvasInk(page, id) {
         out.push(1 - data[(py * width + px) * 4] / 255);
       }
     return out;
-  }, id);
+  });
 }
 
 export function correlation(a, b) {
@@ -116,13 +139,12 @@ export async function drawZero(page, scope = page) {
   await page.mouse.up();
 }
 
-/** A digest of a canvas's pixels, to see that it changed. */
-export const digest = (page, id) =>
-  page.evaluate((id) => {
-    const c = document.getElementById(id);
+/** A digest of a canvas's pixels (see canvasIn), to see that it changed. */
+export const digest = async (page, where) =>
+  (await canvasIn(page, where)).evaluate((c) => {
     const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
     let h = 0;
     for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i]) | 0;
     return h;
-  }, id);
+  });
 

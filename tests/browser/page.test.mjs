@@ -3,7 +3,7 @@
 // the model switch work, and a broken module shows the error panel.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { canvasInk, correlation, digest, drawZero, launch, serve, watchErrors } from "./helpers.mjs";
+import { canvasInk, correlation, countCompiles, digest, drawZero, launch, serve, watchErrors } from "./helpers.mjs";
 
 let server;
 let browser;
@@ -227,9 +227,15 @@ test("the latent walk plays, animates the decoded frame and pauses", async () =>
   await page.close();
 });
 
-test("sections 12 to 14 are the embeddable element: the adversarial autoencoder, the hierarchical VAE and the recurrent VAE load and show their pictures", async () => {
-  const { page, errors } = await openPage();
-  for (const [card, label] of [["#aae-card", "Adversarial autoencoder latent map"], ["#hvae-card", "Top-layer latent map (z₂)"], ["#vrae-card", "Anomaly score along time"]]) {
+test("sections 10 to 14 are the embeddable element, sharing the page's one module instance: the comparison, the conditional VAE, the adversarial autoencoder, the hierarchical VAE and the recurrent VAE load and show their pictures", async () => {
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  const requests = [];
+  page.on("request", (r) => requests.push(new URL(r.url()).pathname));
+  await countCompiles(page);
+  await page.goto(server.url);
+  await page.waitForSelector("body[data-ready=true]", { timeout: 30000 });
+  for (const [card, label] of [["#compare-card", "VAE test codes"], ["#cvae-card", "Generated digits"], ["#aae-card", "Adversarial autoencoder latent map"], ["#hvae-card", "Top-layer latent map (z₂)"], ["#vrae-card", "Anomaly score along time"]]) {
     const widget = page.locator(`${card} vae-playground`);
     await page.locator(card).scrollIntoViewIfNeeded();
     await page.waitForFunction((card) => document.querySelector(`${card} vae-playground`).dataset.ready === "true", card, { timeout: 30000 });
@@ -238,6 +244,12 @@ test("sections 12 to 14 are the embeddable element: the adversarial autoencoder,
   assert.match(await page.locator("#aae-card vae-playground").evaluate((w) => w.shadowRoot.textContent), /MMD² between the test codes and prior samples: 0\.\d{3}/);
   await page.waitForFunction(() => document.querySelector("#vrae-card vae-playground").shadowRoot.querySelector('canvas[aria-label="Anomaly score along time"]').dataset.auc);
   assert.match(await page.locator("#vrae-card vae-playground").evaluate((w) => w.shadowRoot.textContent), /ROC AUC, anomalous against normal windows0\.9\d\d/);
+  // The page's own sections and its five elements: one download and one compile of the CPU build,
+  // and the first model's file fetched once.
+  const wasm = requests.filter((path) => path.endsWith(".wasm"));
+  assert.deepEqual(wasm, ["/web/vae_playground_bg.wasm"], "the wasm is fetched once, from the widget folder");
+  assert.equal(await page.evaluate(() => window.__compiles), 1, "the wasm is compiled once");
+  assert.equal(requests.filter((path) => path.endsWith("/vae-latent2.safetensors")).length, 1, "the latent-2 VAE's file is fetched once");
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -331,22 +331,32 @@ test("the current point drives the sliders, the walk's ends and latent arithmeti
 
 test("the lessons side by side: the autoencoder's codes sprawl, the VAE's fill the prior; the conditional VAE draws the digit asked for", async () => {
   const { context, page, errors } = await openPage();
+  // Sections 10 and 11 are the <vae-playground> element.
+  const widgetReady = (card) => page.waitForFunction((card) => document.querySelector(`${card} vae-playground`).dataset.ready === "true", card, { timeout: 30000 });
   await page.locator("#compare-card").scrollIntoViewIfNeeded();
-  await page.waitForSelector("body[data-compare=ready]", { timeout: 30000 });
-  const share = async (key) => Number((await page.locator(`#compare-note-${key}`).textContent()).match(/(\d+)% of test codes/)[1]);
-  const [ae, vae] = [await share("ae"), await share("2")];
+  await widgetReady("#compare-card");
+  const notes = await page.locator("#compare-card vae-playground").evaluate((w) =>
+    Object.fromEntries([...w.shadowRoot.querySelectorAll("figure")].map((f) => [f.querySelector("figcaption").textContent.split(":")[0], f.querySelector("p").textContent])));
+  const share = (title) => Number(notes[title].match(/(\d+)% of test codes/)[1]);
+  const [ae, vae] = [share("Autoencoder"), share("VAE")];
   console.log(`test codes inside the prior's 95% circle: autoencoder ${ae}%, VAE ${vae}%`);
   assert.ok(vae > 60 && ae < vae - 20, `the VAE's codes fill the prior (${vae}%), the autoencoder's do not (${ae}%)`);
 
   await page.locator("#cvae-card").scrollIntoViewIfNeeded();
-  await page.waitForSelector("body[data-cvae]");
+  await widgetReady("#cvae-card");
+  const samples = ["#cvae-card vae-playground", 'canvas[aria-label="Generated digits"]'];
+  const updates = () => page.locator("#cvae-card vae-playground").evaluate((w) => Number(w.dataset.updates ?? 0));
+  const shown = await updates();
   await page.getByLabel("Digit", { exact: true }).selectOption("7");
-  await page.waitForSelector("body[data-cvae='7']");
-  const before = await digest(page, "cvae-samples");
-  assert.ok((await inkCount(page, "cvae-samples")) > 40);
+  await page.waitForFunction((shown) => {
+    const w = document.querySelector("#cvae-card vae-playground");
+    return w.digit === "7" && Number(w.dataset.updates) > shown;
+  }, shown);
+  const before = await digest(page, samples);
+  assert.ok((await inkCount(page, samples)) > 40);
   await page.getByRole("button", { name: "New styles" }).click();
   await page.waitForFunction((b) => {
-    const c = document.getElementById("cvae-samples");
+    const c = document.querySelector("#cvae-card vae-playground").shadowRoot.querySelector('canvas[aria-label="Generated digits"]');
     const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
     let h = 0;
     for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i]) | 0;
@@ -361,12 +371,13 @@ test("junk in the URL is left out: the page starts with its defaults and trains"
     "&beta=NaN&lr=1e9&batch=0.5&epochs=1e9&seed=1e300&backend=gpu!!&kind=__proto__";
   const { context, page, errors } = await openPage(junk);
   const values = await page.evaluate(() =>
-    Object.fromEntries(["model-select", "walk-path", "walk-speed", "cvae-digit", "draw-label", "train-latent", "train-hidden", "train-likelihood", "train-beta", "train-lr", "train-batch", "train-epochs", "train-seed", "train-backend", "train-kind"].map((id) => [id, document.getElementById(id).value])),
+    Object.fromEntries(["model-select", "walk-path", "walk-speed", "draw-label", "train-latent", "train-hidden", "train-likelihood", "train-beta", "train-lr", "train-batch", "train-epochs", "train-seed", "train-backend", "train-kind"].map((id) => [id, document.getElementById(id).value])),
   );
   const defaults = await page.evaluate(() =>
     Object.fromEntries([...document.querySelectorAll("select, input")].filter((el) => el.id).map((el) => [el.id, el.tagName === "SELECT" ? ([...el.options].find((o) => o.defaultSelected) ?? el.options[0]).value : el.defaultValue])),
   );
   for (const [id, value] of Object.entries(values)) assert.equal(value, defaults[id], `${id} kept its default, not the URL's junk`);
+  assert.equal(await page.locator("#cvae-card vae-playground").getAttribute("digit"), "3", "the conditional VAE's section kept its digit, not digit=11");
   await page.getByRole("button", { name: "Train", exact: true }).click();
   await page.waitForFunction(() => window.vaePlayground.training.history.step.length > 3, null, { timeout: 60000 });
   await page.getByRole("button", { name: "Pause training" }).click();
@@ -379,7 +390,7 @@ test("the URL carries the view and the settings; every control has an accessible
   const { context, page, errors } = await openPage("?model=20&walk=random&digit=7&beta=4&lr=0.0003");
   assert.equal(await page.locator("#model-select").inputValue(), "20");
   assert.equal(await page.locator("#walk-path").inputValue(), "random");
-  assert.equal(await page.locator("#cvae-digit").inputValue(), "7");
+  assert.equal(await page.locator("#cvae-card vae-playground").getAttribute("digit"), "7", "the link's digit reaches section 11's element");
   assert.equal(await page.locator("#train-beta").inputValue(), "4");
   assert.equal(await page.locator("#train-lr").inputValue(), "0.0003");
   await page.getByLabel("Path").selectOption("circle");
@@ -389,6 +400,17 @@ test("the URL carries the view and the settings; every control has an accessible
   assert.equal(query.get("walk"), null, "a default value leaves the URL");
   assert.equal(query.get("model"), null);
   assert.equal(query.get("beta"), "4");
+  assert.equal(query.get("digit"), "7");
+  // Section 11's element shows the link's digit, and the digit chosen there goes into the URL.
+  await page.locator("#cvae-card").scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => document.querySelector("#cvae-card vae-playground").dataset.ready === "true", null, { timeout: 30000 });
+  const digit = page.locator("#cvae-card").getByLabel("Digit", { exact: true });
+  assert.equal(await digit.inputValue(), "7");
+  await digit.selectOption("5");
+  await page.waitForFunction(() => new URL(location.href).searchParams.get("digit") === "5");
+  await digit.selectOption("3");
+  await page.waitForFunction(() => !new URL(location.href).searchParams.has("digit"));
+  assert.equal(new URL(page.url()).searchParams.get("beta"), "4", "the other settings stay in the URL");
 
   const unnamed = await page.evaluate(() =>
     [...document.querySelectorAll("button, input, select, canvas, progress")]

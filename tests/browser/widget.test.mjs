@@ -6,7 +6,7 @@ import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ROOT, correlation, drawZero, launch, serve, watchErrors } from "./helpers.mjs";
+import { ROOT, correlation, countCompiles, drawZero, launch, serve, watchErrors } from "./helpers.mjs";
 
 const PKG = join(ROOT, "pkg");
 const NOTES = join(ROOT, "tests/browser/pages/notes");
@@ -51,21 +51,9 @@ async function openPage(path, { prefix = "" } = {}) {
   const errors = watchErrors(page);
   const requests = [];
   page.on("request", (r) => requests.push(new URL(r.url()).pathname));
+  await countCompiles(page);
   await page.addInitScript(() => {
-    window.__compiles = 0;
     window.__violations = [];
-    for (const name of ["compile", "compileStreaming", "instantiateStreaming"]) {
-      const original = WebAssembly[name];
-      WebAssembly[name] = function (...args) {
-        window.__compiles++;
-        return original.apply(this, args);
-      };
-    }
-    const instantiate = WebAssembly.instantiate;
-    WebAssembly.instantiate = function (source, ...rest) {
-      if (!(source instanceof WebAssembly.Module)) window.__compiles++;
-      return instantiate.call(this, source, ...rest);
-    };
     document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(`${e.violatedDirective}: ${e.blockedURI}`));
     window.__events = [];
     for (const type of ["load", "error", "change", "input", "trainend"]) {
