@@ -614,7 +614,7 @@ class CompareView extends View {
       this.sides[key] = side;
       pair.append(h("figure", {}, h("figcaption", { text: `${title}: test codes (each digit at its code), then the same z ~ N(0, I) decoded` }), side.map, side.samples, side.note));
     }
-    this.root.append(this.note("The same 16 points from the prior N(0, I) decoded by each. The VAE's KL term pulls its codes onto the prior, so its samples are digits; the autoencoder's codes sit wherever, and the prior lands in its holes."), pair);
+    this.root.append(this.note("The same 16 points from the prior N(0, I) decoded by each. The VAE's KL term pulls its codes onto the prior, so its samples are digits; the autoencoder's codes sit wherever, and the prior lands in its holes."), pair, legend());
   }
 
   async start() {
