@@ -7,6 +7,7 @@ import { DrawingPad } from "./draw.js";
 import { clearCanvas, drawDigit, drawGrid, drawRow } from "./render.js";
 import { LatentMap, PALETTE } from "./latent-map.js";
 import { accepts, readUrl, watchUrl } from "./url-state.js";
+import { PAGE_SETTINGS, TRAINING_SETTINGS, VIEW_SETTINGS } from "./page-settings.js";
 import { fmt, kindName, likelihoodNote, nats } from "./labels.js";
 import { assetUrl, fetchBytes, runtime } from "./widget-runtime.js";
 
@@ -605,17 +606,15 @@ async function describeWeights(bytes) {
 
 // ---- URL state ----------------------------------------------------------------------------------
 
-const URL_FIELDS = ["model-select", "walk-path", "walk-speed", "draw-label",
-  "train-kind", "train-latent", "train-hidden", "train-likelihood", "train-sigma", "train-sigma-rule", "train-beta", "train-lr", "train-batch", "train-epochs", "train-seed", "train-backend"];
 // The sections that are elements keep their options in their attributes; the URL carries the ones
 // a link should reproduce, under the option's name in the element's table (widget-settings.js).
 const URL_WIDGET_OPTIONS = [{ element: document.querySelector("#cvae-card vae-playground"), attr: "digit" }];
-const syncUrl = watchUrl(URL_FIELDS, URL_WIDGET_OPTIONS);
+const syncUrl = watchUrl(PAGE_SETTINGS, URL_WIDGET_OPTIONS);
 
 // ---- start --------------------------------------------------------------------------------------
 
 async function main() {
-  const fromUrl = readUrl(URL_FIELDS);
+  const fromUrl = readUrl(PAGE_SETTINGS);
   wasm = await loadBindings();
   playground.wasm = wasm;
   const wanted = ["2", "20", "cvae", "ae"].includes(fromUrl["model-select"]) ? fromUrl["model-select"] : "2";
@@ -647,21 +646,21 @@ async function main() {
   $("walk-set-to").addEventListener("click", () => setWalkEnd("to"));
   for (const name of ["a", "b", "c"]) $(`slot-${name}-set`).addEventListener("click", () => setSlot(name));
   // Settings from the URL before anything is drawn with them.
-  for (const id of ["walk-path", "walk-speed", "draw-label", "train-backend"]) {
+  for (const { id } of VIEW_SETTINGS.filter((s) => s.name !== "model")) {
     if (fromUrl[id] !== undefined && accepts($(id), fromUrl[id])) $(id).value = fromUrl[id];
   }
   walk.speed = Number($("walk-speed").value);
   $("walk-speed-value").textContent = `${walk.speed}×`;
 
   // The training panel (and its chart library) loads after the page is ready to draw.
-  const { TrainingPanel, settingKey } = await import("./training.js");
+  const { TrainingPanel } = await import("./training.js");
   const panel = new TrainingPanel({
     onModel: (weights, snap, how) => adoptTrained(weights, snap, how),
     onReset: forgetTrained,
     onSettings: syncUrl,
     validate: describeWeights,
   });
-  panel.applySettings(Object.fromEntries(Object.entries(fromUrl).filter(([k]) => k.startsWith("train-")).map(([k, v]) => [settingKey(k), v])));
+  panel.applySettings(Object.fromEntries(TRAINING_SETTINGS.filter((s) => fromUrl[s.id] !== undefined).map((s) => [s.name, fromUrl[s.id]])));
 
   clearCanvas($("recon"));
   buildSliders();
@@ -674,7 +673,5 @@ async function main() {
   syncUrl();
   document.body.dataset.started = "true";
 }
-
-/** "train-batch" → "batchSize": URL field ids to the panel's setting names. */
 
 main().catch((e) => showError(e?.message ?? e));

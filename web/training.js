@@ -4,28 +4,15 @@
 
 import uPlot from "./vendor/uPlot.esm.js";
 import { accepts } from "./url-state.js";
+import { TRAINING_SETTINGS } from "./page-settings.js";
 import { deleteRun, holdRunLock, loadRun, saveRun, watchOtherTabs, withRunLock } from "./store.js";
 import { compiledModule } from "./widget-runtime.js";
 
 const $ = (id) => document.getElementById(id);
 const SAVE_MS = 3000;
 
-/** The controls whose values make up the settings, and how to read each. */
-const FIELDS = {
-  kind: ["train-kind", String],
-  latent: ["train-latent", Number],
-  hidden: ["train-hidden", Number],
-  likelihood: ["train-likelihood", String],
-  sigmaX: ["train-sigma", Number],
-  sigmaRule: ["train-sigma-rule", String],
-  beta: ["train-beta", Number],
-  lr: ["train-lr", Number],
-  batchSize: ["train-batch", Number],
-  epochs: ["train-epochs", Number],
-  seed: ["train-seed", Number],
-};
-/** The setting a control's id stands for ("train-batch" → "batchSize"), from the table above. */
-export const settingKey = (id) => Object.keys(FIELDS).find((key) => FIELDS[key][0] === id);
+/** The controls whose values make up the settings, and how to read each: name → [id, read]. */
+const FIELDS = Object.fromEntries(TRAINING_SETTINGS.map(({ name, id, read }) => [name, [id, read]]));
 
 /** Settings fixed once a model exists: they define its architecture or its start. */
 const ARCHITECTURE = ["kind", "latent", "hidden", "likelihood", "sigmaX", "seed"];

@@ -3,29 +3,26 @@
 
 import { SETTING } from "./widget-settings.js";
 
-const NAMES = { "model-select": "model", "walk-path": "walk", "walk-speed": "speed", "draw-label": "label" };
-const paramName = (id) => NAMES[id] ?? id.replace(/^train-/, "");
-
 function defaultValue(el) {
   if (el.tagName === "SELECT") return ([...el.options].find((o) => o.defaultSelected) ?? el.options[0])?.value;
   return el.defaultValue;
 }
 
-/** `{ id: value }` for the fields the URL names. */
-export function readUrl(ids) {
+/** `{ id: text }` for the settings (page-settings.js) the URL carries. */
+export function readUrl(settings) {
   const params = new URLSearchParams(location.search);
   const out = {};
-  for (const id of ids) if (params.has(paramName(id))) out[id] = params.get(paramName(id));
+  for (const { id, url } of settings) if (params.has(url)) out[id] = params.get(url);
   return out;
 }
 
 /**
- * Keeps the URL in step with the fields (form controls, by id) and with the options of the page's
+ * Keeps the URL in step with the settings' controls (page-settings.js) and with the options of the page's
  * <vae-playground> elements (`{ element, attr }`, written under the option's own name). An option
  * the link carries is applied to its element first, if the element's table of options accepts it
  * (junk is left out); the page's markup gives its default. Returns the function that writes the URL now.
  */
-export function watchUrl(ids, widgetOptions = []) {
+export function watchUrl(settings, widgetOptions = []) {
   const params = new URLSearchParams(location.search);
   const options = widgetOptions.filter((o) => o.element).map(({ element, attr }) => {
     const initial = element.getAttribute(attr) ?? String(SETTING[attr].default);
@@ -34,9 +31,9 @@ export function watchUrl(ids, widgetOptions = []) {
   });
   const sync = () => {
     const params = new URLSearchParams();
-    for (const id of ids) {
+    for (const { id, url } of settings) {
       const el = document.getElementById(id);
-      if (el && el.value !== defaultValue(el)) params.set(paramName(id), el.value);
+      if (el && el.value !== defaultValue(el)) params.set(url, el.value);
     }
     for (const { element, attr, initial } of options) {
       const value = element.getAttribute(attr);
@@ -45,7 +42,7 @@ export function watchUrl(ids, widgetOptions = []) {
     const query = params.toString();
     history.replaceState(null, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
   };
-  for (const id of ids) {
+  for (const { id } of settings) {
     document.getElementById(id)?.addEventListener("change", sync);
     document.getElementById(id)?.addEventListener("input", sync);
   }
