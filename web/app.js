@@ -4,7 +4,7 @@
 // module (here, in the elements' runtime or in a training worker).
 
 import { DrawingPad } from "./draw.js";
-import { clearCanvas, drawDigit, drawGrid, drawRow } from "./render.js";
+import { clearCanvas, drawDigit, drawRow } from "./render.js";
 import { LatentMap, PALETTE } from "./latent-map.js";
 import { accepts, readUrl, watchUrl } from "./url-state.js";
 import { PAGE_SETTINGS, TRAINING_SETTINGS, VIEW_SETTINGS } from "./page-settings.js";
@@ -12,9 +12,7 @@ import { fmt, kindName, likelihoodNote, nats } from "./labels.js";
 import { assetUrl, fetchBytes, runtime } from "./widget-runtime.js";
 
 const $ = (id) => document.getElementById(id);
-const SAMPLE_COUNT = 16;
 const DRAW_COUNT = 8;
-const MANIFOLD_SIDE = 15;
 const DRAW_SEED = 7; // the same drawing always shows the same draws
 // The drawing's ELBO and log p(x) come from 256 draws of q(z|x): enough that the importance-weighted
 // estimate of a typical digit moves by ~0.2 nats from seed to seed (crates/core/tests/bounds.rs).
@@ -138,7 +136,7 @@ async function model(key) {
 // ---- state and views --------------------------------------------------------------------------
 
 const state = {
-  vae: null, key: "2", stats: new Map(), sampleSeed: 1, samples: null,
+  vae: null, key: "2", stats: new Map(), walkSeed: 1, yoursBytes: null,
   current: null, // the latent point the other tools use: the drawing's μ, a picked point, or sliders
   walkEnds: { from: null, to: null },
   slots: { a: null, b: null, c: null },
@@ -270,14 +268,21 @@ function showProbe(vae, z, sigma = null, draws = null) {
   map.setProbe(xy, flat ? sigma : null, drawXy);
 }
 
-async function sample() {
+// ---- sections 4 and 5: <vae-playground> elements shown the page's model ------------------------
+
+const modelElements = [...document.querySelectorAll("#sample-card vae-playground, #manifold-card vae-playground")];
+let elementsShow = "2"; // the page's key of the model they show (their own default is the shipped vae-2)
+
+/** Hands the model the page shows to sections 4 and 5, which redraw in place (a snapshot of a model
+ * in training every ~2 s among them). */
+async function showInElements(key) {
+  if (key === elementsShow && key !== "yours") return;
+  elementsShow = key;
   await guard(async () => {
-    const vae = state.vae;
-    const z = wasm.standardNormal(SAMPLE_COUNT * vae.latentDim, state.sampleSeed++);
-    state.samples = z;
-    const labels = conditional(vae) ? Uint8Array.from({ length: SAMPLE_COUNT }, (_, k) => k % 10) : undefined;
-    drawGrid($("samples"), await vae.decode(z, SAMPLE_COUNT, labels), SAMPLE_COUNT);
-  }, "sample");
+    const bytes = key === "yours" ? state.yoursBytes : await fetchBytes(assetUrl(`assets/${SHIPPED[key]}.safetensors`), `The model ${SHIPPED[key]}`);
+    await Promise.all(modelElements.map((element) => element.loadSafetensors(bytes.slice())));
+    if (elementsShow === key) document.body.dataset.elementsShow = key;
+  }, "show the model in sections 4 and 5");
 }
 
 /** The 1,000 test digits ({ pixels, count, labels }), shared with the page's elements. */
@@ -367,19 +372,6 @@ async function decodePicked(xy) {
   }, "decode the picked point");
 }
 
-/** The decoded grid over a 2-D latent plane. */
-async function refreshManifold(images = null) {
-  await guard(async () => {
-    const vae = state.vae;
-    const flat = vae.latentDim === 2 && !conditional(vae);
-    $("manifold-note").textContent = flat
-      ? "A grid over the latent plane, spaced by the prior's quantiles, decoded (Kingma & Welling's figure)."
-      : "Only a 2-D latent space of an unconditional model can be laid out as one grid: pick a latent-2 model.";
-    if (!flat) return clearCanvas($("manifold"));
-    drawGrid($("manifold"), images ?? (await vae.manifold(MANIFOLD_SIDE)), MANIFOLD_SIDE * MANIFOLD_SIDE);
-  }, "draw the manifold");
-}
-
 // ---- the current point: sliders, walk ends, arithmetic ----------------------------------------
 
 /** Makes `z` the current latent point; the sliders follow it. */
@@ -461,13 +453,16 @@ async function newWalk() {
   const vae = state.vae;
   const latent = vae.latentDim;
   const kind = $("walk-path").value;
-  walk.path?.free();
   const fit = (z) => (z?.length === latent ? z : null);
-  const from = fit(state.walkEnds.from) ?? state.samples?.slice(0, latent);
-  const to = fit(state.walkEnds.to) ?? state.samples?.slice(latent, 2 * latent);
+  // Until both ends are set, the morph runs between two draws from the prior.
+  const prior = wasm.standardNormal(2 * latent, state.walkSeed);
+  const from = fit(state.walkEnds.from) ?? prior.slice(0, latent);
+  const to = fit(state.walkEnds.to) ?? prior.slice(latent);
   // The circle turns in the map's plane, so the walker traces a circle on the map.
   const plane = state.stats.get(vae)?.projection.axes;
-  walk.path = new wasm.LatentWalk(kind, latent, state.sampleSeed, from, to, plane);
+  const path = new wasm.LatentWalk(kind, latent, state.walkSeed, from, to, plane);
+  walk.path?.free(); // only now: a walk that could not be made leaves the old one going
+  walk.path = path;
   drawDigit($("walk"), await vae.decode(walk.path.z, 1, labelsFor(1, vae)));
 }
 
@@ -514,7 +509,7 @@ function setPlaying(playing) {
 
 // ---- switching models -------------------------------------------------------------------------
 
-async function switchModel(key, { manifold = null, samples = null } = {}) {
+async function switchModel(key) {
   $("status").textContent = `Loading the model…`;
   await guard(async () => {
     const vae = await model(key);
@@ -539,10 +534,8 @@ async function switchModel(key, { manifold = null, samples = null } = {}) {
       buildSliders();
     }
     scheduleUpdate();
-    if (samples) drawGrid($("samples"), samples, SAMPLE_COUNT);
-    else await sample();
     if (!refresh || !walk.path) await newWalk();
-    await refreshManifold(manifold);
+    await showInElements(key);
     await refreshMap();
     drawCurrent();
     syncUrl();
@@ -564,6 +557,7 @@ let switchedForRun = false;
  * so the page's thread only draws), an upload, or the copy saved in this browser. */
 async function adoptTrained(weights, snap, { restore = false } = {}) {
   const vae = await live(wasm.Vae.fromSafetensors(weights, { backend: "cpu" }));
+  state.yoursBytes = Uint8Array.from(weights);
   const old = models.get("yours");
   models.set("yours", vae);
   if (old && state.vae !== old) forget(old);
@@ -577,7 +571,7 @@ async function adoptTrained(weights, snap, { restore = false } = {}) {
   const follow = !restore && (state.key === "yours" || !switchedForRun);
   if (!restore) switchedForRun = true;
   if (follow) {
-    await switchModel("yours", snap ? { manifold: snap.manifold, samples: snap.samples } : {});
+    await switchModel("yours");
   }
 }
 
@@ -630,7 +624,6 @@ async function main() {
     const { pixels, count } = await loadTestDigits();
     pad.setImage(pixels, 784 * Math.floor(Math.random() * count));
   });
-  $("sample").addEventListener("click", sample);
   $("model-select").addEventListener("change", (e) => switchModel(e.target.value));
   $("draw-label").addEventListener("change", () => {
     scheduleUpdate();
@@ -664,9 +657,8 @@ async function main() {
 
   clearCanvas($("recon"));
   buildSliders();
-  await sample();
   await guard(newWalk, "start the walk");
-  await refreshManifold();
+  await showInElements(wanted);
   await refreshMap();
   const restored = await panel.restore();
   if (restored && fromUrl["model-select"] === "yours") await switchModel("yours");

@@ -2,8 +2,8 @@
 // It makes its own instance of the wasm module (from the WebAssembly.Module the page compiled, sent
 // in the start message) and loads the digits, runs trainBatch in a loop that yields to
 // its message queue after every step (so pause arrives at once), and posts progress, per-epoch
-// test −ELBO and periodic snapshots: the weights plus everything the page needs to redraw its views
-// (test μ, manifold, prior samples), computed here rather than on the page's thread.
+// test −ELBO and periodic snapshots: the weights plus what the page's map and bars need (test μ, the
+// KL per dimension), computed here rather than on the page's thread.
 //
 // Backend: "cpu" loads the page's CPU build. "auto" and "webgpu" first ask navigator.gpu for an
 // adapter (with a timeout); only if one answers is the much larger WebGPU build downloaded (with
@@ -39,7 +39,7 @@
 //     stepsPerEpoch?, stepsPerSecond?, memory?, sigmaX }   every ~250 ms and when a run stops
 //   { type: "epoch", epoch, step, scores }        the test scores after each epoch
 //   { type: "snapshot", step, epoch, latent, kind, likelihood, weights: Uint8Array, mu, logvar,
-//     scoreAtMean, labels, samples, manifold, kl }  every ~2 s and when a run stops
+//     scoreAtMean, labels, kl }                  every ~2 s and when a run stops
 //   { type: "stopped", reason, message?, epoch }  reason: "paused", "finished", "diverged", "error",
 //                                                 "gpu-failed" (the page goes on on the CPU) or
 //                                                 "crashed" (it restarts on a fresh worker)
@@ -47,9 +47,6 @@
 
 const SNAPSHOT_MS = 2000; // how often the page's views refresh while training
 const PROGRESS_MS = 250; // how often loss points are sent to the charts
-const SAMPLE_COUNT = 16;
-const SAMPLE_SEED = 99; // the same prior points every snapshot, so the change is the model's
-const MANIFOLD_SIDE = 15;
 
 let wasm = null;
 let backendChoice = "auto";
@@ -239,22 +236,19 @@ function modelOptions(s, backend) {
   return { latentDim: s.latent, hidden: s.hidden, kind: s.kind, likelihood: s.likelihood, sigmaX: s.sigmaX, seed: s.seed, backend };
 }
 
-/** Everything the page redraws from: weights, test μ / log σ² / z = μ scores, manifold, prior samples. */
+/** What the page redraws from: the weights (its sections 4 and 5 decode with them), test μ / log σ² /
+ * z = μ scores and the KL per dimension. */
 async function snapshot(step, epoch) {
   const labels = vae.kind === "conditional" ? test.labels : undefined;
   const stats = await alive(vae.reconstruct(test.pixels, test.count, labels));
   const latent = vae.latentDim;
-  const z = wasm.standardNormal(SAMPLE_COUNT * latent, SAMPLE_SEED);
-  const sampleLabels = vae.kind === "conditional" ? Uint8Array.from({ length: SAMPLE_COUNT }, (_, k) => k % 10) : undefined;
-  const samples = await alive(vae.decode(z, SAMPLE_COUNT, sampleLabels));
-  const manifold = latent === 2 && vae.kind !== "conditional" ? await alive(vae.manifold(MANIFOLD_SIDE)) : null;
   const kl = stats.logvar ? wasm.klPerDimension(stats.mu, stats.logvar, test.count, latent) : null;
   const weights = await alive(vae.toSafetensors());
   if (vae.backend === "webgpu") await spotCheck(weights, stats.scoreAtMean, labels, step);
   const message = {
     type: "snapshot", step, epoch, latent, kind: vae.kind, likelihood: vae.likelihood,
     weights, mu: stats.mu, logvar: stats.logvar, scoreAtMean: stats.scoreAtMean, labels: test.labels,
-    samples, manifold, kl,
+    kl,
   };
   post(message, [weights.buffer]);
 }

@@ -218,6 +218,7 @@ export class Runtime {
     const entry = this.models.get(key);
     if (!entry || --entry.users > 0) return;
     this.models.delete(key);
+    if (url.startsWith("bytes:")) fetched.delete(url); // a model handed over as bytes is not asked for again
     entry.vae.then((vae) => {
       const stats = this.stats.get(vae);
       this.stats.delete(vae);

@@ -406,6 +406,12 @@ class SampleView extends View {
     await this.sample(false);
   }
 
+  /** Another model (a new snapshot of one in training): the same prior draws, decoded by it. */
+  async swap(vae) {
+    this.vae = vae;
+    await this.sample(false);
+  }
+
   /** New samples (the seed attribute, then one more each time). */
   async sample(advance = true) {
     if (advance) this.draw++;
@@ -425,21 +431,28 @@ class SampleView extends View {
   }
 }
 
+const MANIFOLD_NOTE = "A grid over the latent plane, spaced by the prior's quantiles, decoded (Kingma & Welling's figure).";
+
 /** Kingma & Welling's figure: a grid over a 2-D latent plane, decoded. */
 class ManifoldView extends View {
   constructor(ctx) {
     super(ctx, "manifold");
     this.grid = canvas("Manifold", 300, 300, "manifold");
-    this.text = this.note("A grid over the latent plane, spaced by the prior's quantiles, decoded (Kingma & Welling's figure).");
+    this.text = this.note(MANIFOLD_NOTE);
     this.root.append(this.text, this.grid);
   }
 
   async start() {
-    const vae = await this.ctx.model();
+    await this.swap(await this.ctx.model());
+  }
+
+  /** Draws the grid of `vae` (the widget's model, or another one handed to loadSafetensors). */
+  async swap(vae) {
     if (vae.latentDim !== 2 || vae.kind === "conditional") {
-      this.text.textContent = "Only a 2-D latent space of an unconditional model can be laid out as one grid: this widget's model is not one.";
+      this.text.textContent = "Only a 2-D latent space of an unconditional model can be laid out as one grid: this model is not one (pick a latent-2 model).";
       return clearCanvas(this.grid);
     }
+    this.text.textContent = MANIFOLD_NOTE;
     await this.ctx.guard(async () => {
       drawGrid(this.grid, await vae.manifold(MANIFOLD_SIDE), MANIFOLD_SIDE * MANIFOLD_SIDE);
       this.ctx.updated();

@@ -110,6 +110,9 @@ export declare class VaePlayground extends HTMLElement {
   train(): Promise<void>;
   stopTraining(): void;
   toSafetensors(): Promise<Uint8Array>;
+  /** Shows the model in `bytes` (a safetensors file) instead of the widget's own. The sample and
+   * manifold views redraw in place (no flicker: a page may hand each snapshot of a run in training);
+   * the others are rebuilt around it. Resolves when it is shown. */
   loadSafetensors(bytes: Uint8Array): Promise<VaePlayground>;
   addEventListener<K extends keyof WidgetEventMap>(type: K, listener: (this: VaePlayground, ev: WidgetEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;

@@ -65,7 +65,7 @@ export class VaePlayground extends HTMLElement {
   #view = null;
   #ctx = null;
   #group = null;
-  #models = new Map(); // "class URL" → { url, cls }: the models this widget holds
+  #models = new Map(); // "class URL" → { url, cls, vae: Promise }: the models this widget holds
   #ready;
   #settle;
   #build = 0;
@@ -75,6 +75,8 @@ export class VaePlayground extends HTMLElement {
   #unregister = null;
   #onVisibility = () => this.#updateVisibility();
   #override = null; // a model loaded with loadSafetensors: { url, bytes }
+  #mainKey = null; // the #models key of the view's own model
+  #swapping = Promise.resolve(); // loadSafetensors calls that redraw in place, one after another
   #kept = null; // with `persist`: the record as last saved ({ view, prior, state, run }), or null
   #keptModel = null; // the kept run's weights, shown instead of the shipped model: { url, bytes }
   #saveTimer = 0;
@@ -233,12 +235,19 @@ export class VaePlayground extends HTMLElement {
         const url = own ? own.url : modelUrl(chosen);
         const cls = name ? modelClass(name, null) : modelClass(chosen, settings.view);
         const key = `${cls} ${url}`;
+        // Each model is acquired once per widget (and released once, in #teardown or #swap).
         if (!widget.#models.has(key)) {
-          widget.#models.set(key, { url, cls });
           if (own) rt.provide(url, own.bytes);
+          const entry = { url, cls, vae: rt.acquire(url, chosen, cls) };
+          widget.#models.set(key, entry);
+          // A model that failed to load is not the runtime's any more: nothing to release.
+          entry.vae.catch(() => widget.#models.get(key) === entry && widget.#models.delete(key));
         }
-        const vae = await rt.acquire(url, chosen, cls);
-        if (!name) ctx.main = vae;
+        const vae = await widget.#models.get(key).vae;
+        if (!name) {
+          ctx.main = vae;
+          widget.#mainKey = key;
+        }
         return vae;
       },
       option: (name) => ctx.options[name],
@@ -508,9 +517,42 @@ export class VaePlayground extends HTMLElement {
   async loadSafetensors(bytes) {
     if (!(bytes instanceof Uint8Array)) throw new TypeError("loadSafetensors expects a Uint8Array");
     this.#override = { url: `bytes:${++loadedModels}`, bytes };
+    // A view that can redraw with another model (view.swap) keeps its elements: no flicker when a
+    // page hands it each new snapshot of a model in training. Any other view is rebuilt.
+    if (this.#view?.swap && this.dataset.ready === "true") {
+      const swap = this.#swapping.then(() => this.#swap());
+      this.#swapping = swap.catch(() => {});
+      return swap;
+    }
     this.#restartView();
     if (!this.#started) this.#start();
     return this.ready;
+  }
+
+  /** Shows the model now in #override in the running view, then lets go of the one it replaces. */
+  async #swap() {
+    const ctx = this.#ctx;
+    const view = this.#view;
+    if (!ctx || !view) return this.ready;
+    const old = this.#mainKey;
+    try {
+      const vae = await ctx.model();
+      if (this.#view !== view) return this.ready; // rebuilt meanwhile: the new view has the model
+      await view.swap(vae);
+    } catch (e) {
+      if (this.#view === view && e?.type !== "panic") this.#fail(e);
+      throw e;
+    } finally {
+      const entry = old !== this.#mainKey && this.#ctx === ctx ? this.#models.get(old) : null;
+      if (entry) {
+        this.#models.delete(old);
+        ctx.rt.release(entry.url, entry.cls);
+      }
+    }
+    const vae = ctx.main;
+    this.#say(`Ready: a latent-${vae.latentDim} ${kindName(vae)} running on the CPU (WebAssembly).`);
+    this.#emit("load", { view: this.view, model: this.model, latentDim: vae.latentDim, kind: vae.kind });
+    return this;
   }
 }
 

@@ -78,21 +78,32 @@ test("a drawn stroke is reconstructed and resembles the drawing", async () => {
 
 test("sampling and the model switch work", async () => {
   const { page, errors } = await openPage();
-  await page.waitForFunction(() => window.vaePlayground.state.sampleSeed > 1, null, { timeout: 10000 });
-  const samplesInk = await canvasInk(page, "samples");
+  // Sections 4 and 5 are the element, shown the page's model.
+  const SAMPLES = ["#sample-card vae-playground", 'canvas[aria-label="Samples"]'];
+  const MANIFOLD = ["#manifold-card vae-playground", 'canvas[aria-label="Manifold"]'];
+  const updates = (card) => page.locator(`${card} vae-playground`).evaluate((w) => Number(w.dataset.updates ?? 0));
+  const updated = (card, after) => page.waitForFunction(({ card, after }) => Number(document.querySelector(`${card} vae-playground`).dataset.updates ?? 0) > after, { card, after }, { timeout: 10000 });
+  await updated("#sample-card", 0);
+  await updated("#manifold-card", 0);
+  const samplesInk = await canvasInk(page, SAMPLES);
   assert.ok(samplesInk.filter((v) => v > 0.3).length > 40, "the first samples are drawn on load");
-  const before = await digest(page, "samples");
+  const before = await digest(page, SAMPLES);
+  const shown = await updates("#sample-card");
   await page.getByRole("button", { name: "Sample" }).click();
-  await page.waitForFunction(() => window.vaePlayground.state.sampleSeed > 2, null, { timeout: 10000 });
-  assert.notEqual(await digest(page, "samples"), before, "Sample draws new digits");
+  await updated("#sample-card", shown);
+  assert.notEqual(await digest(page, SAMPLES), before, "Sample draws new digits");
 
-  const manifoldInk = await canvasInk(page, "manifold");
+  const manifoldInk = await canvasInk(page, MANIFOLD);
   assert.ok(manifoldInk.filter((v) => v > 0.3).length > 60, "the latent-2 manifold is drawn");
 
+  const sampled = await digest(page, SAMPLES);
   await page.getByLabel("Model", { exact: true }).selectOption("20");
   await page.waitForFunction(() => document.getElementById("status").textContent.includes("Ready — latent-20"), null, { timeout: 10000 });
+  await page.waitForSelector("body[data-elements-show='20']", { timeout: 10000 });
   assert.match(await page.locator("#map-note").textContent(), /20-D space seen flat/);
-  assert.match(await page.locator("#manifold-note").textContent(), /pick a latent-2 model/);
+  assert.match(await page.locator("#manifold-card vae-playground").evaluate((w) => w.shadowRoot.querySelector("p.note").textContent), /pick a latent-2 model/);
+  assert.notEqual(await digest(page, SAMPLES), sampled, "section 4 now decodes with the latent-20 model");
+  assert.ok((await canvasInk(page, SAMPLES)).filter((v) => v > 0.3).length > 40, "its samples are digits");
   await drawZero(page);
   await page.waitForFunction(() => document.getElementById("mu-text").textContent.includes("…"), null, { timeout: 10000 });
   // A click on the 20-D map decodes the point under it, lifted by the nearby test codes.

@@ -58,6 +58,15 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
 test("training in the tab: the loss falls, the map reorganises, frames keep coming, and the run survives a reload", async () => {
   const { context, page, errors } = await openPage("?epochs=3");
   const mapBefore = await digest(page, "map");
+  // Sections 4 and 5 (the element) are handed every snapshot and redraw in place.
+  await page.waitForFunction(() => [...document.querySelectorAll("#sample-card vae-playground, #manifold-card vae-playground")].every((w) => w.dataset.ready === "true"));
+  const samplesCanvas = await page.evaluateHandle(() => document.querySelector("#sample-card vae-playground").shadowRoot.querySelector('canvas[aria-label="Samples"]'));
+  // The models the page's elements hold that were handed over as bytes (the page's own sections of
+  // the shared runtime: the same module instance as app.js's).
+  const heldAsBytes = () => page.evaluate(async () => {
+    const rt = await (await import("/web/widget-runtime.js")).runtime();
+    return [...rt.models.keys()].filter((key) => key.includes(" bytes:")).length;
+  });
   await page.getByRole("button", { name: "Train", exact: true }).click();
   await page.waitForSelector("body[data-training=running]");
   // The walk plays while the model trains; the frame rate is measured meanwhile.
@@ -100,7 +109,12 @@ test("training in the tab: the loss falls, the map reorganises, frames keep comi
   assert.ok(h.testNegElbo[2] < h.testNegElbo[0], "test −ELBO improves over the epochs");
   assert.ok(h.testNegElbo[2] < 200, `a recognisable model after 3 epochs (test −ELBO ${h.testNegElbo[2]})`);
   assert.match(await page.locator("#train-status").textContent(), /Finished 3 epochs/);
-  assert.ok((await inkCount(page, "samples")) > 40, "the prior samples are digits, not blank");
+  // Section 4 (the element) decodes the prior with the trained model.
+  await page.waitForSelector("body[data-elements-show=yours]");
+  assert.ok((await inkCount(page, ["#sample-card vae-playground", 'canvas[aria-label="Samples"]'])) > 40, "the prior samples are digits, not blank");
+  assert.ok(await samplesCanvas.evaluate((c) => c.isConnected), "section 4 redrew each snapshot in place, never rebuilt");
+  const snapshots = Number(await page.evaluate(() => document.body.dataset.snapshots));
+  assert.equal(await heldAsBytes(), 2, `after ${snapshots} snapshots, sections 4 and 5 hold one model each: every replaced one was let go`);
   // The trained model reconstructs a drawing.
   await drawZero(page);
   await page.waitForFunction(() => document.getElementById("elbo-text").textContent !== "—");
