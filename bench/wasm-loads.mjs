@@ -1,8 +1,8 @@
 // What the playground page downloads and compiles of the wasm, in headless Chromium (not a test: it
 // prints numbers): on load, then after scrolling through every section (the <vae-playground>
-// elements of sections 10 to 14 start as they near the viewport). Prints the wasm requests and
-// their bytes on the wire, the compiles, navigation → ready, and when all its elements are ready.
-// DIST as in bench/run.mjs; LOADS (default 5) page loads, medians printed.
+// elements start as they near the viewport). Prints the wasm requests and their bytes (as served:
+// uncompressed by this test server), the compiles, navigation → ready, and when all its elements
+// are ready. DIST as in bench/run.mjs; LOADS (default 5) page loads, medians printed.
 import { join } from "node:path";
 import { ROOT, countCompiles, launch, serve } from "../tests/browser/helpers.mjs";
 
@@ -15,11 +15,12 @@ for (let i = 0; i < LOADS; i++) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   await countCompiles(page);
-  const wasm = [];
-  page.on("requestfinished", async (r) => {
+  const wasm = []; // one entry per request of a .wasm file; its bytes once it has finished
+  page.on("request", (r) => {
     if (!new URL(r.url()).pathname.endsWith(".wasm")) return;
-    const sizes = await r.sizes();
-    wasm.push({ path: new URL(r.url()).pathname, bytes: sizes.responseBodySize + sizes.responseHeadersSize });
+    const entry = { path: new URL(r.url()).pathname, bytes: 0 };
+    wasm.push(entry);
+    r.response().then((response) => response?.body()).then((body) => (entry.bytes = body?.length ?? 0), () => {});
   });
   const start = Date.now();
   await page.goto(server.url);
@@ -38,7 +39,7 @@ for (let i = 0; i < LOADS; i++) {
   await context.close();
 }
 const last = rows.at(-1);
-console.log(`wasm on load: ${last.atLoad.requests} request(s), ${(last.atLoad.bytes / 1e6).toFixed(2)} MB on the wire, ${last.atLoad.compiles} compile(s)`);
+console.log(`wasm on load: ${last.atLoad.requests} request(s), ${(last.atLoad.bytes / 1e6).toFixed(2)} MB, ${last.atLoad.compiles} compile(s)`);
 console.log(`wasm after every section has started: ${last.after.requests} request(s), ${(last.after.bytes / 1e6).toFixed(2)} MB, ${last.after.compiles} compile(s) (${last.after.paths.join(", ")})`);
 console.log(`navigation → page ready: median ${median(rows.map((r) => r.ready))} ms; → all ${last.elements} elements ready (scrolled through): median ${median(rows.map((r) => r.allReady))} ms (${LOADS} loads)`);
 await browser.close();
