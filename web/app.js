@@ -280,7 +280,8 @@ async function showInElements(key) {
   elementsShow = key;
   await guard(async () => {
     const bytes = key === "yours" ? state.yoursBytes : await fetchBytes(assetUrl(`assets/${SHIPPED[key]}.safetensors`), `The model ${SHIPPED[key]}`);
-    await Promise.all(modelElements.map((element) => element.loadSafetensors(bytes.slice())));
+    // Neither side writes into the bytes, so both elements take the same array.
+    await Promise.all(modelElements.map((element) => element.loadSafetensors(bytes)));
     if (elementsShow === key) document.body.dataset.elementsShow = key;
   }, "show the model in sections 4 and 5");
 }

@@ -40,6 +40,9 @@ function modelUrl(name) {
   return SHIPPED_MODELS[name] ? assetUrl(SHIPPED_MODELS[name]) : new URL(name, document.baseURI).href;
 }
 
+/** The status line of a widget showing `vae`. */
+const readyText = (vae) => `Ready: a latent-${vae.latentDim} ${kindName(vae)} running on the CPU (WebAssembly).`;
+
 function checkPixels(pixels) {
   if (pixels === null) return null;
   if (!pixels || typeof pixels.length !== "number" || typeof pixels === "string") {
@@ -208,7 +211,7 @@ export class VaePlayground extends HTMLElement {
       this.#restoreState();
       const vae = this.#ctx.main;
       const unkept = this.#storageFailed ? " Nothing is kept: this browser refused its storage." : "";
-      this.#say(`${vae ? `Ready: a latent-${vae.latentDim} ${kindName(vae)} running on the CPU (WebAssembly).` : "Ready."}${unkept}`);
+      this.#say(`${vae ? readyText(vae) : "Ready."}${unkept}`);
       this.dataset.ready = "true";
       this.#emit("load", { view: settings.view, model: settings.model, latentDim: vae?.latentDim ?? null, kind: vae?.kind ?? null });
       this.#settle.resolve(this);
@@ -550,7 +553,7 @@ export class VaePlayground extends HTMLElement {
       }
     }
     const vae = ctx.main;
-    this.#say(`Ready: a latent-${vae.latentDim} ${kindName(vae)} running on the CPU (WebAssembly).`);
+    this.#say(readyText(vae));
     this.#emit("load", { view: this.view, model: this.model, latentDim: vae.latentDim, kind: vae.kind });
     return this;
   }
