@@ -315,6 +315,10 @@ pub struct FamilyStepOptions {
     /// The hierarchical VAE's free bits of z₂, nats per dimension, 0 to 100 (default 0).
     #[tsify(optional)]
     pub free_bits: Option<f32>,
+    /// The adversarial autoencoder's discriminator learns at `lr` times this (default 1); `lr`
+    /// times it must be in (0, 1].
+    #[tsify(optional)]
+    pub discriminator_lr_scale: Option<f64>,
 }
 
 impl FamilyStepOptions {
@@ -323,9 +327,12 @@ impl FamilyStepOptions {
         let raw: FamilyStepOptions = from_js("option", options)?;
         let free_bits = raw.free_bits.unwrap_or(0.0);
         finite("freeBits", free_bits as f64)?;
+        let scale = raw.discriminator_lr_scale.unwrap_or(1.0);
+        finite("discriminatorLrScale", scale)?;
         Ok(step_basics(raw.lr, raw.batch_size)?
             .with_warmup_steps(raw.warmup_steps.unwrap_or(0) as u64)
-            .with_free_bits(free_bits))
+            .with_free_bits(free_bits)
+            .with_discriminator_lr_scale(scale))
     }
 }
 

@@ -3,7 +3,8 @@
 //! another's update:
 //! 1. reconstruction: encoder and decoder take a step on −log p(x|z);
 //! 2. regularisation: the discriminator takes a step on telling prior samples from the (updated)
-//!    encoder's codes, then the encoder takes a step on fooling the updated discriminator.
+//!    encoder's codes (at `lr` × [`TrainConfig::discriminator_lr_scale`]), then the encoder takes a
+//!    step on fooling the updated discriminator.
 //!
 //! Divergence is handled as in [`crate::training::Trainer`]: a loss that is not finite, a
 //! reconstruction error that jumps far above its running level, or an update that makes a weight
@@ -93,6 +94,13 @@ impl AaeTrainer {
         check_pixels(pixels, n)?;
         let lr = config.lr;
         check_lr(lr)?;
+        let d_lr = lr * config.discriminator_lr_scale;
+        if check_lr(d_lr).is_err() {
+            return Err(VaeError::InvalidInput(format!(
+                "the discriminator's learning rate (lr × its scale, {lr} × {}) must be in (0, 1], got {d_lr}",
+                config.discriminator_lr_scale
+            )));
+        }
         let guided = self.model.label_guided;
         let latent = self.model.latent();
         config.prior.check(latent, guided)?;
@@ -122,7 +130,7 @@ impl AaeTrainer {
         let fake = model.discriminate(model.encode(x.clone()).detach(), onehot.clone());
         let d_loss = discriminator_loss(real.clone(), fake.clone());
         let grads = GradientsParams::from_grads(d_loss.backward(), &model);
-        let model = self.optims[1].step(lr, model, grads);
+        let model = self.optims[1].step(d_lr, model, grads);
 
         // Regularisation phase, generator: the gradient reaches the discriminator too; only the
         // encoder's is used.

@@ -59,6 +59,11 @@ pub struct TrainConfig {
     /// Other kinds ignore it.
     #[config(default = "crate::aae::Prior::Gaussian")]
     pub prior: crate::aae::Prior,
+    /// The adversarial autoencoder's discriminator learns at `lr` times this. 1 puts it on an
+    /// equal footing with the encoder, which keeps it from winning outright; a larger one lets it
+    /// outpace the encoder (the instability the panel warns about). Other kinds ignore it.
+    #[config(default = 1.0)]
+    pub discriminator_lr_scale: f64,
 }
 
 impl TrainConfig {

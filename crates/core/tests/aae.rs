@@ -356,6 +356,17 @@ fn bad_requests_are_refused() {
     )
     .unwrap_err();
     assert!(error.to_string().contains("10 is not a digit"), "{error}");
+    let fast = TrainConfig::new()
+        .with_prior(Prior::Ring)
+        .with_lr(0.1)
+        .with_discriminator_lr_scale(100.0);
+    let error = block_on(session.trainer().step(&pixels, 4, Some(&[1; 4]), &fast)).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("the discriminator's learning rate (lr × its scale, 0.1 × 100) must be in (0, 1], got 10"),
+        "{error}"
+    );
     assert_eq!(session.steps(), 0);
 }
 
@@ -383,3 +394,39 @@ fn diverging_training_rolls_back() {
 
 /// See [`codes_come_to_match_each_prior`].
 const MATCH_FACTOR: f64 = 5.0;
+
+/// The instability the panel flags: a discriminator that learns [`FAST_DISCRIMINATOR`] times as
+/// fast as the encoder wins outright (D > 0.95 on the prior samples and < 0.05 on the codes)
+/// within its first 50 steps and in at least a tenth of [`WIN_STEPS`] (measured: first at step 9,
+/// 41 of 200), where at the recipe's equal rates ([`codes_come_to_match_each_prior`]) it never
+/// wins once.
+#[test]
+fn a_discriminator_that_outpaces_the_encoder_wins_outright() {
+    let digits = Digits::read_gz(&repo_path("web/assets/digits.bin.gz")).unwrap();
+    let mut session = Session::new(seeded_aae(AaeConfig::new(), 1), 1);
+    session.set_digits(digits, 1).unwrap();
+    let config = TrainConfig::new()
+        .with_prior(Prior::Ring)
+        .with_lr(1e-4)
+        .with_discriminator_lr_scale(FAST_DISCRIMINATOR);
+    let (mut first, mut wins) = (None, 0);
+    for step in 0..WIN_STEPS {
+        let report = block_on(session.step(&config)).unwrap();
+        if report.stats.discriminator_wins() {
+            wins += 1;
+            first.get_or_insert(step);
+        }
+    }
+    println!(
+        "discriminator ×{FAST_DISCRIMINATOR}: first won at step {first:?}, won {wins} of {WIN_STEPS} steps"
+    );
+    assert!(
+        first.is_some_and(|step| step < 50),
+        "first won at {first:?}"
+    );
+    assert!(10 * wins >= WIN_STEPS, "it won {wins} of {WIN_STEPS} steps");
+}
+
+/// See [`a_discriminator_that_outpaces_the_encoder_wins_outright`].
+const FAST_DISCRIMINATOR: f64 = 100.0;
+const WIN_STEPS: usize = 200;
