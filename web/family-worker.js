@@ -1,55 +1,8 @@
 // The Web Worker that trains a VAE (or a plain autoencoder, or a conditional VAE), an adversarial
 // autoencoder, a hierarchical VAE or a recurrent VAE for a widget's `train`, `aae`, `hvae` and
 // `vrae` views, in its own instance of the widget's wasm module, so the page never waits on a step.
-// Every message names its `type`; the protocol, both ways:
-//
-// page → worker
-//   { type: "start", module: WebAssembly.Module, glue: string (the glue's URL), data: Uint8Array
-//     (decompressed digits.bin; series.bin for "vrae"), kind: "vae" | "aae" | "hvae" | "vrae",
-//     model: VaeOptions | AaeOptions | HvaeOptions | VraeOptions,
-//     train: BatchOptions | FamilyStepOptions | VraeStepOptions,
-//     backend: "cpu" | "webgpu", gpu: { glue, wasm } (URLs of the WebGPU build),
-//     weights?: Uint8Array, steps?: number, epoch?: number }
-//                                                     builds a fresh model (or reads `weights`, a
-//                                                     snapshot's, to go on from it: the optimiser
-//                                                     starts afresh, steps count on from `steps`)
-//                                                     and starts training;
-//                                                     for "webgpu" in the WebGPU build, which this
-//                                                     worker fetches and instantiates itself (the
-//                                                     model's self-check there must agree with the
-//                                                     CPU, else the start fails and says why)
-//   { type: "pause" } | { type: "resume", train?: … }   (resume may change the step's settings)
-//   { type: "settings", train }                      the step's settings (learning rate, β) from
-//                                                     the next step; does not resume a paused run
-//   { type: "save" }                                 asks for the weights as safetensors
-//
-// worker → page
-//   { type: "started", examples, what, stepsPerEpoch, backend }   examples: training digits or
-//                                                     windows; backend: where the model runs
-//   { type: "progress", steps, epoch, stats }        every ~250 ms: the mean of each figure of
-//                                                     trainBatch's result over the steps since the
-//                                                     last message (discriminatorWins: the share
-//                                                     of those steps it held)
-//   { type: "snapshot", steps, epoch, codes: Float32Array, scores, weights: Uint8Array }
-//                                                     every ~2 s and at each epoch's end: the 1,000
-//                                                     test digits' codes (the VAE's μ; the AAE's z;
-//                                                     the HVAE's μ₂ at μ₁), testScores() and the weights
-//                                                     (safetensors), so the page shows this model.
-//                                                     For "vrae": codes is null, scores holds
-//                                                     analyse(16)'s figures (negElbo, recon, kl,
-//                                                     auc, normalP99, anomalousMedian) and
-//                                                     analysis its arrays (starts, scores,
-//                                                     anomalous, reconstruction)
-//   { type: "paused", reason: "asked" | "diverged", message? }   asked: after a last snapshot of
-//                                                     the weights where it stopped; diverged: a step was rolled back
-//                                                     by the module and training waits for the
-//                                                     person (a lower learning rate, then resume)
-//   { type: "weights", bytes: Uint8Array }
-//   { type: "failed", message, crashed: boolean, started: boolean }
-//                                                     crashed: the module panicked or trapped;
-//                                                     started: it failed mid-run (a lost GPU, say),
-//                                                     not at the start. This worker is done and the
-//                                                     page starts another
+// Its protocol is written in worker-protocol.js: the start, pause and save requests carry an `id`
+// that their answer repeats, and a request that fails is answered with a "failed" of that `id`.
 
 const PROGRESS_MS = 250;
 const SNAPSHOT_MS = 2000;
@@ -68,11 +21,15 @@ const steps = () => base + model.steps;
 
 const post = (message, transfer = []) => self.postMessage(message, transfer);
 
-function fail(e) {
-  const crashed = e instanceof WebAssembly.RuntimeError || Boolean(wasm?.panicked?.());
+const crashedBy = (e) => e instanceof WebAssembly.RuntimeError || Boolean(wasm?.panicked?.());
+
+/** Ends the run: the module crashed, the start failed, or a step failed other than by diverging.
+ * `id`: the request this answers, if a request failed. */
+function fail(e, id) {
+  const crashed = crashedBy(e);
   const message = crashed && wasm?.panicked?.() ? wasm.panicMessage() : String(e?.message ?? e);
   running = false;
-  post({ type: "failed", message, crashed, started });
+  post({ type: "failed", message, crashed, started, id });
 }
 
 /** Means of the numeric (and boolean: a share) fields of `results`. */
@@ -176,7 +133,9 @@ async function instantiate(message) {
   }
 }
 
+/** Answers the start request `message` once the model trains. */
 async function start(message) {
+  const id = message.id;
   await instantiate(message);
   const cls = { vae: wasm.Vae, aae: wasm.Aae, hvae: wasm.Hvae, vrae: wasm.Vrae }[message.kind];
   const options = { ...message.model, backend: message.backend === "webgpu" ? "webgpu" : "cpu" };
@@ -187,12 +146,12 @@ async function start(message) {
   const seed = message.model?.seed ?? 1;
   if (message.kind === "vrae") {
     const { trainWindows, window } = model.setSeries(message.data, seed);
-    post({ type: "started", examples: trainWindows, what: `windows of ${window} samples`, stepsPerEpoch: Math.ceil(trainWindows / (train.batchSize ?? 64)), backend: model.backend });
+    post({ type: "started", id, examples: trainWindows, what: `windows of ${window} samples`, stepsPerEpoch: Math.ceil(trainWindows / (train.batchSize ?? 64)), backend: model.backend });
   } else {
     const trainDigits = model.setTrainingDigits(message.data, seed);
     const digits = wasm.testDigits(message.data);
     test = { pixels: digits.pixels, count: digits.count, labels: digits.labels };
-    post({ type: "started", examples: trainDigits, what: "digits", stepsPerEpoch: Math.ceil(trainDigits / (train.batchSize ?? 128)), backend: model.backend });
+    post({ type: "started", id, examples: trainDigits, what: "digits", stepsPerEpoch: Math.ceil(trainDigits / (train.batchSize ?? 128)), backend: model.backend });
   }
   // The starting point (initialisation, or the snapshot gone on from), so the chart and the map
   // begin there.
@@ -209,17 +168,20 @@ self.onmessage = async ({ data }) => {
       await loop;
       // The weights where it stopped, so the view (and a kept run) shows every step taken.
       if (last && model) await snapshot(last);
-      post({ type: "paused", reason: "asked" });
+      post({ type: "paused", reason: "asked", id: data.id });
     } else if (data.type === "settings") {
       train = { ...train, ...data.train };
     } else if (data.type === "resume") {
       if (data.train) train = { ...train, ...data.train };
       go();
     } else if (data.type === "save") {
+      if (!model) throw new Error("no model to save yet: the run has not started");
       const bytes = await model.toSafetensors();
-      post({ type: "weights", bytes }, [bytes.buffer]);
-    }
+      post({ type: "weights", bytes, id: data.id }, [bytes.buffer]);
+    } else throw new Error(`no such request or notice: ${data.type}`);
   } catch (e) {
-    fail(e);
+    // A save that fails says so and leaves the run going; anything else that fails ends it.
+    if (data.type === "save" && !crashedBy(e)) post({ type: "failed", message: String(e?.message ?? e), crashed: false, started, id: data.id });
+    else fail(e, data.id);
   }
 };

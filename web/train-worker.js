@@ -11,39 +11,8 @@
 // to the CPU, saying why, and passes over a software adapter (SwiftShader). The GPUDevice is watched: if it is lost, the page is told at once and
 // moves training to the CPU with the last weights it holds.
 //
-// The protocol (training.js is its only user; every message names its `type`):
-//
-// page → worker
-//   { type: "start", backend: "auto" | "webgpu" | "cpu", module?: WebAssembly.Module }
-//                                                 loads the build (from `module`, the page's compiled
-//                                                 CPU build, when given) and the digits; answered by
-//                                                 "ready" or "failed". Every later message waits for it
-//   { type: "create", settings } | { type: "load", settings, weights: ArrayBuffer }
-//                                                 a fresh model, or one from safetensors; answered by
-//                                                 "backend" then "created", or "failed" (with `during`).
-//                                                 settings: training.js's FIELDS (kind, latent, hidden,
-//                                                 likelihood, sigmaX, sigmaRule, beta, lr, batchSize,
-//                                                 epochs, seed) with epochsDone? and stepOffset?
-//   { type: "settings", settings }                merged into the run's settings from the next step
-//   { type: "run" }                               trains until paused, the epochs are done, or a step fails
-//   { type: "pause" } | { type: "reset" }         stop (reset also frees the model)
-//   { type: "debugLoseDevice" } | { type: "debugGpuFault" } | { type: "debugCrash", how: "panic" | "alloc" }
-//                                                 test hooks
-//
-// worker → page
-//   { type: "ready" } | { type: "created" } | { type: "running" }
-//   { type: "failed", message, during? }          the start (no `during`) or a request failed
-//   { type: "loading", what, loaded, total }      download progress of the WebGPU build
-//   { type: "backend", backend, reason }          where the model runs; reason: why not on the GPU
-//   { type: "progress", points: [step, loss, recon, kl][], epoch, step, stepInEpoch?,
-//     stepsPerEpoch?, stepsPerSecond?, memory?, sigmaX }   every ~250 ms and when a run stops
-//   { type: "epoch", epoch, step, scores }        the test scores after each epoch
-//   { type: "snapshot", step, epoch, latent, kind, likelihood, weights: Uint8Array, mu, logvar,
-//     scoreAtMean, labels, kl }                  every ~2 s and when a run stops
-//   { type: "stopped", reason, message?, epoch }  reason: "paused", "finished", "diverged", "error",
-//                                                 "gpu-failed" (the page goes on on the CPU) or
-//                                                 "crashed" (it restarts on a fresh worker)
-//   { type: "device-lost", message, reason }      the GPUDevice was lost mid-run
+// Its protocol (training.js is its only user) is written in worker-protocol.js: requests carry an
+// `id` that their answer ("ready", "created" or "failed") repeats.
 
 const SNAPSHOT_MS = 2000; // how often the page's views refresh while training
 const PROGRESS_MS = 250; // how often loss points are sent to the charts
@@ -209,7 +178,6 @@ async function start(choice) {
   moduleReason = loaded.reason;
   digitsBytes = await fetchDigits();
   test = wasm.testDigits(digitsBytes);
-  post({ type: "ready" });
 }
 
 /** A model on the chosen backend; a WebGPU start that hangs falls back like one that fails. */
@@ -353,16 +321,16 @@ async function run() {
 }
 
 const handlers = {
-  async create({ settings: s }) {
+  async create({ id, settings: s }) {
     settings = { ...s };
     adopt(await placed((backend) => wasm.Vae.create(modelOptions(s, backend))));
-    post({ type: "created" });
+    post({ type: "created", id });
   },
-  async load({ settings: s, weights }) {
+  async load({ id, settings: s, weights }) {
     settings = { ...s };
     const bytes = new Uint8Array(weights);
     adopt(await placed((backend) => wasm.Vae.fromSafetensors(bytes, modelOptions(s, backend))));
-    post({ type: "created" });
+    post({ type: "created", id });
   },
   /** Test hook: loses the GPU device as a driver reset would. */
   debugLoseDevice() {
@@ -392,17 +360,28 @@ const handlers = {
 };
 
 let ready = null;
+let startFailed = null; // why the start failed: every later request fails with it
 
 onmessage = async ({ data }) => {
   if (data.type === "start") {
     cpuModule = data.module ?? null;
-    ready = start(data.backend).catch((e) => post({ type: "failed", message: errorText(e) }));
+    ready = start(data.backend).then(
+      () => post({ type: "ready", id: data.id }),
+      (e) => {
+        startFailed = errorText(e);
+        post({ type: "failed", message: startFailed, id: data.id });
+      },
+    );
     return;
   }
   await ready;
   try {
-    await handlers[data.type]?.(data);
+    // After a failed start a request fails with its reason; a notice has nothing to act on.
+    if (startFailed && data.id === undefined) return;
+    if (startFailed) throw new Error(`the trainer did not start (${startFailed})`);
+    if (!handlers[data.type]) throw new Error(`no such request or notice: ${data.type}`);
+    await handlers[data.type](data);
   } catch (e) {
-    post({ type: "failed", message: errorText(e), during: data.type });
+    post({ type: "failed", message: errorText(e), during: data.type, id: data.id });
   }
 };

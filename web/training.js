@@ -1,12 +1,13 @@
 // The training panel: settings, start / pause / resume / reset, live charts, progress, upload and
 // download, and keeping the run in IndexedDB. The training itself runs in train-worker.js; this
-// module only talks to it and hands each snapshot to the page.
+// module only talks to it (worker-protocol.js) and hands each snapshot to the page.
 
 import uPlot from "./vendor/uPlot.esm.js";
 import { accepts } from "./url-state.js";
 import { TRAINING_SETTINGS } from "./page-settings.js";
 import { deleteRun, holdRunLock, loadRun, saveRun, watchOtherTabs, withRunLock } from "./store.js";
 import { compiledModule } from "./widget-runtime.js";
+import { Requests } from "./worker-protocol.js";
 
 const $ = (id) => document.getElementById(id);
 const SAVE_MS = 3000;
@@ -32,6 +33,7 @@ export class TrainingPanel {
     this.validate = validate; // bytes → settings of a loadable model, or throws
     this.worker = null;
     this.workerReady = null;
+    this.requests = null; // the requests open to this.worker
     this.workerHasModel = false;
     this.running = false;
     this.weights = null; // the latest safetensors bytes of the user's model
@@ -152,27 +154,42 @@ export class TrainingPanel {
 
   // ---- the worker -------------------------------------------------------------------------------
 
+  /** The worker, started: resolves once it has loaded its build and the digits. */
   ensureWorker() {
     if (this.worker) return this.workerReady;
-    this.worker = new Worker(new URL("./train-worker.js", import.meta.url), { type: "module" });
-    this.workerReady = new Promise((resolve, reject) => {
-      this.resolveReady = resolve;
-      this.rejectReady = reject;
-    });
-    this.worker.onmessage = ({ data }) => this.message(data);
-    this.worker.onerror = (e) => this.failed(e.message || "the training worker failed to start");
+    const worker = new Worker(new URL("./train-worker.js", import.meta.url), { type: "module" });
+    const requests = new Requests((message, transfer) => worker.postMessage(message, transfer));
+    this.worker = worker;
+    this.requests = requests;
+    worker.onmessage = ({ data }) => {
+      // An answer settles its request, whose caller says what went wrong; notices go to message().
+      if (!requests.settle(data)) this.message(data);
+    };
+    worker.onerror = (e) => {
+      const why = e.message || "the training worker failed to start";
+      if (!requests.abandon(why, { type: "failed", message: why })) this.failed(why);
+    };
     // The worker instantiates the module the page already compiled (a fresh instance of its own).
-    const worker = this.worker;
     const backend = $("train-backend").value;
-    compiledModule().then(
-      (module) => worker.postMessage({ type: "start", backend, module }),
-      () => worker.postMessage({ type: "start", backend }),
+    this.workerReady = compiledModule().then(
+      (module) => requests.send({ type: "start", backend, module }),
+      () => requests.send({ type: "start", backend }),
     );
+    // The caller that waits on it says why; Train again starts a fresh worker.
+    this.workerReady.catch(() => this.worker === worker && this.dropWorker("its start failed"));
     return this.workerReady;
   }
 
+  /** Ends the worker; a request still open rejects with `why`. */
+  dropWorker(why) {
+    this.worker?.terminate();
+    this.requests?.abandon(why);
+    this.worker = null;
+    this.requests = null;
+    this.workerHasModel = false;
+  }
+
   failed(message) {
-    this.rejectReady?.(new Error(message));
     this.running = false;
     this.releaseLock();
     this.status(`Training stopped: ${message}. Your model is unchanged.`);
@@ -181,12 +198,8 @@ export class TrainingPanel {
 
   message(data) {
     switch (data.type) {
-      case "ready":
-        return this.resolveReady();
-      case "failed":
+      case "failed": // a notice that failed (no request waits on it)
         return this.failed(data.message);
-      case "created":
-        return this.resolveCreated?.();
       case "running":
         this.running = true;
         return this.render();
@@ -242,9 +255,7 @@ export class TrainingPanel {
     why = why.split("\n")[0].replace(/[:\s]+$/, "");
     this.lostGpu = why;
     this.rewindToWeights();
-    this.worker?.terminate();
-    this.worker = null;
-    this.workerHasModel = false;
+    this.dropWorker(`the GPU failed (${why})`);
     this.running = false;
     $("train-backend").value = "cpu";
     this.onSettings?.();
@@ -268,9 +279,7 @@ export class TrainingPanel {
    * last snapshot's weights and go on. A second crash with no progress in between stops there,
    * so a crash that repeats cannot loop. */
   async restartAfterCrash(message) {
-    this.worker?.terminate();
-    this.worker = null;
-    this.workerHasModel = false;
+    this.dropWorker(`the training module crashed (${message})`);
     this.running = false;
     this.resolveStopped?.();
     this.resolveStopped = null;
@@ -299,9 +308,7 @@ export class TrainingPanel {
       this.pause();
       await stopped;
     }
-    this.worker.terminate();
-    this.worker = null;
-    this.workerHasModel = false;
+    this.dropWorker("the backend was changed");
     if (wasRunning) await this.start();
     else this.status("The new backend is used when you press Resume training.");
   }
@@ -400,16 +407,15 @@ export class TrainingPanel {
       await this.ensureWorker();
       const settings = this.settings();
       if (!this.workerHasModel) {
-        const created = new Promise((resolve) => (this.resolveCreated = resolve));
         if (this.weights) {
           const s = { ...settings, ...this.meta, stepOffset: this.steps, epochsDone: this.epochsDone };
           const copy = this.weights.slice();
-          this.worker.postMessage({ type: "load", settings: s, weights: copy.buffer }, [copy.buffer]);
+          await this.requests.send({ type: "load", settings: s, weights: copy.buffer }, [copy.buffer]);
         } else {
-          this.meta = pick(settings, ARCHITECTURE);
-          this.worker.postMessage({ type: "create", settings });
+          const meta = pick(settings, ARCHITECTURE);
+          await this.requests.send({ type: "create", settings });
+          this.meta = meta;
         }
-        await created;
         this.workerHasModel = true;
       }
       this.worker.postMessage({ type: "settings", settings: { ...this.settings(), epochsDone: this.epochsDone } });

@@ -8,6 +8,7 @@ import { LatentMap } from "./latent-map.js";
 import { assetUrl, gpuBuild } from "./widget-runtime.js";
 import { PRIORS } from "./widget-settings.js";
 import { View, canvas, h, legend, select } from "./widget-views.js";
+import { Requests } from "./worker-protocol.js";
 
 const SAMPLE_COUNT = 16;
 const ROW = 8;
@@ -41,30 +42,51 @@ function workerScript(url) {
   return policy.createScriptURL(url);
 }
 
-/** One training run in a worker: start, pause, resume, stop; it reports through `on`. */
+/** One training run in a worker (worker-protocol.js): its requests (start, pause, save) are
+ * promises of their answers; the worker's notices go to `on`. */
 class Run {
-  /** `from`: a snapshot `{ weights, steps, epoch }` to go on from, or null for a fresh model. */
+  /** `from`: a snapshot `{ weights, steps, epoch }` to go on from, or null for a fresh model.
+   * `started` resolves with the start's answer and rejects with the reason it could not start
+   * (`error.answer`: the worker's failure, `error.ended`: the run was ended first). */
   constructor(ctx, kind, model, train, backend, on, from = null) {
-    this.on = on;
     this.worker = null;
-    this.ready = (async () => {
+    this.requests = null;
+    this.started = (async () => {
       const [module, data] = await Promise.all([ctx.rt.compiledModule(), kind === "vrae" ? ctx.rt.seriesFile() : ctx.rt.digitsFile()]);
-      this.worker = new Worker(workerScript(assetUrl("family-worker.js")), { type: "module", name: `vae-playground ${kind} training` });
-      this.worker.onmessage = ({ data }) => this.on(data);
-      this.worker.onerror = (e) => this.on({ type: "failed", message: `the training worker could not run: ${e.message ?? "its script failed to load"}`, crashed: true });
+      if (this.ended) throw Object.assign(new Error("the run was ended before it started"), { ended: true });
+      const worker = new Worker(workerScript(assetUrl("family-worker.js")), { type: "module", name: `vae-playground ${kind} training` });
+      const requests = new Requests((message, transfer) => worker.postMessage(message, transfer));
+      this.worker = worker;
+      this.requests = requests;
+      worker.onmessage = ({ data }) => requests.settle(data) || on(data);
+      worker.onerror = (e) => {
+        const message = `the training worker could not run: ${e.message ?? "its script failed to load"}`;
+        const failure = { type: "failed", message, crashed: true };
+        // A start still waiting hears it as its answer; else the run hears it as a notice.
+        if (!requests.abandon(message, failure)) on(failure);
+      };
       const copy = data.slice(); // the runtime keeps its own
       const weights = from?.weights.slice();
-      this.worker.postMessage({ type: "start", module, glue: assetUrl("vae_playground.js"), data: copy, kind, model, train, backend, gpu: gpuBuild(), weights, steps: from?.steps, epoch: from?.epoch },
+      return requests.send({ type: "start", module, glue: assetUrl("vae_playground.js"), data: copy, kind, model, train, backend, gpu: gpuBuild(), weights, steps: from?.steps, epoch: from?.epoch },
         [copy.buffer, ...(weights ? [weights.buffer] : [])]);
     })();
   }
 
+  /** Sends the request `type`: resolves with its answer; rejects if it fails or the run ends first. */
+  request(type) {
+    if (!this.requests) return Promise.reject(Object.assign(new Error("the run has no worker yet"), { ended: true }));
+    return this.requests.send({ type });
+  }
+
+  /** A notice (resume, settings): nothing waits on it. */
   send(message) {
     this.worker?.postMessage(message);
   }
 
   stop() {
+    this.ended = true;
     this.worker?.terminate();
+    this.requests?.abandon("the run was ended");
     this.worker = null;
   }
 }
@@ -157,7 +179,7 @@ export class TrainingPanel {
       this.status.textContent = "This browser has no WebGPU (navigator.gpu), so a run here trains on the CPU (WebAssembly).";
     }
     this.button.addEventListener("click", () => this.toggle());
-    this.save.addEventListener("click", () => this.run?.send({ type: "save" }));
+    this.save.addEventListener("click", () => this.saveWeights());
     this.forget.addEventListener("click", () => view.ctx.forgetRun());
     this.goOn.addEventListener("click", () => this.start(this.kept));
     this.end.addEventListener("click", () => {
@@ -219,7 +241,7 @@ export class TrainingPanel {
   toggle() {
     if (this.state === "idle" || this.state === "failed") return this.start();
     if (this.state === "running") {
-      this.run.send({ type: "pause" });
+      this.ask("pause").catch(() => {}); // a failed pause is heard as the run's failure
       this.button.textContent = "Pausing…";
       return;
     }
@@ -261,10 +283,36 @@ export class TrainingPanel {
 
   /** A worker on `backend`, fresh or going on from the snapshot `from`. */
   launch(backend, from) {
-    this.starting = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
-    this.starting.catch(() => {}); // a failed start is shown and fired as trainend
     this.run = new Run(this.view.ctx, this.kind, this.view.modelOptions(), this.train(), backend, (m) => this.hear(m), from);
-    this.run.ready.catch((e) => this.hear({ type: "failed", message: e.message, crashed: false }));
+    this.starting = this.ask("start", this.run.started);
+    this.starting.catch(() => {}); // a failed start is shown and fired as trainend
+  }
+
+  /** Request `type` of the run (or its start, `answer`), its answer heard as the worker's notices
+   * are; a failure is heard as the run's, unless the run was ended first. */
+  ask(type, answer = this.run.request(type)) {
+    const run = this.run;
+    return answer.then(
+      (message) => {
+        if (this.run === run) this.hear(message);
+        return message;
+      },
+      (e) => {
+        if (!e.ended && this.run === run) this.hear(e.answer ?? { type: "failed", message: e.message, crashed: false, started: type !== "start" });
+        throw e;
+      },
+    );
+  }
+
+  /** Hands the person the run's weights, or says why they could not be had (the run goes on). */
+  saveWeights() {
+    const run = this.run;
+    run?.request("save").then(
+      ({ bytes }) => this.download(bytes),
+      (e) => {
+        if (!e.ended && this.run === run) this.status.textContent = `The weights could not be saved: ${oneLine(e.message)}. Training is unaffected; try Save weights again.`;
+      },
+    );
   }
 
   hear(message) {
@@ -278,15 +326,10 @@ export class TrainingPanel {
         if (this.gpuLost) {
           this.status.textContent = `The GPU failed at step ${this.gpuLost.steps} (${this.gpuLost.message}). Training goes on in a new worker on the CPU (WebAssembly) from the last snapshot, step ${this.last.steps}; the optimiser's state starts afresh.`;
           this.gpuLost = null;
-          this.settle.resolve();
           break;
         }
         this.status.textContent = `Training on ${message.examples.toLocaleString("en")} ${message.what}, ${message.stepsPerEpoch} steps of ${this.batch} per epoch, in a Web Worker, ${WHERE[message.backend]}.${this.goingOn ? ` It goes on from your kept run at step ${this.goingOn.steps}; the optimiser's state starts afresh.` : ""}`;
         this.goingOn = null;
-        this.settle.resolve();
-        break;
-      case "weights":
-        this.download(message.bytes);
         break;
       case "progress":
         this.steps = message.steps;
@@ -326,7 +369,6 @@ export class TrainingPanel {
           : message.started
             ? `Training stopped at step ${this.steps}: ${message.message}. The view shows the last snapshot's weights (step ${this.last?.steps ?? 0}); Train again starts a fresh run.`
             : `Training could not start: ${message.message}`;
-        this.settle?.reject(new Error(message.message));
         view.ctx.emit("trainend", { kind: this.kind, steps: this.steps, reason: "failed", message: message.message });
         view.ctx.emit("error", { type: "worker", message: message.message });
         break;
@@ -383,6 +425,9 @@ export async function adopt(ctx, holder, cls, bytes) {
 
 // ---- the adversarial autoencoder ---------------------------------------------------------------
 
+/** The discriminator's learning rate as a multiple of the learning rate (the encoder's). */
+const DISCRIMINATOR_RATES = [["1", "× 1 the learning rate (the recipe)"], ["10", "× 10"], ["100", "× 100"]];
+
 /** The AAE's codes over samples of its prior, beside the VAE's codes over N(0, I); train one. */
 export class AaeView extends View {
   constructor(ctx) {
@@ -409,12 +454,21 @@ export class AaeView extends View {
       { label: "generator loss −log D(code)", color: "#ff7f0e", from: "stats", value: (s) => s.generator },
       { label: "MMD² to the prior (test codes)", color: "#2ca02c", from: "scores", value: (s) => s.mmd2 },
     ]);
+    // How fast the discriminator learns against the encoder: faster than the recipe's equal rates,
+    // it wins outright and the codes stop moving towards the prior (the panel flags it).
+    this.discriminatorRate = select("Discriminator's learning rate", DISCRIMINATOR_RATES, "1", "select");
+    this.discriminatorRate.addEventListener("change", () => this.panel.settingsChanged());
+    if (ctx.controls === "full") controls.append(h("label", { class: "mini", text: "discriminator learns at " }, this.discriminatorRate));
     this.root.append(
       this.note("An adversarial autoencoder (Makhzani et al., 2015) has no KL term. A discriminator learns to tell the codes from samples of a chosen prior, and the encoder learns to fool it, so the codes come to fill the prior's shape. Grey: 1,000 samples of each prior; colours: the 1,000 test digits' codes. MMD² measures how far the codes' spread is from the prior's (0 when they match)."),
       controls, pair, legend(),
       h("figure", {}, h("figcaption", { text: "16 prior samples decoded by the adversarial autoencoder" }), this.samples),
     );
     if (ctx.controls === "full") this.root.append(this.panel.root);
+  }
+
+  trainOptions() {
+    return { discriminatorLrScale: Number(this.discriminatorRate.value) };
   }
 
   modelOptions() {
@@ -478,7 +532,7 @@ export class AaeView extends View {
     const winning = s.discriminatorWins > 0.5;
     panel.flag.hidden = !winning;
     panel.flag.textContent = winning
-      ? `The discriminator is winning outright (D > 0.95 on prior samples and < 0.05 on codes in ${Math.round(100 * s.discriminatorWins)}% of the last steps): the encoder gets almost no gradient from it. Pause and lower the learning rate, or train again.`
+      ? `The discriminator is winning outright (D > 0.95 on prior samples and < 0.05 on codes in ${Math.round(100 * s.discriminatorWins)}% of the last steps): the encoder gets almost no gradient from it, so its codes stop moving towards the prior. ${this.discriminatorRate.value === "1" ? "Pause and lower the learning rate" : "Set the discriminator's learning rate back to × 1 the learning rate"}, or train again.`
       : "";
   }
 

@@ -184,6 +184,36 @@ test("a diverging run stops, says so, and keeps finite weights", async () => {
   await context.close();
 });
 
+test("a request the trainer refuses fails where it was made: the panel says why, nothing is left waiting, and a sound setting then trains", async () => {
+  const { context, page, errors } = await openPage("?epochs=1");
+  // A width the controls never offer, as a damaged control would send it: the worker refuses the
+  // create request (the module checks its options before it allocates).
+  await page.evaluate(() => {
+    const hidden = document.getElementById("train-hidden");
+    hidden.add(new Option("0", "0"));
+    hidden.value = "0";
+  });
+  const outcome = await page.evaluate(() => Promise.race([
+    window.vaePlayground.training.start().then(() => "settled"),
+    new Promise((resolve) => setTimeout(() => resolve("still waiting after 30 s"), 30000)),
+  ]));
+  assert.equal(outcome, "settled", "start() settles when the worker refuses its request");
+  const status = await page.locator("#train-status").textContent();
+  console.log(`after a refused create request: ${status}`);
+  assert.match(status, /^Training stopped: invalid input: option hidden must be from 1 to \d+, got 0\. Your model is unchanged\.$/);
+  assert.equal(await page.evaluate(() => window.vaePlayground.training.requests.pending), 0, "no request is left open");
+  assert.notEqual(await page.evaluate(() => document.body.dataset.training), "running");
+  // The same worker takes the next request: a sound width trains.
+  await page.locator("#train-hidden").selectOption("64");
+  await page.getByRole("button", { name: "Train", exact: true }).click();
+  await page.waitForSelector("body[data-training=running]", { timeout: 60000 });
+  await page.waitForFunction(() => window.vaePlayground.training.history.step.length > 3, null, { timeout: 60000 });
+  await page.getByRole("button", { name: "Pause training" }).click();
+  await page.waitForSelector("body[data-training=paused]", { timeout: 60000 });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("a crash in the training worker restarts it on a fresh module from the last snapshot, and training goes on", async () => {
   const { context, page, errors } = await openPage("?epochs=2");
   await page.getByRole("button", { name: "Train", exact: true }).click();

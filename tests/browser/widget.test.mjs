@@ -566,7 +566,7 @@ test("view=aae under the strict CSP: the shipped codes fill the ring beside the 
   await page.waitForTimeout(2500);
   assert.equal((await snapshots(page, "#aae")).length, steps, "no snapshot while paused");
   // A learning rate of 1 diverges: the step is rolled back and training waits.
-  await shadow.getByLabel("Learning rate").selectOption("1");
+  await shadow.getByLabel("Learning rate", { exact: true }).selectOption("1");
   await shadow.getByRole("button", { name: "Resume" }).click();
   await page.waitForFunction(() => /rolled back to the last sound weights/.test(document.querySelector("#aae").shadowRoot.querySelector(".training").textContent), null, { timeout: 30000 });
   await shadow.getByRole("button", { name: "Resume" }).waitFor();
@@ -576,6 +576,29 @@ test("view=aae under the strict CSP: the shipped codes fill the ring beside the 
   await page.waitForFunction(() => /digit y pushed to Gaussian y/.test(document.querySelector("#aae").shadowRoot.textContent));
   assert.equal(await page.evaluate(() => document.querySelector("#aae").getAttribute("prior")), "ring-guided");
   assert.deepEqual(await page.evaluate(() => window.__violations), []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("view=aae: a discriminator that learns 100× as fast as the encoder wins outright, and the panel says so", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`);
+  await addWidgets(page, [{ id: "aae", view: "aae", prior: "ring", loading: "eager" }]);
+  await allReady(page);
+  const shadow = page.locator("#aae");
+  const flag = shadow.locator("[part=flag]");
+  await shadow.getByLabel("Learning rate", { exact: true }).selectOption("0.0001");
+  await shadow.getByLabel("Discriminator's learning rate").selectOption("100");
+  await shadow.getByRole("button", { name: "Train a fresh one here" }).click();
+  await flag.waitFor({ state: "visible", timeout: 90000 });
+  const text = await flag.textContent();
+  console.log(`the panel's flag: ${text}`);
+  assert.match(text, /^The discriminator is winning outright \(D > 0\.95 on prior samples and < 0\.05 on codes in \d+% of the last steps\)/);
+  assert.match(text, /Set the discriminator's learning rate back to × 1 the learning rate/);
+  assert.equal(await shadow.getByRole("alert").count(), 1, "the flag is announced");
+  const [dReal, dFake] = (await trainingText(page, "#aae")).match(/mean D on prior samples \/ on codes([\d.]+) \/ ([\d.]+)/).slice(1).map(Number);
+  assert.ok(dReal > 0.9 && dFake < 0.1, `mean D ${dReal} / ${dFake}`);
+  await shadow.getByRole("button", { name: "Pause" }).click();
+  await shadow.getByRole("button", { name: "Resume" }).waitFor({ timeout: 10000 });
   assert.deepEqual(errors, []);
   await page.close();
 });
