@@ -1,6 +1,7 @@
 // The playground page: loads the wasm module and the shipped weights, then wires the drawing pad,
-// the reconstruction, the latent map, sampling, walks, arithmetic and the training panel; the
-// sections after those are <vae-playground> elements (widget.js). All math happens in the wasm
+// the reconstruction, the latent map, the sliders and the training panel; sampling, the manifold,
+// the walk, latent arithmetic and the sections after the training panel are <vae-playground>
+// elements (widget.js), shown the page's model. All math happens in the wasm
 // module (here, in the elements' runtime or in a training worker).
 
 import { DrawingPad } from "./draw.js";
@@ -136,10 +137,8 @@ async function model(key) {
 // ---- state and views --------------------------------------------------------------------------
 
 const state = {
-  vae: null, key: "2", stats: new Map(), walkSeed: 1, yoursBytes: null,
+  vae: null, key: "2", stats: new Map(), yoursBytes: null,
   current: null, // the latent point the other tools use: the drawing's μ, a picked point, or sliders
-  walkEnds: { from: null, to: null },
-  slots: { a: null, b: null, c: null },
 };
 playground.state = state;
 playground.models = models;
@@ -268,22 +267,22 @@ function showProbe(vae, z, sigma = null, draws = null) {
   map.setProbe(xy, flat ? sigma : null, drawXy);
 }
 
-// ---- sections 4 and 5: <vae-playground> elements shown the page's model ------------------------
+// ---- sections 4, 5, 6 and 8: <vae-playground> elements shown the page's model -------------------
 
-const modelElements = [...document.querySelectorAll("#sample-card vae-playground, #manifold-card vae-playground")];
+const modelElements = [...document.querySelectorAll("#sample-card vae-playground, #manifold-card vae-playground, #walk-card vae-playground, #arith-card vae-playground")];
 let elementsShow = "2"; // the page's key of the model they show (their own default is the shipped vae-2)
 
-/** Hands the model the page shows to sections 4 and 5, which redraw in place (a snapshot of a model
+/** Hands the model the page shows to sections 4, 5, 6 and 8, which redraw in place (a snapshot of a model
  * in training every ~2 s among them). */
 async function showInElements(key) {
   if (key === elementsShow && key !== "yours") return;
   elementsShow = key;
   await guard(async () => {
     const bytes = key === "yours" ? state.yoursBytes : await fetchBytes(assetUrl(`assets/${SHIPPED[key]}.safetensors`), `The model ${SHIPPED[key]}`);
-    // Neither side writes into the bytes, so both elements take the same array.
+    // No one writes into the bytes, so every element takes the same array.
     await Promise.all(modelElements.map((element) => element.loadSafetensors(bytes)));
     if (elementsShow === key) document.body.dataset.elementsShow = key;
-  }, "show the model in sections 4 and 5");
+  }, "show the model in sections 4, 5, 6 and 8");
 }
 
 /** The 1,000 test digits ({ pixels, count, labels }), shared with the page's elements. */
@@ -328,8 +327,6 @@ async function refreshMap() {
   document.body.dataset.map = "ready";
   document.body.dataset.stats = "ready";
   showKl(vae, stats);
-  // A circle walk of a wider space turns in the map's plane, known only now.
-  if (!flat && $("walk-path").value === "circle") await newWalk();
   scheduleUpdate(); // the anomaly score can now be ranked
 }
 
@@ -373,9 +370,10 @@ async function decodePicked(xy) {
   }, "decode the picked point");
 }
 
-// ---- the current point: sliders, walk ends, arithmetic ----------------------------------------
+// ---- the current point: the sliders, and what sections 6 and 8 take ----------------------------
 
-/** Makes `z` the current latent point; the sliders follow it. */
+/** Makes `z` the current latent point; the sliders follow it, and sections 6 and 8 are handed it
+ * (for the walk's ends and the arithmetic's slots). */
 function setCurrent(z, source, redraw = true) {
   state.current = { z: Float32Array.from(z), source };
   const inputs = $("sliders").querySelectorAll("input");
@@ -383,7 +381,7 @@ function setCurrent(z, source, redraw = true) {
     input.value = String(z[i]);
     input.nextElementSibling.textContent = Number(z[i]).toFixed(2);
   });
-  for (const id of ["walk-set-from", "walk-set-to", "slot-a-set", "slot-b-set", "slot-c-set"]) $(id).disabled = false;
+  offerPoint();
   if (redraw) drawCurrent();
 }
 
@@ -419,94 +417,34 @@ function buildSliders() {
   setCurrent(state.current?.z?.length === vae.latentDim ? state.current.z : new Float32Array(vae.latentDim), "sliders");
 }
 
-function needCurrent() {
-  if (state.current) return true;
-  $("status").textContent = "Draw a digit or pick a point on the map first: that point is what the button takes.";
-  return false;
+// ---- sections 6 and 8: the walk and latent arithmetic, elements that take the current point ----
+
+const walkElement = document.querySelector("#walk-card vae-playground");
+const arithElement = document.querySelector("#arith-card vae-playground");
+const pointElements = new Map([walkElement, arithElement].map((element) => [element, null])); // → its model's latent size
+for (const element of pointElements.keys()) {
+  element.addEventListener("load", ({ detail }) => {
+    pointElements.set(element, detail.latentDim);
+    offerPoint(element);
+  });
 }
 
-async function setSlot(name) {
-  if (!needCurrent()) return;
-  state.slots[name] = Float32Array.from(state.current.z);
-  await guard(async () => {
-    drawDigit($(`slot-${name}`), await state.vae.decode(state.slots[name], 1, labelsFor(1)));
-    const { a, b, c } = state.slots;
-    if (!(a && b && c)) return;
-    const z = wasm.latentArithmetic(a, b, c);
-    drawDigit($("arith-result"), await state.vae.decode(z, 1, labelsFor(1)));
-    document.body.dataset.arithmetic = "done";
-  }, "do the arithmetic");
+/** Hands the current point to the elements that take it (or to `only`), each once it shows a model
+ * of the same size; an element that loads the page's next model is handed it again. */
+function offerPoint(only = null) {
+  const z = state.current?.z;
+  for (const [element, dim] of pointElements) if (z && z.length === dim && (!only || element === only)) element.setLatent(z);
 }
 
-function clearSlots() {
-  state.slots = { a: null, b: null, c: null };
-  for (const id of ["slot-a", "slot-b", "slot-c", "arith-result"]) clearCanvas($(id));
-  delete document.body.dataset.arithmetic;
-}
-
-// ---- the latent walk ----------------------------------------------------------------------------
-
-const walk = { playing: false, path: null, last: 0, speed: 1, busy: false };
 playground.walkFrames = []; // ms per frame: advance + decode + draw
-
-/** A fresh walk of the chosen path for the current model, its first frame drawn. */
-async function newWalk() {
-  const vae = state.vae;
-  const latent = vae.latentDim;
-  const kind = $("walk-path").value;
-  const fit = (z) => (z?.length === latent ? z : null);
-  // Until both ends are set, the morph runs between two draws from the prior.
-  const prior = wasm.standardNormal(2 * latent, state.walkSeed);
-  const from = fit(state.walkEnds.from) ?? prior.slice(0, latent);
-  const to = fit(state.walkEnds.to) ?? prior.slice(latent);
-  // The circle turns in the map's plane, so the walker traces a circle on the map.
-  const plane = state.stats.get(vae)?.projection.axes;
-  const path = new wasm.LatentWalk(kind, latent, state.walkSeed, from, to, plane);
-  walk.path?.free(); // only now: a walk that could not be made leaves the old one going
-  walk.path = path;
-  drawDigit($("walk"), await vae.decode(walk.path.z, 1, labelsFor(1, vae)));
-}
-
-async function setWalkEnd(end) {
-  if (!needCurrent()) return;
-  state.walkEnds[end] = Float32Array.from(state.current.z);
-  await guard(async () => {
-    drawDigit($(`walk-${end}`), await state.vae.decode(state.walkEnds[end], 1, labelsFor(1)));
-    $("walk-path").value = "between";
-    await newWalk();
-    syncUrl();
-  }, "set the walk's end");
-}
-
-async function walkFrame(now) {
-  if (!walk.playing) return;
-  if (!walk.busy) {
-    walk.busy = true;
-    const seconds = walk.last ? Math.min(0.25, (now - walk.last) / 1000) : 0;
-    walk.last = now;
-    await guard(async () => {
-      const start = performance.now();
-      const vae = state.vae;
-      const z = walk.path.advance(seconds, walk.speed);
-      drawDigit($("walk"), await vae.decode(z, 1, labelsFor(1, vae)));
-      playground.walkFrames.push(performance.now() - start);
-      const stats = state.stats.get(vae);
-      map.setWalker(stats?.projection ? stats.projection.project(z, 1) : null);
-    }, "walk");
-    walk.busy = false;
-  }
-  requestAnimationFrame(walkFrame);
-}
-
-function setPlaying(playing) {
-  walk.playing = playing;
-  $("walk-play").textContent = playing ? "Pause" : "Play";
-  $("walk-play").setAttribute("aria-pressed", String(playing));
-  if (playing) {
-    walk.last = 0;
-    requestAnimationFrame(walkFrame);
-  }
-}
+walkElement.addEventListener("walk", ({ detail }) => {
+  playground.walkFrames.push(detail.ms);
+  const stats = state.stats.get(state.vae);
+  map.setWalker(stats && detail.z.length === state.vae.latentDim ? stats.projection.project(Float32Array.from(detail.z), 1) : null);
+});
+arithElement.addEventListener("change", ({ detail }) => {
+  if (detail.source === "arithmetic") document.body.dataset.arithmetic = "done";
+});
 
 // ---- switching models -------------------------------------------------------------------------
 
@@ -528,14 +466,10 @@ async function switchModel(key) {
     }
     $("status").textContent = readyText();
     if (changedShape) {
-      state.walkEnds = { from: null, to: null };
-      clearCanvas($("walk-from"));
-      clearCanvas($("walk-to"));
-      clearSlots();
+      delete document.body.dataset.arithmetic;
       buildSliders();
     }
     scheduleUpdate();
-    if (!refresh || !walk.path) await newWalk();
     await showInElements(key);
     await refreshMap();
     drawCurrent();
@@ -603,7 +537,11 @@ async function describeWeights(bytes) {
 
 // The sections that are elements keep their options in their attributes; the URL carries the ones
 // a link should reproduce, under the option's name in the element's table (widget-settings.js).
-const URL_WIDGET_OPTIONS = [{ element: document.querySelector("#cvae-card vae-playground"), attr: "digit" }];
+const URL_WIDGET_OPTIONS = [
+  { element: walkElement, attr: "walk" },
+  { element: walkElement, attr: "speed" },
+  { element: document.querySelector("#cvae-card vae-playground"), attr: "digit" },
+];
 const syncUrl = watchUrl(PAGE_SETTINGS, URL_WIDGET_OPTIONS);
 
 // ---- start --------------------------------------------------------------------------------------
@@ -627,24 +565,16 @@ async function main() {
   });
   $("model-select").addEventListener("change", (e) => switchModel(e.target.value));
   $("draw-label").addEventListener("change", () => {
+    // A conditional model's walk and arithmetic draw that digit.
+    for (const element of pointElements.keys()) element.setAttribute("digit", $("draw-label").value);
     scheduleUpdate();
     syncUrl();
   });
-  $("walk-play").addEventListener("click", () => setPlaying(!walk.playing));
-  $("walk-path").addEventListener("change", () => guard(newWalk, "change the walk"));
-  $("walk-speed").addEventListener("input", (e) => {
-    walk.speed = Number(e.target.value);
-    $("walk-speed-value").textContent = `${walk.speed}×`;
-  });
-  $("walk-set-from").addEventListener("click", () => setWalkEnd("from"));
-  $("walk-set-to").addEventListener("click", () => setWalkEnd("to"));
-  for (const name of ["a", "b", "c"]) $(`slot-${name}-set`).addEventListener("click", () => setSlot(name));
   // Settings from the URL before anything is drawn with them.
   for (const { id } of VIEW_SETTINGS.filter((s) => s.name !== "model")) {
     if (fromUrl[id] !== undefined && accepts($(id), fromUrl[id])) $(id).value = fromUrl[id];
   }
-  walk.speed = Number($("walk-speed").value);
-  $("walk-speed-value").textContent = `${walk.speed}×`;
+  for (const element of pointElements.keys()) element.setAttribute("digit", $("draw-label").value);
 
   // The training panel (and its chart library) loads after the page is ready to draw.
   const { TrainingPanel } = await import("./training.js");
@@ -658,7 +588,6 @@ async function main() {
 
   clearCanvas($("recon"));
   buildSliders();
-  await guard(newWalk, "start the walk");
   await showInElements(wanted);
   await refreshMap();
   const restored = await panel.restore();

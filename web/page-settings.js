@@ -4,11 +4,10 @@
 // text becomes the value.
 // The options of the page's <vae-playground> sections are the element's own (widget-settings.js).
 
-/** What the page's views use: the model shown, the walk, the drawn digit's label, where it trains. */
+/** What the page's views use: the model shown, the drawn digit's label, where it trains. (The
+ * walk's path and speed are options of section 6's element, carried under their own names.) */
 export const VIEW_SETTINGS = [
   { name: "model", id: "model-select", url: "model" },
-  { name: "walk", id: "walk-path", url: "walk" },
-  { name: "speed", id: "walk-speed", url: "speed" },
   { name: "label", id: "draw-label", url: "label" },
   { name: "backend", id: "train-backend", url: "backend" },
 ];

@@ -26,7 +26,9 @@ export function watchUrl(settings, widgetOptions = []) {
   const params = new URLSearchParams(location.search);
   const options = widgetOptions.filter((o) => o.element).map(({ element, attr }) => {
     const initial = element.getAttribute(attr) ?? String(SETTING[attr].default);
-    if (params.has(attr) && acceptsOption(attr, params.get(attr))) element.setAttribute(attr, params.get(attr));
+    const given = params.get(attr);
+    const value = given !== null && Object.hasOwn(OLD_VALUES[attr] ?? {}, given) ? OLD_VALUES[attr][given] : given;
+    if (value !== null && acceptsOption(attr, value)) element.setAttribute(attr, value);
     return { element, attr, initial };
   });
   const sync = () => {
@@ -50,6 +52,10 @@ export function watchUrl(settings, widgetOptions = []) {
   for (const { element, attr } of options) observer.observe(element, { attributes: true, attributeFilter: [attr] });
   return sync;
 }
+
+/** Values old links carry that the element names otherwise: the page's walk, before it was the
+ * element, called its paths by the core's names. */
+const OLD_VALUES = { walk: { random: "wander", between: "morph" } };
 
 /** Whether the element's table of options accepts `text` for `attr`. */
 function acceptsOption(attr, text) {

@@ -370,6 +370,11 @@ class LatentView extends View {
   }
 
   receive(kind, value) {
+    if (kind === "walker") {
+      // A walk of the group: its point on this map (when the spaces are the same size).
+      if (this.stats && value.z.length === this.vae.latentDim) this.map.setWalker(this.stats.projection.project(Float32Array.from(value.z), 1));
+      return;
+    }
     if (!this.stats) {
       this.waiting = [kind, value];
       return;
@@ -460,28 +465,44 @@ class ManifoldView extends View {
   }
 }
 
-/** A point moving through latent space, decoded every frame; stops when off screen. */
+const WALK_NOTE = "A point moves through latent space and is decoded every frame. Each path stays where the prior N(0, I) lives: the circle turns in the plane of the test codes' map while the other directions hold one draw from the prior, the wander drifts, and the morph turns along the great circle between its ends instead of cutting through the middle.";
+const ENDS_NOTE = "The current point is the drawing's μ, or the point picked on a map, of this widget's group (or set with setLatent). Until you set both ends, the morph runs between two prior samples.";
+
+/** A point moving through latent space, decoded every frame; stops when off screen. The morph's
+ * ends can be taken from the current point (the group's drawing or point). Each frame fires a
+ * `walk` event (`detail`: z and the frame's ms) and shows the walker on the group's maps. */
 class WalkView extends View {
   constructor(ctx) {
     super(ctx, "walk");
     this.view = canvas("Latent walk", 140, 140, "walk");
-    this.root.append(this.note("A point moves through latent space along a path that stays where the prior N(0, I) lives, decoded every frame."), this.view);
+    this.root.append(this.note(WALK_NOTE), this.view);
     this.playing = false;
     this.visible = true;
     this.frames = 0;
+    this.ends = { from: null, to: null };
+    this.current = null; // the group's current point, which the end buttons take
     if (ctx.controls !== "none") {
       this.button = h("button", { type: "button", part: "button", "aria-pressed": "false", text: "Play" });
       this.button.addEventListener("click", () => (this.playing ? this.pause() : this.play()));
       const row = h("div", { class: "row", part: "controls" }, this.button);
+      this.root.append(row);
       if (ctx.controls === "full") {
-        this.path = select("Path", [["circle", "Circle"], ["wander", "Random wander"], ["morph", "Morph between two samples"]], ctx.option("walk"), "select");
+        this.path = select("Path", [["circle", "Circle"], ["wander", "Random wander"], ["morph", "Morph from start to end"]], ctx.option("walk"), "select");
         this.path.addEventListener("change", () => ctx.setOption("walk", this.path.value));
         this.speedInput = h("input", { type: "range", min: 0.25, max: 4, step: 0.25, value: ctx.option("speed"), "aria-label": "Speed", part: "range" });
         this.speedText = h("output", { text: `${ctx.option("speed")}×` });
         this.speedInput.addEventListener("input", () => ctx.setOption("speed", this.speedInput.value));
         row.append(h("label", { text: "Path " }), this.path, h("label", { text: " Speed " }), this.speedInput, this.speedText);
+        const ends = h("div", { class: "row", part: "controls" });
+        for (const [end, label, thumb] of [["from", "Start ← current point", "Walk start"], ["to", "End ← current point", "Walk end"]]) {
+          const button = h("button", { type: "button", part: "button", disabled: true, text: label });
+          button.addEventListener("click", () => this.setEnd(end));
+          this[`${end}Button`] = button;
+          this[`${end}Thumb`] = canvas(thumb, 56, 56, "thumb");
+          ends.append(button, this[`${end}Thumb`]);
+        }
+        this.root.append(ends, this.note(ENDS_NOTE));
       }
-      this.root.append(row);
     }
   }
 
@@ -490,15 +511,69 @@ class WalkView extends View {
     await this.newWalk();
   }
 
+  /** A fresh walk of the chosen path for the model, its first frame drawn. */
   async newWalk() {
     const { ctx, vae } = this;
     await ctx.guard(async () => {
-      ctx.rt.free(this.walk);
       const latent = vae.latentDim;
-      const ends = ctx.wasm.standardNormal(2 * latent, ctx.seed());
-      this.walk = ctx.rt.track(new ctx.wasm.LatentWalk(WALKS[ctx.option("walk")], latent, ctx.seed(), ends.slice(0, latent), ends.slice(latent), null));
-      drawDigit(this.view, await vae.decode(this.walk.z, 1, this.labels(vae, 1)));
+      const kind = WALKS[ctx.option("walk")];
+      const fit = (z) => (z?.length === latent ? z : null);
+      const prior = ctx.wasm.standardNormal(2 * latent, ctx.seed());
+      // A circle in a wider space turns in the plane of the test codes' map, so the walker traces
+      // a circle on it.
+      const plane = latent > 2 && kind === "circle" ? (await ctx.rt.testStats(vae)).projection.axes : null;
+      if (this.vae !== vae || this.disposed) return;
+      const walk = ctx.rt.track(new ctx.wasm.LatentWalk(kind, latent, ctx.seed(), fit(this.ends.from) ?? prior.slice(0, latent), fit(this.ends.to) ?? prior.slice(latent), plane));
+      ctx.rt.free(this.walk); // only now: a walk that could not be made leaves the old one going
+      this.walk = walk;
+      await this.show(walk.z);
     }, "start the walk");
+  }
+
+  /** Draws the frame at `z`. */
+  async show(z) {
+    const image = await this.vae.decode(z, 1, this.labels(this.vae, 1));
+    if (!this.disposed) drawDigit(this.view, image);
+  }
+
+  /** Another model (a new snapshot of one in training, say): the walk goes on along its path; a
+   * model of another size starts afresh, its ends and current point forgotten. */
+  async swap(vae) {
+    const same = this.vae?.latentDim === vae.latentDim;
+    this.vae = vae;
+    if (!same) {
+      this.ends = { from: null, to: null };
+      this.current = null;
+      for (const end of ["from", "to"]) {
+        if (this[`${end}Thumb`]) clearCanvas(this[`${end}Thumb`]);
+        if (this[`${end}Button`]) this[`${end}Button`].disabled = true;
+      }
+    }
+    if (!same || !this.walk) await this.newWalk();
+    else if (!this.playing) await this.ctx.guard(() => this.show(this.walk.z), "redraw the walk");
+  }
+
+  /** Takes the current point as the morph's start ("from") or end ("to"), and morphs. */
+  async setEnd(end) {
+    if (!this.current) return;
+    const { ctx, vae } = this;
+    this.ends[end] = Float32Array.from(this.current);
+    await ctx.guard(async () => drawDigit(this[`${end}Thumb`], await vae.decode(this.ends[end], 1, this.labels(vae, 1))), "set the walk's end");
+    if (ctx.option("walk") === "morph") await this.newWalk();
+    else ctx.setOption("walk", "morph"); // heard as option("walk"), which starts the morph
+  }
+
+  setCurrent(z) {
+    if (!this.vae || z?.length !== this.vae.latentDim) return;
+    this.current = Float32Array.from(z);
+    for (const button of [this.fromButton, this.toButton]) if (button) button.disabled = false;
+  }
+
+  async receive(kind, value) {
+    if (kind === "latent") this.setCurrent(value.z);
+    else if (kind === "drawing" && value.x && this.vae) {
+      await this.ctx.guard(async () => this.setCurrent((await this.vae.encode(Float32Array.from(value.x), 1, this.labels(this.vae, 1))).mu), "encode the drawing");
+    }
   }
 
   option(name, value) {
@@ -510,6 +585,8 @@ class WalkView extends View {
       this.speedText.textContent = `${value}×`;
     } else if (name === "seed") {
       this.newWalk();
+    } else if (name === "digit" && this.walk && !this.playing) {
+      this.ctx.guard(() => this.show(this.walk.z), "redraw the walk");
     }
   }
 
@@ -544,9 +621,14 @@ class WalkView extends View {
       const seconds = this.last ? Math.min(0.25, (now - this.last) / 1000) : 0;
       this.last = now;
       await this.ctx.guard(async () => {
+        const started = performance.now();
         const z = this.walk.advance(seconds, this.ctx.option("speed"));
-        drawDigit(this.view, await this.vae.decode(z, 1, this.labels(this.vae, 1)));
+        await this.show(z);
         this.frames++;
+        // Where the walker is, for the page and the group's maps.
+        const detail = { z: Array.from(z), ms: performance.now() - started };
+        this.ctx.emit("walk", detail);
+        this.ctx.publish("walker", detail, this);
       }, "walk");
       requestAnimationFrame(frame);
     };
@@ -648,11 +730,10 @@ class CompareView extends View {
 }
 
 /** z(A) − z(B) + z(C), decoded: each slot takes the current point (this pad's drawing, or the
- * drawing or point of the group). */
+ * drawing or point of the group; with controls="minimal" there is no pad, only the group's). */
 class ArithView extends View {
   constructor(ctx) {
     super(ctx, "arith");
-    this.padCanvas = canvas("Drawing pad", 140, 140, "pad", { tabindex: 0 });
     this.slots = {};
     const grid = h("div", { class: "arith", part: "arith" });
     for (const name of ["A", "B", "C"]) {
@@ -664,6 +745,12 @@ class ArithView extends View {
     }
     this.result = canvas("A minus B plus C", 56, 56, "thumb");
     grid.append(h("figure", {}, this.result, h("figcaption", { text: "A − B + C" })));
+    this.current = null;
+    if (ctx.controls !== "full") {
+      this.root.append(this.note("Each slot's button stores the current point (a drawing or a point picked in this widget's group). Thick 3 − thin 3 + thin 7 gives a thick 7 if the space has learned thickness."), grid);
+      return;
+    }
+    this.padCanvas = canvas("Drawing pad", 140, 140, "pad", { tabindex: 0 });
     const clear = h("button", { type: "button", part: "button", text: "Clear" });
     clear.addEventListener("click", () => this.pad.clear());
     this.root.append(
@@ -672,7 +759,6 @@ class ArithView extends View {
       grid,
     );
     this.pad = new DrawingPad(this.padCanvas, { lineWidth: 13, onChange: () => this.schedule() });
-    this.current = null;
   }
 
   async start() {
@@ -707,18 +793,43 @@ class ArithView extends View {
 
   async setSlot(name) {
     if (!this.current) return;
-    const { ctx, vae } = this;
     const slot = this.slots[name];
     slot.z = Float32Array.from(this.current);
-    await ctx.guard(async () => {
-      drawDigit(slot.thumb, await vae.decode(slot.z, 1, this.labels(vae, 1)));
-      const [a, b, c] = ["A", "B", "C"].map((n) => this.slots[n].z);
-      if (!(a && b && c)) return;
-      const z = ctx.wasm.latentArithmetic(a, b, c);
-      drawDigit(this.result, await vae.decode(z, 1, this.labels(vae, 1)));
-      ctx.emit("change", { source: "arithmetic", z: Array.from(z) });
-      ctx.updated();
+    await this.ctx.guard(async () => {
+      drawDigit(slot.thumb, await this.vae.decode(slot.z, 1, this.labels(this.vae, 1)));
+      await this.showResult(true);
     }, "do the arithmetic");
+  }
+
+  /** Decodes A − B + C once all three are set; `changed`: a slot was just set (fires `change`). */
+  async showResult(changed) {
+    const { ctx, vae } = this;
+    const [a, b, c] = ["A", "B", "C"].map((n) => this.slots[n].z);
+    if (!(a && b && c)) return;
+    const z = ctx.wasm.latentArithmetic(a, b, c);
+    drawDigit(this.result, await vae.decode(z, 1, this.labels(vae, 1)));
+    if (changed) ctx.emit("change", { source: "arithmetic", z: Array.from(z) });
+    ctx.updated();
+  }
+
+  /** Another model: the slots keep their points, decoded by it; a model of another size empties
+   * them (and forgets the current point). */
+  async swap(vae) {
+    const same = this.vae?.latentDim === vae.latentDim;
+    this.vae = vae;
+    if (!same) {
+      this.current = null;
+      for (const slot of Object.values(this.slots)) {
+        slot.z = null;
+        slot.button.disabled = true;
+        clearCanvas(slot.thumb);
+      }
+      return clearCanvas(this.result);
+    }
+    await this.ctx.guard(async () => {
+      for (const slot of Object.values(this.slots)) if (slot.z) drawDigit(slot.thumb, await vae.decode(slot.z, 1, this.labels(vae, 1)));
+      await this.showResult(false);
+    }, "redraw the arithmetic");
   }
 
   async receive(kind, value) {

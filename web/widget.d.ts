@@ -73,6 +73,8 @@ export interface WidgetEventMap {
   change: CustomEvent<ChangeDetail>;
   trainprogress: CustomEvent<TrainProgressDetail>;
   trainend: CustomEvent<TrainEndDetail>;
+  /** Each frame of a `walk` view: the walker's latent point and the frame's ms (advance, decode, draw). */
+  walk: CustomEvent<{ z: number[]; ms: number }>;
 }
 
 export declare class VaePlayground extends HTMLElement {

@@ -218,14 +218,15 @@ test("the latent walk plays, animates the decoded frame and pauses", async () =>
   const { page, errors } = await openPage();
   const play = page.getByRole("button", { name: "Play" });
   await play.scrollIntoViewIfNeeded();
-  for (const path of ["circle", "random", "between"]) {
+  const WALK = ["#walk-card vae-playground", 'canvas[aria-label="Latent walk"]']; // section 6 is the element
+  for (const path of ["circle", "wander", "morph"]) {
     await page.getByLabel("Path").selectOption(path);
     await page.evaluate(() => (window.vaePlayground.walkFrames.length = 0));
     await page.getByRole("button", { name: "Play" }).click();
     await page.waitForFunction(() => window.vaePlayground.walkFrames.length > 20);
-    const first = await digest(page, "walk");
+    const first = await digest(page, WALK);
     await page.waitForFunction(() => window.vaePlayground.walkFrames.length > 60);
-    assert.notEqual(await digest(page, "walk"), first, `${path}: the decoded frame changes as the walk moves`);
+    assert.notEqual(await digest(page, WALK), first, `${path}: the decoded frame changes as the walk moves`);
     await page.getByRole("button", { name: "Pause", exact: true }).click();
     await page.waitForTimeout(100);
     const paused = await page.evaluate(() => window.vaePlayground.walkFrames.length);

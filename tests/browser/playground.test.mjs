@@ -31,6 +31,8 @@ async function openPage(query = "") {
 }
 
 const history = (page) => page.evaluate(() => window.vaePlayground.training.history);
+/** Section 6, the walk: a <vae-playground> element shown the page's model. */
+const WALK = "#walk-card vae-playground";
 const inkCount = async (page, id, level = 0.3) => (await canvasInk(page, id)).filter((v) => v > level).length;
 
 /** rAF intervals over `ms` milliseconds, measured in the page. */
@@ -114,7 +116,7 @@ test("training in the tab: the loss falls, the map reorganises, frames keep comi
   assert.ok((await inkCount(page, ["#sample-card vae-playground", 'canvas[aria-label="Samples"]'])) > 40, "the prior samples are digits, not blank");
   assert.ok(await samplesCanvas.evaluate((c) => c.isConnected), "section 4 redrew each snapshot in place, never rebuilt");
   const snapshots = Number(await page.evaluate(() => document.body.dataset.snapshots));
-  assert.equal(await heldAsBytes(), 2, `after ${snapshots} snapshots, sections 4 and 5 hold one model each: every replaced one was let go`);
+  assert.equal(await heldAsBytes(), 4, `after ${snapshots} snapshots, sections 4, 5, 6 and 8 hold one model each: every replaced one was let go`);
   // The trained model reconstructs a drawing.
   await drawZero(page);
   await page.waitForFunction(() => document.getElementById("elbo-text").textContent !== "—");
@@ -353,14 +355,14 @@ test("the current point drives the sliders, the walk's ends and latent arithmeti
   await page.waitForTimeout(200);
   await page.getByRole("button", { name: "End ← current point" }).click();
   await page.getByRole("button", { name: "B ← current" }).click();
-  assert.equal(await page.locator("#walk-path").inputValue(), "between");
-  assert.ok((await inkCount(page, "walk-from", 0.3)) > 5 && (await inkCount(page, "walk-to", 0.3)) > 5);
+  assert.equal(await page.getByLabel("Path").inputValue(), "morph");
+  assert.ok((await inkCount(page, [WALK, 'canvas[aria-label="Walk start"]'], 0.3)) > 5 && (await inkCount(page, [WALK, 'canvas[aria-label="Walk end"]'], 0.3)) > 5);
   await page.evaluate(() => (window.vaePlayground.walkFrames.length = 0));
   await page.getByRole("button", { name: "Play" }).click();
   await page.waitForFunction(() => window.vaePlayground.walkFrames.length > 20);
-  const a = await digest(page, "walk");
+  const a = await digest(page, [WALK, 'canvas[aria-label="Latent walk"]']);
   await page.waitForFunction(() => window.vaePlayground.walkFrames.length > 80);
-  assert.notEqual(await digest(page, "walk"), a, "the morph animates");
+  assert.notEqual(await digest(page, [WALK, 'canvas[aria-label="Latent walk"]']), a, "the morph animates");
   await page.getByRole("button", { name: "Pause", exact: true }).click();
 
   // C from a point on the map, then A − B + C appears.
@@ -368,7 +370,7 @@ test("the current point drives the sliders, the walk's ends and latent arithmeti
   await page.keyboard.press("ArrowLeft");
   await page.getByRole("button", { name: "C ← current" }).click();
   await page.waitForSelector("body[data-arithmetic=done]");
-  assert.ok((await inkCount(page, "arith-result", 0.3)) > 5, "the result is decoded");
+  assert.ok((await inkCount(page, ["#arith-card vae-playground", 'canvas[aria-label="A minus B plus C"]'], 0.3)) > 5, "the result is decoded");
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -415,13 +417,16 @@ test("junk in the URL is left out: the page starts with its defaults and trains"
     "&beta=NaN&lr=1e9&batch=0.5&epochs=1e9&seed=1e300&backend=gpu!!&kind=__proto__";
   const { context, page, errors } = await openPage(junk);
   const values = await page.evaluate(() =>
-    Object.fromEntries(["model-select", "walk-path", "walk-speed", "draw-label", "train-latent", "train-hidden", "train-likelihood", "train-beta", "train-lr", "train-batch", "train-epochs", "train-seed", "train-backend", "train-kind"].map((id) => [id, document.getElementById(id).value])),
+    Object.fromEntries(["model-select", "draw-label", "train-latent", "train-hidden", "train-likelihood", "train-beta", "train-lr", "train-batch", "train-epochs", "train-seed", "train-backend", "train-kind"].map((id) => [id, document.getElementById(id).value])),
   );
   const defaults = await page.evaluate(() =>
     Object.fromEntries([...document.querySelectorAll("select, input")].filter((el) => el.id).map((el) => [el.id, el.tagName === "SELECT" ? ([...el.options].find((o) => o.defaultSelected) ?? el.options[0]).value : el.defaultValue])),
   );
   for (const [id, value] of Object.entries(values)) assert.equal(value, defaults[id], `${id} kept its default, not the URL's junk`);
   assert.equal(await page.locator("#cvae-card vae-playground").getAttribute("digit"), "3", "the conditional VAE's section kept its digit, not digit=11");
+  assert.equal(await page.locator(WALK).getAttribute("walk"), null, "the walk kept its path, not walk=../");
+  assert.equal(await page.locator(WALK).getAttribute("speed"), null, "the walk kept its speed, not speed=Infinity");
+  assert.equal(await page.getByLabel("Path").inputValue(), "circle");
   await page.getByRole("button", { name: "Train", exact: true }).click();
   await page.waitForFunction(() => window.vaePlayground.training.history.step.length > 3, null, { timeout: 60000 });
   await page.getByRole("button", { name: "Pause training" }).click();
@@ -433,7 +438,8 @@ test("junk in the URL is left out: the page starts with its defaults and trains"
 test("the URL carries the view and the settings; every control has an accessible name", async () => {
   const { context, page, errors } = await openPage("?model=20&walk=random&digit=7&beta=4&lr=0.0003");
   assert.equal(await page.locator("#model-select").inputValue(), "20");
-  assert.equal(await page.locator("#walk-path").inputValue(), "random");
+  // An old link's "random" is the element's "wander".
+  assert.equal(await page.getByLabel("Path").inputValue(), "wander");
   assert.equal(await page.locator("#cvae-card vae-playground").getAttribute("digit"), "7", "the link's digit reaches section 11's element");
   assert.equal(await page.locator("#train-beta").inputValue(), "4");
   assert.equal(await page.locator("#train-lr").inputValue(), "0.0003");

@@ -515,6 +515,46 @@ test("latent arithmetic: each slot stores the current point, and the result is A
   await page.close();
 });
 
+test("view=walk: the morph's ends come from the group's current point, and the walker shows on the group's map", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`);
+  await addWidgets(page, [{ id: "wk", view: "walk", group: "g", speed: "4", loading: "eager" }, { id: "mp", view: "latent", group: "g", loading: "eager" }]);
+  await allReady(page);
+  await page.evaluate(() => {
+    window.__walker = [];
+    document.getElementById("wk").addEventListener("walk", (e) => window.__walker.push(e.detail.z));
+  });
+  const walk = page.locator("#wk");
+  const start = walk.getByRole("button", { name: "Start ← current point" });
+  assert.ok(await start.isDisabled(), "no current point yet: nothing to take");
+  // The ends: two points of norm 1.5, set on the map's widget (the group's current point).
+  for (const [z, name, thumb] of [[[1.5, 0], "Start ← current point", "Walk start"], [[0, 1.5], "End ← current point", "Walk end"]]) {
+    await page.evaluate((z) => document.getElementById("mp").setLatent(z), z);
+    await walk.getByRole("button", { name }).click();
+    await page.waitForFunction(() => document.getElementById("wk").getAttribute("walk") === "morph");
+    await page.waitForTimeout(200);
+    assert.ok(inkSum(await widgetInk(page, "#wk", thumb)) > 5, `${thumb} shows the point taken`);
+  }
+  assert.equal(await walk.getByLabel("Path").inputValue(), "morph");
+  const mapPixels = () => page.evaluate(() => {
+    const c = document.getElementById("mp").shadowRoot.querySelector('canvas[aria-label="Latent map"]');
+    return c.getContext("2d").getImageData(0, 0, c.width, c.height).data.join(",");
+  });
+  const mapBefore = await mapPixels();
+  await walk.getByRole("button", { name: "Play" }).click();
+  await page.waitForFunction(() => window.__walker.length > 120, null, { timeout: 30000 });
+  await walk.getByRole("button", { name: "Pause", exact: true }).click();
+  // Between two ends of one length, the morph turns along the circle between them.
+  const zs = await page.evaluate(() => window.__walker);
+  const norms = zs.map(([x, y]) => Math.hypot(x, y));
+  console.log(`walk: ${zs.length} frames; |z| from ${Math.min(...norms).toFixed(3)} to ${Math.max(...norms).toFixed(3)}; x from ${Math.min(...zs.map((z) => z[0])).toFixed(2)} to ${Math.max(...zs.map((z) => z[0])).toFixed(2)}`);
+  assert.ok(norms.every((n) => Math.abs(n - 1.5) < 0.01), `|z| stays 1.5: ${norms.slice(0, 5)}`);
+  assert.ok(zs.every(([x, y]) => x > -0.01 && y > -0.01), "it stays in the arc between its ends");
+  assert.ok(Math.max(...zs.map((z) => z[0])) - Math.min(...zs.map((z) => z[0])) > 0.3, "it moves");
+  assert.notEqual(await mapPixels(), mapBefore, "the walker is drawn on the group's map");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 // ---- the VAE's relatives: view="aae" and view="hvae" ------------------------------------------
 
 /** The training panel's snapshots as [{ steps, name: value… }]. */
