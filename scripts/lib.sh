@@ -167,22 +167,35 @@ with_clippy() {
     "$@"
 }
 
-# The page's CPU build: Trunk builds the bindings crate for wasm32, runs wasm-bindgen and wasm-opt
-# -Oz. With VAE_GPU_BUILD=skip its post-build hook leaves the WebGPU build out (scripts/test makes
+# The page's CPU build: Trunk builds the bindings crate for wasm32 and runs wasm-bindgen; its hook
+# scripts/widget-folder optimises the wasm (scripts/opt-cpu, cached: a no-op when build_pkg has
+# already optimised the same wasm). With VAE_GPU_BUILD=skip its post-build hook leaves the WebGPU build out (scripts/test makes
 # that one itself, beside other work, and copies it into dist/web/gpu).
 build_page() {
   trunk build --release
 }
 
 # The embeddable package from the wasm the page's build compiled (target/…/release/vae_wasm.wasm,
-# so no cargo here): wasm-bindgen --target web output with its .d.ts, then wasm-opt -Oz. The
-# wasm-bindgen output names its own files, so it cannot share the page's optimised wasm.
+# so no cargo here): wasm-bindgen --target web output with its .d.ts, optimised by wasm-opt -Oz
+# (scripts/opt-cpu, which the page's build shares). wasm-bindgen writes its output name into the
+# wasm's import names, so the package is generated under the name Trunk gives the page's copy (the
+# crate's, vae-wasm) and renamed as scripts/widget-folder renames the page's: one wasm for both,
+# optimised once. The glue keeps its import names; only its default wasm URL and its types
+# reference take the package's names.
 build_pkg() {
-  wasm-bindgen --target web --weak-refs --out-dir pkg --out-name vae_playground \
+  local out
+  out="$(mktemp -d)"
+  wasm-bindgen --target web --weak-refs --out-dir "$out" --out-name vae-wasm \
     target/wasm32-unknown-unknown/release/vae_wasm.wasm
-  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    pkg/vae_playground_bg.wasm -o pkg/vae_playground_bg.wasm
+  mkdir -p pkg
+  scripts/opt-cpu "$out/vae-wasm_bg.wasm" pkg/vae_playground_bg.wasm
+  sed -e 's|@ts-self-types="./vae-wasm.d.ts"|@ts-self-types="./vae_playground.d.ts"|' \
+    -e "s|new URL('vae-wasm_bg.wasm', import.meta.url)|new URL('vae_playground_bg.wasm', import.meta.url)|" \
+    "$out/vae-wasm.js" > pkg/vae_playground.js
+  grep -q "new URL('vae_playground_bg.wasm'" pkg/vae_playground.js || { echo "build_pkg: the glue's wasm URL was not renamed" >&2; return 1; }
+  cp "$out/vae-wasm.d.ts" pkg/vae_playground.d.ts
+  cp "$out/vae-wasm_bg.wasm.d.ts" pkg/vae_playground_bg.wasm.d.ts
+  rm -rf "$out"
   copy_widget pkg
 }
 
