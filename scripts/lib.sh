@@ -158,6 +158,29 @@ stop_jobs() {
   rm -rf "$JOB_DIR"
 }
 
+# The test executables in the JSON messages of `cargo test --no-run --message-format=json…` on
+# stdin, one path a line: what `cargo test` would run (library, binaries and integration tests;
+# benchmarks are only built, as `cargo test` leaves them).
+test_executables() {
+  node -e '
+    const lines = require("fs").readFileSync(0, "utf8").split("\n").filter(Boolean);
+    for (const line of lines) {
+      const m = JSON.parse(line);
+      if (m.reason === "compiler-artifact" && m.profile.test && m.executable && !m.target.kind.includes("bench")) console.log(m.executable);
+    }'
+}
+
+# Runs the test executables listed in a file (from `test_executables`) one after another, from the
+# package directory DIR as `cargo test` does; fails on the first binary that fails.
+run_test_executables() {
+  local dir="$1" list="$2" exe
+  [ -s "$list" ] || { echo "run_test_executables: no test executables listed in $list" >&2; return 1; }
+  while read -r exe; do
+    echo "     Running ${exe#"$ROOT"/}"
+    (cd "$dir" && "$exe")
+  done <"$list"
+}
+
 # Runs a cargo command with clippy linting our crates as they compile (deny warnings): cargo's
 # workspace wrapper applies to the workspace members only, so the dependencies are built once, as
 # the command needs them, instead of being checked again by a separate `cargo clippy` pass.

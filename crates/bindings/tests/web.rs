@@ -828,7 +828,7 @@ async fn a_faulty_gpu_fails_the_family_self_check() {
 
 /// The worker's path (`setTrainingDigits` + `trainBatch`) and the native `train` binary run the
 /// same core session: from the same weights, digits and seed, the first eight losses match the
-/// fixture the native test (`crates/core/tests/session.rs`) checks, each within 5e-6 relative.
+/// fixture the native test (`crates/core/tests/suite/session.rs`) checks, each within 5e-6 relative.
 /// On WebGPU the kernels differ, so there the check is looser.
 #[wasm_bindgen_test]
 async fn the_browser_takes_the_train_binarys_steps() {

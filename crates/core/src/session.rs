@@ -1,7 +1,7 @@
 //! One training run over the shipped digits: the trainer, the digits and their split, the
 //! shuffled batches and the noise for the test figures. The native `train` binary and the browser
 //! worker (through the bindings' `trainBatch`) both drive this, so a seed gives the same run in
-//! both places (`tests/session.rs` and the bindings' browser test compare their first losses).
+//! both places (`tests/suite/session.rs` and the bindings' browser test compare their first losses).
 //!
 //! Seeds: the trainer's noise ε comes from the seed the session was made with; the batch order
 //! from the seed given with the digits; the test figures' noise from that seed mixed with

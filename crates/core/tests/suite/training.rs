@@ -1,7 +1,7 @@
 //! The training step: it learns, it is reproducible, it refuses bad input, and a diverging run
 //! rolls back to the last good weights.
 
-mod common;
+use crate::common;
 
 use common::{block_on, config, device, repo_path};
 use vae_core::data::Digits;

@@ -6,7 +6,7 @@
 //!
 //! `VAE_WRITE_FIXTURES=1 cargo test -p vae-core --test session` rewrites the fixture.
 
-mod common;
+use crate::common;
 
 use common::{block_on, device, floats, repo_path};
 use vae_core::data::Digits;

@@ -3,7 +3,7 @@
 //! reconstruction, −ELBO and gradients within 1e-4, for the Bernoulli likelihood and for the
 //! Gaussian one with a learnable σ_x.
 
-mod common;
+use crate::common;
 
 use burn::module::Module;
 use common::{assert_close, block_on, device, floats, repo_path};

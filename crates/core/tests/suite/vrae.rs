@@ -3,7 +3,7 @@
 //! every gradient; the weight file round trip; the shipped series and the anomaly figures; and
 //! that training does what the model is for here, telling the labelled anomaly from normal beats.
 
-mod common;
+use crate::common;
 
 use burn::module::Module;
 use burn::nn::{GateController, Gru, Linear};

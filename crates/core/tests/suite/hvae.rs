@@ -2,7 +2,7 @@
 //! every layer's Gaussian, each −ELBO term, the loss, every gradient and top-down generation; the
 //! weight file round trip; and, on the shipped weights, what the two layers are for.
 
-mod common;
+use crate::common;
 
 use burn::module::Module;
 use burn::prelude::*;

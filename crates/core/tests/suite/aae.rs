@@ -3,7 +3,7 @@
 //! and the MMD²; the weight file round trip; and that training does what the AAE is for: the codes
 //! come to match the chosen prior.
 
-mod common;
+use crate::common;
 
 use burn::module::Module;
 use burn::prelude::*;

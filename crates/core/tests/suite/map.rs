@@ -1,7 +1,7 @@
 //! The latent-20 map decodes what is under the cursor: a point picked at a test digit's place on
 //! the map decodes to an image that explains that digit nearly as well as the digit's own code.
 
-mod common;
+use crate::common;
 
 use common::{block_on, device, repo_path};
 use vae_core::data::Digits;

@@ -1,7 +1,7 @@
 //! Safetensors I/O: round trips, every kind of malformed file rejected with a message that names
 //! the problem, and the shipped weights loading into the current architecture.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! The loss terms against hand-computed values and a Monte-Carlo estimate, and autodiff's
 //! gradients against finite differences.
 
-mod common;
+use crate::common;
 
 use burn::module::Module;
 use burn::prelude::*;
