@@ -1,7 +1,7 @@
 // The playground page: loads the wasm module and the shipped weights, then wires the drawing pad,
-// the reconstruction, the latent map, the sliders and the training panel; sampling, the manifold,
-// the walk, latent arithmetic and the sections after the training panel are <vae-playground>
-// elements (widget.js), shown the page's model. All math happens in the wasm
+// the reconstruction, the latent map and the training panel; sampling, the manifold, the walk, the
+// sliders of every dimension, latent arithmetic and the sections after the training panel are
+// <vae-playground> elements (widget.js), shown the page's model. All math happens in the wasm
 // module (here, in the elements' runtime or in a training worker).
 
 import { DrawingPad } from "./draw.js";
@@ -16,14 +16,13 @@ const $ = (id) => document.getElementById(id);
 const DRAW_COUNT = 8;
 const DRAW_SEED = 7; // the same drawing always shows the same draws
 // The drawing's ELBO and log p(x) come from 256 draws of q(z|x): enough that the importance-weighted
-// estimate of a typical digit moves by ~0.2 nats from seed to seed (crates/core/tests/bounds.rs).
+// estimate of a typical digit moves by ~0.2 nats from seed to seed (crates/core/tests/suite/bounds.rs).
 const SCORE_DRAWS = 256;
 const SCORE_SEED = 1; // fixed, so the same drawing always shows the same numbers
 // The anomaly rank compares the drawing's log p(x) estimate with the same estimate of this many test
 // digits, computed in the background a few digits at a time.
 const RANK_DIGITS = 200;
 const RANK_CHUNK = 4;
-const MAX_SLIDERS = 32;
 const SHIPPED = { 2: "vae-latent2", 20: "vae-latent20", ae: "ae-latent2", cvae: "cvae-latent2" };
 
 // What tests and benchmarks read; also handy in the console.
@@ -186,7 +185,7 @@ async function update() {
     $("mu-text").textContent = fmt(mu);
     $("sigma-text").textContent = sigma ? fmt(sigma) : "— (no variance: a plain autoencoder)";
     await showScores(vae, x, labels, scoreAtMean[0]);
-    setCurrent(mu, "drawing", false);
+    setCurrent(mu, "drawing");
     playground.updates++;
     // After the reconstruction is on screen: a few draws from q(z|x).
     const draws = await vae.posteriorDraws(mu, logvar, DRAW_COUNT, DRAW_SEED, labels);
@@ -267,12 +266,12 @@ function showProbe(vae, z, sigma = null, draws = null) {
   map.setProbe(xy, flat ? sigma : null, drawXy);
 }
 
-// ---- sections 4, 5, 6 and 8: <vae-playground> elements shown the page's model -------------------
+// ---- sections 4 to 8: <vae-playground> elements shown the page's model ------------------------
 
-const modelElements = [...document.querySelectorAll("#sample-card vae-playground, #manifold-card vae-playground, #walk-card vae-playground, #arith-card vae-playground")];
+const modelElements = [...document.querySelectorAll("#sample-card vae-playground, #manifold-card vae-playground, #walk-card vae-playground, #dims-card vae-playground, #arith-card vae-playground")];
 let elementsShow = "2"; // the page's key of the model they show (their own default is the shipped vae-2)
 
-/** Hands the model the page shows to sections 4, 5, 6 and 8, which redraw in place (a snapshot of a model
+/** Hands the model the page shows to sections 4 to 8, which redraw in place (a snapshot of a model
  * in training every ~2 s among them). */
 async function showInElements(key) {
   if (key === elementsShow && key !== "yours") return;
@@ -282,7 +281,7 @@ async function showInElements(key) {
     // No one writes into the bytes, so every element takes the same array.
     await Promise.all(modelElements.map((element) => element.loadSafetensors(bytes)));
     if (elementsShow === key) document.body.dataset.elementsShow = key;
-  }, "show the model in sections 4, 5, 6 and 8");
+  }, "show the model in sections 4 to 8");
 }
 
 /** The 1,000 test digits ({ pixels, count, labels }), shared with the page's elements. */
@@ -292,14 +291,13 @@ function loadTestDigits() {
 playground.testDigits = loadTestDigits;
 
 /** What the views need about a model's test digits: μ, their map coordinates, the test digits' scores
- * of the reconstruction pass (the autoencoder's anomaly score) and the KL per dimension. From the training worker's snapshot, or computed here. */
-function makeStats(vae, { mu, logvar, labels, scoreAtMean, kl }) {
+ * of the reconstruction pass (the autoencoder's anomaly score). From the training worker's snapshot, or computed here. */
+function makeStats(vae, { mu, labels, scoreAtMean }) {
   const n = labels.length;
   const projection = new wasm.Projection(mu, n, vae.latentDim);
   return {
     mu, labels, projection, coords: projection.project(mu, n),
     atMeanScores: Float32Array.from(scoreAtMean), // −log p(x|z = μ) (+ KL for a VAE): not an ELBO, z = μ
-    kl: kl ?? (logvar ? wasm.klPerDimension(mu, logvar, n, vae.latentDim) : null),
   };
 }
 
@@ -326,29 +324,7 @@ async function refreshMap() {
     : `A ${vae.latentDim}-D space seen flat: the 1,000 test digits' μ projected on their two principal components (${Math.round(100 * (e1 + e2))}% of the variance). Click, drag or use the arrow keys to decode what lies under the cursor: the point there on the plane, its other ${vae.latentDim - 2} coordinates blended from the test codes drawn nearest. The sliders below move in all ${vae.latentDim} dimensions.`;
   document.body.dataset.map = "ready";
   document.body.dataset.stats = "ready";
-  showKl(vae, stats);
   scheduleUpdate(); // the anomaly score can now be ranked
-}
-
-/** Mean KL per latent dimension, as bars: dimensions the model does not use sit near 0. */
-function showKl(vae, stats) {
-  const list = $("kl-bars");
-  list.replaceChildren();
-  if (!stats.kl) {
-    $("kl-note").textContent = "A plain autoencoder has no KL term: nothing pulls its codes towards the prior.";
-    return;
-  }
-  const max = Math.max(...stats.kl, 1e-6);
-  const total = stats.kl.reduce((s, v) => s + v, 0);
-  stats.kl.forEach((v, i) => {
-    const item = document.createElement("li");
-    item.innerHTML = `<span class="kl-name">z${i + 1}</span><span class="kl-bar" style="--w:${(100 * v) / max}%"></span><span class="kl-value">${v.toFixed(2)}</span>`;
-    item.setAttribute("aria-label", `z${i + 1}: ${v.toFixed(2)} nats`);
-    list.append(item);
-  });
-  const active = stats.kl.filter((v) => v > 0.1).length;
-  $("kl-note").textContent = `${total.toFixed(1)} nats in all; ${active} of ${stats.kl.length} dimensions carry more than 0.1 nats (the rest are switched off).`;
-  document.body.dataset.kl = String(stats.kl.length);
 }
 
 /** Decodes the map point (map coordinates) into the reconstruction view and makes it current. */
@@ -370,58 +346,22 @@ async function decodePicked(xy) {
   }, "decode the picked point");
 }
 
-// ---- the current point: the sliders, and what sections 6 and 8 take ----------------------------
+// ---- the current point: what sections 6, 7 and 8 take ------------------------------------------
 
-/** Makes `z` the current latent point; the sliders follow it, and sections 6 and 8 are handed it
- * (for the walk's ends and the arithmetic's slots). */
-function setCurrent(z, source, redraw = true) {
+/** Makes `z` the current latent point (the drawing's μ, a point picked on the map, or the sliders'
+ * point); sections 6, 7 and 8 are handed it (the walk's ends, the sliders, the arithmetic's slots). */
+function setCurrent(z, source) {
   state.current = { z: Float32Array.from(z), source };
-  const inputs = $("sliders").querySelectorAll("input");
-  inputs.forEach((input, i) => {
-    input.value = String(z[i]);
-    input.nextElementSibling.textContent = Number(z[i]).toFixed(2);
-  });
   offerPoint();
-  if (redraw) drawCurrent();
 }
 
-async function drawCurrent() {
-  await guard(async () => {
-    if (!state.current) return;
-    drawDigit($("slider-view"), await state.vae.decode(state.current.z, 1, labelsFor(1)));
-  }, "decode the point");
-}
-
-function buildSliders() {
-  const vae = state.vae;
-  const box = $("sliders");
-  box.replaceChildren();
-  const n = Math.min(vae.latentDim, MAX_SLIDERS);
-  for (let i = 0; i < n; i++) {
-    const row = document.createElement("div");
-    row.className = "slider";
-    const id = `z-slider-${i}`;
-    row.innerHTML = `<label for="${id}">z${i + 1}</label><input type="range" id="${id}" min="-4" max="4" step="0.05" value="0"><output for="${id}">0.00</output>`;
-    const input = row.querySelector("input");
-    input.addEventListener("input", () => {
-      const z = Float32Array.from(state.current?.z ?? new Float32Array(state.vae.latentDim));
-      z[i] = Number(input.value);
-      setCurrent(z, "sliders");
-      showProbe(state.vae, z);
-    });
-    box.append(row);
-  }
-  $("sliders-note").textContent = vae.latentDim > MAX_SLIDERS
-    ? `The first ${MAX_SLIDERS} of ${vae.latentDim} dimensions.`
-    : `All ${vae.latentDim} dimensions of the current point (your drawing's μ, or the point picked on the map). Move one to see what it encodes.`;
-  setCurrent(state.current?.z?.length === vae.latentDim ? state.current.z : new Float32Array(vae.latentDim), "sliders");
-}
-
-// ---- sections 6 and 8: the walk and latent arithmetic, elements that take the current point ----
+// ---- sections 6, 7 and 8: the walk, the sliders and latent arithmetic, elements that take the
+// current point -----------------------------------------------------------------------------------
 
 const walkElement = document.querySelector("#walk-card vae-playground");
+const dimsElement = document.querySelector("#dims-card vae-playground");
 const arithElement = document.querySelector("#arith-card vae-playground");
-const pointElements = new Map([walkElement, arithElement].map((element) => [element, null])); // → its model's latent size
+const pointElements = new Map([walkElement, dimsElement, arithElement].map((element) => [element, null])); // → its model's latent size
 for (const element of pointElements.keys()) {
   element.addEventListener("load", ({ detail }) => {
     pointElements.set(element, detail.latentDim);
@@ -430,11 +370,20 @@ for (const element of pointElements.keys()) {
 }
 
 /** Hands the current point to the elements that take it (or to `only`), each once it shows a model
- * of the same size; an element that loads the page's next model is handed it again. */
-function offerPoint(only = null) {
+ * of the same size; an element that loads the page's next model is handed it again. The element
+ * the point came from (`from`) is not handed it back. */
+function offerPoint(only = null, from = null) {
   const z = state.current?.z;
-  for (const [element, dim] of pointElements) if (z && z.length === dim && (!only || element === only)) element.setLatent(z);
+  for (const [element, dim] of pointElements) if (z && z.length === dim && (!only || element === only) && element !== from) element.setLatent(z);
 }
+
+// A slider moved in section 7: its point is the current point, shown on the map.
+dimsElement.addEventListener("change", ({ detail }) => {
+  if (detail.source !== "sliders" || detail.z.length !== state.vae?.latentDim) return;
+  state.current = { z: Float32Array.from(detail.z), source: "sliders" };
+  offerPoint(null, dimsElement);
+  showProbe(state.vae, detail.z);
+});
 
 playground.walkFrames = []; // ms per frame: advance + decode + draw
 walkElement.addEventListener("walk", ({ detail }) => {
@@ -467,12 +416,11 @@ async function switchModel(key) {
     $("status").textContent = readyText();
     if (changedShape) {
       delete document.body.dataset.arithmetic;
-      buildSliders();
+      state.current = null; // a point of the old size means nothing in the new space
     }
     scheduleUpdate();
     await showInElements(key);
     await refreshMap();
-    drawCurrent();
     syncUrl();
   }, "load the model");
 }
@@ -587,7 +535,6 @@ async function main() {
   panel.applySettings(Object.fromEntries(TRAINING_SETTINGS.filter((s) => fromUrl[s.id] !== undefined).map((s) => [s.name, fromUrl[s.id]])));
 
   clearCanvas($("recon"));
-  buildSliders();
   await showInElements(wanted);
   await refreshMap();
   const restored = await panel.restore();

@@ -204,19 +204,17 @@ function modelOptions(s, backend) {
   return { latentDim: s.latent, hidden: s.hidden, kind: s.kind, likelihood: s.likelihood, sigmaX: s.sigmaX, seed: s.seed, backend };
 }
 
-/** What the page redraws from: the weights (its sections 4 and 5 decode with them), test μ / log σ² /
- * z = μ scores and the KL per dimension. */
+/** What the page redraws from: the weights (its elements decode with them), and the test digits' μ
+ * and z = μ scores (its map and the anomaly rank). */
 async function snapshot(step, epoch) {
   const labels = vae.kind === "conditional" ? test.labels : undefined;
   const stats = await alive(vae.reconstruct(test.pixels, test.count, labels));
   const latent = vae.latentDim;
-  const kl = stats.logvar ? wasm.klPerDimension(stats.mu, stats.logvar, test.count, latent) : null;
   const weights = await alive(vae.toSafetensors());
   if (vae.backend === "webgpu") await spotCheck(weights, stats.scoreAtMean, labels, step);
   const message = {
     type: "snapshot", step, epoch, latent, kind: vae.kind, likelihood: vae.likelihood,
-    weights, mu: stats.mu, logvar: stats.logvar, scoreAtMean: stats.scoreAtMean, labels: test.labels,
-    kl,
+    weights, mu: stats.mu, scoreAtMean: stats.scoreAtMean, labels: test.labels,
   };
   post(message, [weights.buffer]);
 }

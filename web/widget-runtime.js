@@ -258,9 +258,12 @@ export class Runtime {
       const stats = (async () => {
         const { pixels, count, labels } = await this.testDigits();
         const conditional = vae.kind === "conditional";
-        const { mu } = await this.call(() => vae.reconstruct(pixels, count, conditional ? labels : undefined));
+        const { mu, logvar } = await this.call(() => vae.encode(pixels, count, conditional ? labels : undefined));
         const projection = this.track(new this.wasm.Projection(mu, count, vae.latentDim));
-        return { mu, labels, projection, coords: projection.project(mu, count) };
+        // The mean KL(q(z|x) ‖ N(0, 1)) of each dimension over the test digits (none for a plain
+        // autoencoder, which has no q(z|x)).
+        const kl = logvar ? this.wasm.klPerDimension(mu, logvar, count, vae.latentDim) : null;
+        return { mu, labels, projection, coords: projection.project(mu, count), kl };
       })();
       this.stats.set(vae, stats);
       stats.catch(() => this.stats.delete(vae));

@@ -2,7 +2,7 @@
 // (camelCase), its type, its default and what it accepts. The element, the iframe's query
 // parameters and getState/setState all read this table.
 
-export const VIEWS = ["draw", "latent", "sample", "manifold", "walk", "arith", "cvae", "compare", "full", "train", "aae", "hvae", "vrae"];
+export const VIEWS = ["draw", "latent", "sample", "manifold", "walk", "dims", "arith", "cvae", "compare", "full", "train", "aae", "hvae", "vrae"];
 
 /** The adversarial autoencoder's priors as an author names them; each has shipped weights. */
 export const PRIORS = {

@@ -17,6 +17,7 @@ const DRAW_SEED = 7; // the same drawing always shows the same draws
 const SCORE_DRAWS = 256;
 const SCORE_SEED = 1;
 const MANIFOLD_SIDE = 15;
+const MAX_SLIDERS = 32; // a slider per dimension up to this many
 
 /** An element with attributes and children; no markup strings (Trusted Types pages allow none). */
 export function h(tag, attrs = {}, ...children) {
@@ -91,6 +92,10 @@ export class View {
   state() {
     return {};
   }
+
+  /** Puts back what this view's `state()` holds beyond the drawing and the latent point (setState,
+   * a persisted record); a value that does not fit the model throws before anything changes. */
+  async restore() {}
 
   note(text, part = "note") {
     return h("p", { class: "note", part, text });
@@ -636,7 +641,24 @@ class WalkView extends View {
   }
 
   state() {
-    return { playing: this.playing, frames: this.frames };
+    const ends = this.ends.from || this.ends.to ? { walkEnds: { from: listOrNull(this.ends.from), to: listOrNull(this.ends.to) } } : {};
+    return { playing: this.playing, frames: this.frames, ...ends };
+  }
+
+  /** The morph's ends from getState's `walkEnds` ({from, to}, each a point or null). */
+  async restore({ walkEnds }) {
+    if (walkEnds == null) return;
+    const ends = { from: latentOrNull(walkEnds.from, this.vae, "walkEnds.from"), to: latentOrNull(walkEnds.to, this.vae, "walkEnds.to") };
+    this.ends = ends;
+    await this.ctx.guard(async () => {
+      for (const end of ["from", "to"]) {
+        const thumb = this[`${end}Thumb`];
+        if (!thumb) continue;
+        if (ends[end]) drawDigit(thumb, await this.vae.decode(ends[end], 1, this.labels(this.vae, 1)));
+        else clearCanvas(thumb);
+      }
+    }, "set the walk's ends");
+    if (this.ctx.option("walk") === "morph") await this.newWalk();
   }
 
   dispose() {
@@ -843,6 +865,150 @@ class ArithView extends View {
     const slots = Object.fromEntries(Object.entries(this.slots).filter(([, s]) => s.z).map(([n, s]) => [n, Array.from(s.z)]));
     return Object.keys(slots).length ? { slots } : {};
   }
+
+  /** The slots from getState's `slots` ({A, B, C}, each a point; a slot left out stays empty). */
+  async restore({ slots }) {
+    if (slots == null) return;
+    if (typeof slots !== "object" || Array.isArray(slots)) throw new TypeError("setState: slots must be an object {A, B, C} of latent points");
+    const unknown = Object.keys(slots).filter((name) => !(name in this.slots));
+    if (unknown.length) throw new TypeError(`setState: slots has no ${unknown.join(", ")} (the slots are A, B and C)`);
+    const points = Object.fromEntries(Object.keys(this.slots).map((name) => [name, latentOrNull(slots[name], this.vae, `slots.${name}`)]));
+    await this.ctx.guard(async () => {
+      for (const [name, slot] of Object.entries(this.slots)) {
+        slot.z = points[name];
+        if (slot.z) drawDigit(slot.thumb, await this.vae.decode(slot.z, 1, this.labels(this.vae, 1)));
+        else clearCanvas(slot.thumb);
+      }
+      clearCanvas(this.result);
+      await this.showResult(false);
+    }, "do the arithmetic");
+  }
+}
+
+/** Every dimension of the current point as a slider, the point decoded, and the mean KL of each
+ * dimension over the test digits: where a β-VAE's switched-off dimensions show. */
+class DimsView extends View {
+  constructor(ctx) {
+    super(ctx, "dims");
+    this.slidersNote = this.note("");
+    this.sliders = h("div", { class: "sliders", id: "sliders", role: "group", "aria-label": "Latent coordinates", part: "sliders" });
+    this.decoded = canvas("Decoded current point", 112, 112, "decoded");
+    this.bars = h("ol", { class: "kl-bars", id: "kl-bars", "aria-label": "KL per latent dimension", part: "kl-bars" });
+    this.klNote = this.note("");
+    this.root.append(
+      this.slidersNote,
+      h("div", { class: "pair" }, this.sliders, this.decoded),
+      h("h3", { text: "Information per dimension" }),
+      this.note("Mean KL(q(z|x) ‖ N(0, 1)) of each dimension over the test digits, in nats. Train with a larger β and watch dimensions switch off."),
+      this.bars,
+      this.klNote,
+    );
+    this.current = null;
+  }
+
+  async start() {
+    await this.swap(await this.ctx.model());
+    if (this.waiting) await this.receive(...this.waiting);
+  }
+
+  /** Another model: the sliders are rebuilt for its size (the point kept when the size is the same),
+   * and its KL bars drawn. */
+  async swap(vae) {
+    const same = this.vae?.latentDim === vae.latentDim;
+    this.vae = vae;
+    if (!same) this.buildSliders();
+    await this.showPoint(this.current ?? new Float32Array(vae.latentDim));
+    const stats = await this.ctx.guard(() => this.ctx.rt.testStats(vae), "load the test digits");
+    if (stats && this.vae === vae && !this.disposed) this.showKl(stats.kl);
+  }
+
+  buildSliders() {
+    const n = Math.min(this.vae.latentDim, MAX_SLIDERS);
+    this.inputs = [];
+    this.outputs = [];
+    this.sliders.replaceChildren();
+    for (let i = 0; i < n; i++) {
+      const label = `z${i + 1}`;
+      const input = h("input", { type: "range", min: -4, max: 4, step: 0.05, value: 0, "aria-label": label, part: "slider" });
+      const output = h("output", { text: "0.00" });
+      input.addEventListener("input", () => this.slide(i, Number(input.value)));
+      this.sliders.append(h("div", { class: "slider" }, h("span", { text: label, "aria-hidden": "true" }), input, output));
+      this.inputs.push(input);
+      this.outputs.push(output);
+    }
+    this.slidersNote.textContent = this.vae.latentDim > MAX_SLIDERS
+      ? `The first ${MAX_SLIDERS} of ${this.vae.latentDim} dimensions.`
+      : `All ${this.vae.latentDim} dimensions of the current point (a drawing's μ, or a point picked on a map). Move one to see what it encodes.`;
+    this.current = null;
+  }
+
+  /** Slider `i` moved to `value`: the point changes in that dimension only; the group hears it. */
+  async slide(i, value) {
+    const z = Float32Array.from(this.current ?? new Float32Array(this.vae.latentDim));
+    z[i] = value;
+    this.ctx.emit("input", { source: "sliders" });
+    await this.showPoint(z);
+    this.ctx.publish("latent", { z: Array.from(z) }, this);
+    this.ctx.emit("change", { source: "sliders", z: Array.from(z) });
+  }
+
+  /** Sets the sliders to `z` and draws it decoded. */
+  async showPoint(z) {
+    const vae = this.vae;
+    if (!vae || z.length !== vae.latentDim) return;
+    this.current = Float32Array.from(z);
+    this.inputs.forEach((input, i) => {
+      input.value = String(z[i]);
+      this.outputs[i].textContent = Number(z[i]).toFixed(2);
+    });
+    await this.ctx.guard(async () => {
+      const image = await vae.decode(this.current, 1, this.labels(vae, 1));
+      if (!this.disposed && this.vae === vae) drawDigit(this.decoded, image);
+      this.ctx.updated();
+    }, "decode the point");
+  }
+
+  /** The mean KL of each dimension (nats) as bars; a plain autoencoder has none. */
+  showKl(kl) {
+    this.bars.replaceChildren();
+    if (!kl) {
+      this.klNote.textContent = "A plain autoencoder has no KL term: nothing pulls its codes towards the prior.";
+      return;
+    }
+    const max = Math.max(...kl, 1e-6);
+    kl.forEach((v, i) => {
+      const bar = h("span", { class: "kl-bar" });
+      bar.style.setProperty("--w", `${(100 * v) / max}%`);
+      this.bars.append(h("li", { "aria-label": `z${i + 1}: ${v.toFixed(2)} nats` }, h("span", { class: "kl-name", text: `z${i + 1}` }), bar, h("span", { class: "kl-value", text: v.toFixed(2) })));
+    });
+    const total = kl.reduce((sum, v) => sum + v, 0);
+    const active = kl.filter((v) => v > 0.1).length;
+    this.klNote.textContent = `${total.toFixed(1)} nats in all; ${active} of ${kl.length} dimensions carry more than 0.1 nats (the rest are switched off).`;
+    this.root.dataset.kl = String(kl.length);
+  }
+
+  async receive(kind, value) {
+    if (!this.vae) {
+      if (kind === "latent" || kind === "drawing") this.waiting = [kind, value]; // put through once started
+      return;
+    }
+    if (kind === "latent") await this.showPoint(value.z);
+    else if (kind === "drawing" && value.x) {
+      await this.ctx.guard(async () => this.showPoint((await this.vae.encode(Float32Array.from(value.x), 1, this.labels(this.vae, 1))).mu), "encode the drawing");
+    }
+  }
+
+  option(name) {
+    if (name === "digit" && this.current) this.showPoint(this.current);
+  }
+
+  state() {
+    return this.current ? { latent: Array.from(this.current) } : {};
+  }
+
+  dispose() {
+    this.disposed = true;
+  }
 }
 
 /** Everything above in one widget, sharing one drawing and one latent point. */
@@ -882,6 +1048,10 @@ class FullView extends View {
     return Object.assign({}, ...this.parts.map((p) => p.state()));
   }
 
+  async restore(state) {
+    for (const part of this.parts) await part.restore(state);
+  }
+
   play() {
     this.parts[4].play();
   }
@@ -895,12 +1065,26 @@ class FullView extends View {
   }
 }
 
+const listOrNull = (z) => (z ? Array.from(z) : null);
+
+/** A latent point given in a state (`what` names it in the message): null/undefined for none, else
+ * `vae.latentDim` finite numbers. */
+function latentOrNull(z, vae, what) {
+  if (z == null) return null;
+  if (!Array.isArray(z) && !ArrayBuffer.isView(z)) throw new TypeError(`setState: ${what} must be a list of numbers or null`);
+  if (z.length !== vae.latentDim) throw new RangeError(`setState: ${what} has ${z.length} numbers; this model's latent space has ${vae.latentDim}`);
+  const point = Float32Array.from(z, Number);
+  if (!point.every(Number.isFinite)) throw new RangeError(`setState: ${what} holds a value that is not a finite number`);
+  return point;
+}
+
 export const VIEW_CLASSES = {
   draw: DrawView,
   latent: LatentView,
   sample: SampleView,
   manifold: ManifoldView,
   walk: WalkView,
+  dims: DimsView,
   cvae: CvaeView,
   arith: ArithView,
   compare: CompareView,

@@ -1,6 +1,6 @@
 // Types of the <vae-playground> element (widget.js). The attribute list is widget-settings.js.
 
-export type WidgetView = "draw" | "latent" | "sample" | "manifold" | "walk" | "arith" | "cvae" | "compare" | "full" | "train" | "aae" | "hvae" | "vrae";
+export type WidgetView = "draw" | "latent" | "sample" | "manifold" | "walk" | "dims" | "arith" | "cvae" | "compare" | "full" | "train" | "aae" | "hvae" | "vrae";
 /** The adversarial autoencoder's prior (view="aae"). */
 export type WidgetPrior = "ring" | "ring-guided" | "gaussian" | "swissroll";
 export type WidgetErrorType = "load" | "panic" | "csp" | "file-protocol" | "worker" | "storage";
@@ -26,8 +26,10 @@ export interface WidgetState {
   drawing?: number[] | null;
   playing?: boolean;
   frames?: number;
-  /** The arithmetic view's stored points. */
-  slots?: Record<string, number[]>;
+  /** The arithmetic view's stored points (A, B, C); setState puts them back and decodes A − B + C. */
+  slots?: Partial<Record<"A" | "B" | "C", number[]>>;
+  /** The walk view's morph ends, each a latent point or null; setState puts them back. */
+  walkEnds?: { from: number[] | null; to: number[] | null };
   /** The vrae view's position in the series (a sample index). */
   sample?: number;
 }

@@ -325,6 +325,8 @@ export class VaePlayground extends HTMLElement {
     } catch {
       // A kept state that no longer fits this model (another latent size) is not put back.
     }
+    // The walk's ends and the arithmetic's slots; ones that no longer fit are not put back.
+    if (state) this.#view.restore(state).catch(() => {});
     if (this.#keptModel) this.#view.panel?.restored(this.#keptModel.run);
   }
 
@@ -441,7 +443,7 @@ export class VaePlayground extends HTMLElement {
   /** Applies what getState returned (options, then the drawing and the latent point). */
   async setState(state) {
     if (!state || typeof state !== "object" || Array.isArray(state)) throw new TypeError("setState expects an object from getState()");
-    const known = new Set([...SETTINGS.map((s) => propertyName(s.attr)), "version", "drawing", "latent", "playing", "frames", "slots", "sample"]);
+    const known = new Set([...SETTINGS.map((s) => propertyName(s.attr)), "version", "drawing", "latent", "playing", "frames", "slots", "walkEnds", "sample"]);
     const unknown = Object.keys(state).filter((k) => !known.has(k));
     if (unknown.length) throw new TypeError(`setState: unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`);
     for (const { attr } of SETTINGS) {
@@ -457,6 +459,7 @@ export class VaePlayground extends HTMLElement {
       if (!Number.isFinite(Number(state.sample))) throw new RangeError("setState: sample must be a number (a position in the series)");
       this.#view?.look?.(Number(state.sample));
     }
+    await this.#view?.restore(state);
     if (state.playing) this.play();
     return this.getState();
   }

@@ -33,6 +33,8 @@ async function openPage(query = "") {
 const history = (page) => page.evaluate(() => window.vaePlayground.training.history);
 /** Section 6, the walk: a <vae-playground> element shown the page's model. */
 const WALK = "#walk-card vae-playground";
+/** Section 7, every dimension: the element's dims view. */
+const DIMS = "#dims-card vae-playground";
 const inkCount = async (page, id, level = 0.3) => (await canvasInk(page, id)).filter((v) => v > level).length;
 
 /** rAF intervals over `ms` milliseconds, measured in the page. */
@@ -116,7 +118,7 @@ test("training in the tab: the loss falls, the map reorganises, frames keep comi
   assert.ok((await inkCount(page, ["#sample-card vae-playground", 'canvas[aria-label="Samples"]'])) > 40, "the prior samples are digits, not blank");
   assert.ok(await samplesCanvas.evaluate((c) => c.isConnected), "section 4 redrew each snapshot in place, never rebuilt");
   const snapshots = Number(await page.evaluate(() => document.body.dataset.snapshots));
-  assert.equal(await heldAsBytes(), 4, `after ${snapshots} snapshots, sections 4, 5, 6 and 8 hold one model each: every replaced one was let go`);
+  assert.equal(await heldAsBytes(), 5, `after ${snapshots} snapshots, sections 4 to 8 hold one model each: every replaced one was let go`);
   // The trained model reconstructs a drawing.
   await drawZero(page);
   await page.waitForFunction(() => document.getElementById("elbo-text").textContent !== "—");
@@ -326,8 +328,11 @@ test("a damaged saved record is refused whole and can be cleared; a second tab c
 
 test("the current point drives the sliders, the walk's ends and latent arithmetic; the map works from the keyboard", async () => {
   const { context, page, errors } = await openPage("?model=20");
+  // Section 7 is the element's dims view (its shadow root keeps the ids #sliders and #kl-bars).
+  await page.locator("#dims-card vae-playground .view.dims[data-kl='20']").waitFor();
   assert.equal(await page.locator("#sliders input").count(), 20, "one slider per latent dimension");
   assert.equal(await page.locator("#kl-bars li").count(), 20, "per-dimension KL of the latent-20 model");
+  assert.match(await page.locator("#dims-card vae-playground").getByText(/nats in all;/).textContent(), /^\d+\.\d nats in all; \d+ of 20 dimensions carry more than 0\.1 nats/);
   // The map of a 20-D space is a PCA projection; arrow keys pick points on it.
   const map = page.getByLabel("Latent map");
   await map.focus();
@@ -336,14 +341,24 @@ test("the current point drives the sliders, the walk's ends and latent arithmeti
   await page.waitForSelector("body[data-picked]");
   const picked = (await page.evaluate(() => document.body.dataset.picked)).split(",").map(Number);
   assert.ok(picked[0] > 0 && picked[1] > 0, `arrow keys move the pick right and up (${picked})`);
+  // The picked point is the sliders' point too.
+  await page.waitForFunction(() => {
+    const z = window.vaePlayground.state.current?.z;
+    const outputs = [...document.querySelector("#dims-card vae-playground").shadowRoot.querySelectorAll("#sliders output")];
+    return window.vaePlayground.state.current?.source === "map" && outputs.length === 20 && outputs.every((o, i) => o.textContent === Number(z[i]).toFixed(2));
+  }, null, { timeout: 10000 });
 
   // A slider moved from the keyboard changes the decoded point.
-  const view = await digest(page, "slider-view");
+  const view = await digest(page, [DIMS, 'canvas[aria-label="Decoded current point"]']);
   const slider = page.getByLabel("z1", { exact: true });
   await slider.focus();
   for (let i = 0; i < 30; i++) await page.keyboard.press("ArrowRight");
   await page.waitForTimeout(200);
-  assert.notEqual(await digest(page, "slider-view"), view, "moving z1 changes the decoded digit");
+  assert.notEqual(await digest(page, [DIMS, 'canvas[aria-label="Decoded current point"]']), view, "moving z1 changes the decoded digit");
+  // The slider's point becomes the page's current point.
+  await page.waitForFunction(() => window.vaePlayground.state.current?.source === "sliders");
+  const moved = await page.evaluate(() => Array.from(window.vaePlayground.state.current.z));
+  assert.equal(moved.length, 20);
 
   // Start of the walk from a drawing, end from a test digit; the morph plays between them.
   await drawZero(page);

@@ -511,6 +511,35 @@ test("latent arithmetic: each slot stores the current point, and the result is A
   z.forEach((v, i) => assert.ok(Math.abs(v - (slots.A[i] - slots.B[i] + slots.C[i])) < 1e-5, `z${i}`));
   assert.notDeepEqual(slots.A, slots.B);
   assert.ok(inkSum(await widgetInk(page, "#ar", "A minus B plus C")) > 20, "the result is drawn");
+
+  // The slots round-trip through getState/setState into another widget, which draws the same
+  // result; slots that do not fit the model are refused whole, with a message.
+  await addWidgets(page, [{ id: "ar2", view: "arith", loading: "eager" }]);
+  await allReady(page);
+  const copied = await page.evaluate(async () => {
+    const state = document.getElementById("ar").getState();
+    return (await document.getElementById("ar2").setState(state)).slots;
+  });
+  assert.deepEqual(copied, slots);
+  assert.ok(inkSum(await widgetInk(page, "#ar2", "A minus B plus C")) > 20, "the copied slots' result is drawn");
+  const refusals = await page.evaluate(async () => {
+    const w = document.getElementById("ar2");
+    const out = [];
+    for (const slots of [{ A: [1, 2, 3] }, { A: [NaN, 0] }, { D: [0, 0] }, [1]]) {
+      try {
+        await w.setState({ slots });
+        out.push("accepted");
+      } catch (e) {
+        out.push(e.message);
+      }
+    }
+    return { out, kept: w.getState().slots };
+  });
+  assert.match(refusals.out[0], /slots\.A has 3 numbers; this model's latent space has 2/);
+  assert.match(refusals.out[1], /slots\.A holds a value that is not a finite number/);
+  assert.match(refusals.out[2], /slots has no D/);
+  assert.match(refusals.out[3], /slots must be an object/);
+  assert.deepEqual(refusals.kept, slots, "a refused state changes no slot");
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -551,6 +580,56 @@ test("view=walk: the morph's ends come from the group's current point, and the w
   assert.ok(zs.every(([x, y]) => x > -0.01 && y > -0.01), "it stays in the arc between its ends");
   assert.ok(Math.max(...zs.map((z) => z[0])) - Math.min(...zs.map((z) => z[0])) > 0.3, "it moves");
   assert.notEqual(await mapPixels(), mapBefore, "the walker is drawn on the group's map");
+
+  // The ends are part of the widget's state: a widget given it morphs between the same points.
+  const state = await page.evaluate(() => document.getElementById("wk").getState());
+  assert.deepEqual(state.walkEnds, { from: [1.5, 0], to: [0, 1.5] });
+  await addWidgets(page, [{ id: "wk2", view: "walk", loading: "eager" }]);
+  await allReady(page);
+  const copied = await page.evaluate(async (state) => (await document.getElementById("wk2").setState({ ...state, playing: false })), state);
+  assert.deepEqual([copied.walk, copied.walkEnds], ["morph", state.walkEnds]);
+  for (const thumb of ["Walk start", "Walk end"]) assert.ok(inkSum(await widgetInk(page, "#wk2", thumb)) > 5, `the copy's ${thumb} is drawn`);
+  const refused = await page.evaluate(() => document.getElementById("wk2").setState({ walkEnds: { from: [1], to: null } }).then(() => "accepted", (e) => e.message));
+  assert.match(refused, /walkEnds\.from has 1 numbers; this model's latent space has 2/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("view=dims: a slider per dimension and the KL bars; the sliders drive the group's point, and the dimension that carries most moves the digit most", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`);
+  await addWidgets(page, [{ id: "dm", view: "dims", model: "vae-20", group: "d", loading: "eager" }, { id: "lt", view: "latent", model: "vae-20", group: "d", loading: "eager" }]);
+  await allReady(page);
+  const dims = page.locator("#dm");
+  await dims.locator(".view.dims[data-kl='20']").waitFor();
+  assert.equal(await dims.getByRole("slider").count(), 20);
+  const kl = (await dims.locator("#kl-bars li").evaluateAll((items) => items.map((li) => li.getAttribute("aria-label")))).map((label) => Number(label.match(/: ([\d.]+) nats$/)[1]));
+  assert.equal(kl.length, 20);
+  const note = await dims.getByText(/nats in all;/).textContent();
+  const active = kl.filter((v) => v > 0.1).length;
+  assert.equal(note, `${kl.reduce((a, b) => a + b, 0).toFixed(1)} nats in all; ${active} of 20 dimensions carry more than 0.1 nats (the rest are switched off).`);
+  // From z = 0, one dimension moved to 2.5: the most informative one against the least.
+  const order = kl.map((v, i) => [v, i]).sort((a, b) => a[0] - b[0]);
+  const [low, high] = [order[0][1], order[19][1]];
+  const change = async (i) => {
+    await page.evaluate(() => document.getElementById("dm").setLatent(new Array(20).fill(0)));
+    await page.waitForTimeout(200);
+    const before = await widgetInk(page, "#dm", "Decoded current point");
+    await dims.getByLabel(`z${i + 1}`, { exact: true }).fill("2.5");
+    await page.waitForFunction((i) => document.getElementById("lt").getState().latent?.[i] === 2.5, i, { timeout: 10000 });
+    await page.waitForTimeout(200);
+    const after = await widgetInk(page, "#dm", "Decoded current point");
+    return before.reduce((sum, v, k) => sum + Math.abs(v - after[k]), 0);
+  };
+  const [lowChange, highChange] = [await change(low), await change(high)];
+  console.log(`dims: ${active} of 20 dimensions above 0.1 nats; KL ${order[0][0]} (z${low + 1}) → ink change ${lowChange.toFixed(1)}, KL ${order[19][0]} (z${high + 1}) → ${highChange.toFixed(1)}`);
+  // The shipped latent-20 model uses every dimension, unequally (about 0.5 to 2 nats each).
+  assert.ok(order[19][0] > 2 * order[0][0], `the KL of the dimensions differs: ${order[0][0]} to ${order[19][0]}`);
+  assert.ok(highChange > 1.5 * lowChange && lowChange > 0, `the most informative dimension changes the digit more (${highChange}) than the least (${lowChange})`);
+  // The slider's point is the group's: the map widget shows it, and both widgets' state holds it.
+  const state = await page.evaluate(() => [document.getElementById("dm").getState().latent, document.getElementById("lt").getState().latent]);
+  assert.deepEqual(state[0], state[1]);
+  assert.equal(state[0][high], 2.5);
+  assert.ok(await page.evaluate(() => window.__events.some((e) => e.type === "change" && e.id === "dm" && e.detail.source === "sliders")));
   assert.deepEqual(errors, []);
   await page.close();
 });
