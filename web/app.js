@@ -9,20 +9,13 @@ import { clearCanvas, drawDigit, drawRow } from "./render.js";
 import { LatentMap, PALETTE } from "./latent-map.js";
 import { accepts, readUrl, watchUrl } from "./url-state.js";
 import { PAGE_SETTINGS, TRAINING_SETTINGS, VIEW_SETTINGS } from "./page-settings.js";
-import { fmt, kindName, likelihoodNote, nats } from "./labels.js";
+import { fmt, kindName } from "./labels.js";
+import { drawingScores, testScores } from "./scores.js";
 import { assetUrl, fetchBytes, runtime } from "./widget-runtime.js";
 
 const $ = (id) => document.getElementById(id);
 const DRAW_COUNT = 8;
 const DRAW_SEED = 7; // the same drawing always shows the same draws
-// The drawing's ELBO and log p(x) come from 256 draws of q(z|x): enough that the importance-weighted
-// estimate of a typical digit moves by ~0.2 nats from seed to seed (crates/core/tests/suite/bounds.rs).
-const SCORE_DRAWS = 256;
-const SCORE_SEED = 1; // fixed, so the same drawing always shows the same numbers
-// The anomaly rank compares the drawing's log p(x) estimate with the same estimate of this many test
-// digits, computed in the background a few digits at a time.
-const RANK_DIGITS = 200;
-const RANK_CHUNK = 4;
 const SHIPPED = { 2: "vae-latent2", 20: "vae-latent20", ae: "ae-latent2", cvae: "cvae-latent2" };
 
 // What tests and benchmarks read; also handy in the console.
@@ -198,59 +191,32 @@ async function update() {
 
 const SCORE_FIELDS = ["elbo-text", "logp-text", "gap-text", "floor-text"];
 
-/**
- * The drawing's scores. A VAE: the ELBO and the importance-weighted estimate of log p(x), both from
- * SCORE_DRAWS draws of q(z|x), their gap, and the floor; ranked among the test digits' estimates. A
- * plain autoencoder has neither q(z|x) nor a prior, so its one number is its reconstruction error.
- * `atMean` is the reconstruction pass's score (for the autoencoder, −log p(x|z = μ)).
- */
+/** The drawing's scores (scores.js), ranked among the test digits' scores once they are known: the
+ * autoencoder's among the 1,000 reconstruction scores of the map's statistics, a VAE's among
+ * RANK_DIGITS importance-weighted estimates, computed in the background after the first drawing.
+ * `atMean` is the reconstruction pass's score. */
 async function showScores(vae, x, labels, atMean) {
   const stats = state.stats.get(vae);
-  const rank = (score, reference) =>
-    (reference ? ` — more unusual than ${Math.round(wasm.percentBelow(score, reference))}% of ${reference.length} test digits` : "");
-  const floorText = (floor) => `${nats(-floor)}: log p(x|z) of a decoder that reproduced this drawing exactly`;
-  if (vae.kind === "autoencoder") {
-    $("elbo-label").textContent = "Reconstruction error";
-    $("elbo-text").textContent = `${nats(atMean)}, −log p(x|z = μ)${rank(atMean, stats?.atMeanScores)}`;
-    $("logp-text").textContent = "— (no q(z|x) and no prior: no ELBO, no log p(x))";
-    $("gap-text").textContent = "—";
-    $("floor-text").textContent = floorText(wasm.reconstructionFloor(x, 1, vae.likelihood, vae.sigmaX)[0]);
-    $("score-note").textContent = `A plain autoencoder is scored by how well it redraws the input. ${likelihoodNote(vae)}`;
-    return;
-  }
-  const b = await vae.bounds(x, 1, SCORE_DRAWS, SCORE_SEED, labels);
-  const [elbo, logp] = [-b.negElbo[0], -b.negLogLikelihood[0]];
-  if (stats && !stats.nllScores) rankTestDigits(vae, stats);
-  $("elbo-label").textContent = "ELBO";
-  $("elbo-text").textContent = `${nats(elbo)}, averaged over ${b.draws} draws z ~ q(z|x)`;
-  $("logp-text").textContent = `≈ ${nats(logp)} (importance-weighted, ${b.draws} draws)${rank(-logp, stats?.nllScores)}`;
-  $("gap-text").textContent = `${nats(logp - elbo)} ≈ KL(q(z|x) ‖ p(z|x)), what the ELBO gives away`;
-  $("floor-text").textContent = floorText(b.floor[0]);
-  $("score-note").textContent = `The ELBO is a lower bound on log p(x); the importance-weighted estimate (Burda et al., 2016) is a tighter one, and the gap between them is what the bound gives away. ${likelihoodNote(vae)}`;
+  if (stats && vae.kind !== "autoencoder" && !stats.nllScores) rankTestDigits(vae, stats);
+  const s = await drawingScores(wasm, vae, x, labels, atMean, vae.kind === "autoencoder" ? stats?.atMeanScores : stats?.nllScores);
+  $("elbo-label").textContent = s.elboLabel;
+  $("elbo-text").textContent = s.elbo;
+  $("logp-text").textContent = s.logp;
+  $("gap-text").textContent = s.gap;
+  $("floor-text").textContent = s.floor;
+  $("score-note").textContent = s.note;
 }
 
-/**
- * The test digits' −log p(x) estimates (the drawing's own estimator), for the anomaly rank: RANK_DIGITS
- * digits, RANK_CHUNK at a time so the page stays responsive. Stops if the model is replaced.
- */
+/** The test digits' −log p(x) estimates for the anomaly rank (scores.js); stops if the model is
+ * replaced. */
 async function rankTestDigits(vae, stats) {
   if (stats.ranking) return;
   stats.ranking = true;
-  const { pixels, labels } = await loadTestDigits();
-  const scores = new Float32Array(RANK_DIGITS);
   const started = performance.now();
-  for (let start = 0; start < RANK_DIGITS; start += RANK_CHUNK) {
-    const done = await guard(async () => {
-      if (state.stats.get(vae) !== stats) return false; // replaced (and maybe freed): stop
-      const m = Math.min(RANK_CHUNK, RANK_DIGITS - start);
-      const b = await vae.bounds(pixels.subarray(start * 784, (start + m) * 784), m, SCORE_DRAWS, SCORE_SEED + 1 + start,
-        conditional(vae) ? labels.subarray(start, start + m) : undefined);
-      scores.set(b.negLogLikelihood, start);
-      return true;
-    }, "rank the drawing among the test digits");
-    if (!done) return;
-    await new Promise((resolve) => setTimeout(resolve)); // let a stroke in between chunks
-  }
+  const digits = await loadTestDigits();
+  const scores = await testScores(vae, digits, (work) =>
+    guard(async () => (state.stats.get(vae) === stats ? work() : undefined), "rank the drawing among the test digits")); // replaced (and maybe freed): stop
+  if (!scores) return;
   stats.nllScores = scores; // the test digits' −log p(x) estimates
   playground.rankSeconds = (performance.now() - started) / 1000;
   scheduleUpdate();

@@ -3,6 +3,8 @@
 // the module's crash and restart. Every URL is resolved from this module's own location, so the
 // folder works wherever an author copies it.
 
+import { testScores as scoreTestDigits } from "./scores.js";
+
 const BASE = new URL(".", import.meta.url);
 export const assetUrl = (path) => new URL(path, BASE).href;
 
@@ -142,7 +144,8 @@ export class Runtime {
     this.dead = null;
     this.objects = new Set(); // wasm objects alive now
     this.models = new Map(); // URL → { vae: Promise<Vae>, users }
-    this.stats = new Map(); // Vae → Promise<{ projection, coords, labels, mu }>
+    this.stats = new Map(); // Vae → Promise<{ projection, coords, labels, mu, kl }>
+    this.scores = new Map(); // Vae → Promise<Float32Array | null>: the test digits' anomaly scores
     this.digits = null;
     let die;
     this.death = new Promise((_, reject) => (die = reject));
@@ -222,6 +225,7 @@ export class Runtime {
     entry.vae.then((vae) => {
       const stats = this.stats.get(vae);
       this.stats.delete(vae);
+      this.scores.delete(vae);
       stats?.then((s) => this.free(s.projection), () => {});
       this.free(vae);
     }, () => {});
@@ -253,6 +257,17 @@ export class Runtime {
   }
 
   /** The test digits' codes under `vae` and their map: exact in 2-D, a PCA projection otherwise. */
+  /** The anomaly scores of the test digits a drawing is ranked among (scores.js), computed once per
+   * model in the background; resolves to null if the model is let go meanwhile. */
+  testScores(vae) {
+    if (!this.scores.has(vae)) {
+      const scores = this.testDigits().then((digits) => scoreTestDigits(vae, digits, (work) => (this.objects.has(vae) ? this.call(work) : undefined)));
+      this.scores.set(vae, scores);
+      scores.then((s) => s || this.scores.delete(vae), () => this.scores.delete(vae));
+    }
+    return this.scores.get(vae);
+  }
+
   testStats(vae) {
     if (!this.stats.has(vae)) {
       const stats = (async () => {

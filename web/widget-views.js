@@ -6,16 +6,13 @@
 import { DrawingPad } from "./draw.js";
 import { clearCanvas, drawDigit, drawGrid, drawRow } from "./render.js";
 import { LatentMap, PALETTE } from "./latent-map.js";
-import { fmt, likelihoodNote, nats } from "./labels.js";
+import { fmt } from "./labels.js";
+import { drawingScores } from "./scores.js";
 import { WALKS } from "./widget-settings.js";
 
 const SAMPLE_COUNT = 16;
 const DRAW_COUNT = 8;
 const DRAW_SEED = 7; // the same drawing always shows the same draws
-// As on the page: the ELBO and the importance-weighted log p(x) from 256 draws of q(z|x), with a
-// fixed seed so the same drawing always shows the same numbers.
-const SCORE_DRAWS = 256;
-const SCORE_SEED = 1;
 const MANIFOLD_SIDE = 15;
 const MAX_SLIDERS = 32; // a slider per dimension up to this many
 
@@ -127,7 +124,7 @@ class DrawView extends View {
     this.draws = canvas("Posterior draws", 280, 35, "draws");
     this.fields = {};
     const numbers = h("dl", { class: "numbers", part: "numbers" });
-    for (const [key, label] of [["mu", "μ (where it lands)"], ["sigma", "σ (how unsure)"], ["elbo", "ELBO"], ["logp", "log p(x)"]]) {
+    for (const [key, label] of [["mu", "μ (where it lands)"], ["sigma", "σ (how unsure)"], ["elbo", "ELBO"], ["logp", "log p(x)"], ["gap", "Gap"], ["floor", "Floor"]]) {
       const dt = h("dt", { text: label });
       const dd = h("dd", { text: "—" });
       this.fields[key] = { dt, dd };
@@ -146,6 +143,7 @@ class DrawView extends View {
       buttons.append(test);
     }
     this.digitRow = h("div", { class: "row", hidden: true });
+    this.drawsNote = this.note("");
     this.digitSelect = select("The digit the conditional model is told", digitChoices, ctx.digit(), "select");
     this.digitSelect.addEventListener("change", () => {
       ctx.setDigit(Number(this.digitSelect.value));
@@ -158,7 +156,7 @@ class DrawView extends View {
         h("figure", {}, this.recon, h("figcaption", { text: "Reconstruction" }))),
       h("div", { class: "row" }, buttons, h("figure", { class: "mini" }, this.input28, h("figcaption", { text: "What the model sees" }))),
       this.digitRow,
-      this.note("Draws z = μ + σ⊙ε from q(z|x), decoded: the reparameterisation trick."),
+      this.drawsNote,
       this.draws,
       numbers,
       this.scoreNote,
@@ -179,14 +177,26 @@ class DrawView extends View {
   }
 
   async start() {
-    this.vae = await this.ctx.model();
-    this.digitRow.hidden = this.vae.kind !== "conditional" || this.ctx.controls === "none";
     clearCanvas(this.recon);
     clearCanvas(this.draws);
     clearCanvas(this.input28);
-    if (this.vae.kind === "autoencoder") {
-      this.root.querySelector(".note").textContent = "A plain autoencoder maps a drawing to one point: no q(z|x) to draw from.";
-    }
+    this.useModel(await this.ctx.model());
+  }
+
+  useModel(vae) {
+    this.vae = vae;
+    this.reference = null; // the test digits' scores the drawing is ranked among, once known
+    this.digitRow.hidden = vae.kind !== "conditional" || this.ctx.controls === "none";
+    this.drawsNote.textContent = vae.kind === "autoencoder"
+      ? "A plain autoencoder maps a drawing to one point: no q(z|x) to draw from."
+      : "Draws z = μ + σ⊙ε from q(z|x), decoded: the reparameterisation trick.";
+  }
+
+  /** Another model (a new snapshot of one in training, say): the drawing stays and is scored again. */
+  async swap(vae) {
+    this.useModel(vae);
+    if (this.pad.isEmpty()) this.blank();
+    else this.schedule();
   }
 
   schedule() {
@@ -235,23 +245,25 @@ class DrawView extends View {
     if (this.pending) requestAnimationFrame(() => this.update());
   }
 
-  /** The scores as on the page: a VAE's ELBO and log p(x) estimate, an autoencoder's error. */
+  /** The scores as on the page (scores.js), ranked among the test digits' once the runtime has
+   * scored them: that starts with the first drawing, and the drawing is scored again when it ends. */
   async showScores(x, labels, atMean) {
-    const { vae, fields } = this;
-    if (vae.kind === "autoencoder") {
-      fields.elbo.dt.textContent = "Reconstruction error";
-      fields.elbo.dd.textContent = `${nats(atMean)}, −log p(x|z = μ)`;
-      fields.logp.dd.textContent = "— (no q(z|x) and no prior: no ELBO, no log p(x))";
-      this.scoreNote.textContent = `A plain autoencoder is scored by how well it redraws the input. ${likelihoodNote(vae)}`;
-      return { reconstructionError: atMean };
+    const { vae, fields, ctx } = this;
+    if (!this.reference && this.ranking !== vae) {
+      this.ranking = vae;
+      ctx.rt.testScores(vae).then((reference) => {
+        if (this.vae !== vae || !reference || this.disposed) return;
+        this.reference = reference;
+        if (!this.pad.isEmpty()) this.schedule();
+      }, () => {}).finally(() => {
+        if (this.ranking === vae) this.ranking = null;
+      });
     }
-    const b = await vae.bounds(x, 1, SCORE_DRAWS, SCORE_SEED, labels);
-    const [elbo, logp] = [-b.negElbo[0], -b.negLogLikelihood[0]];
-    fields.elbo.dt.textContent = "ELBO";
-    fields.elbo.dd.textContent = `${nats(elbo)}, averaged over ${b.draws} draws z ~ q(z|x)`;
-    fields.logp.dd.textContent = `≈ ${nats(logp)} (importance-weighted, ${b.draws} draws)`;
-    this.scoreNote.textContent = `The ELBO is a lower bound on log p(x); the importance-weighted estimate (Burda et al., 2016) is a tighter one. ${likelihoodNote(vae)}`;
-    return { elbo, logLikelihood: logp, draws: b.draws };
+    const s = await drawingScores(ctx.wasm, vae, x, labels, atMean, this.reference);
+    fields.elbo.dt.textContent = s.elboLabel;
+    for (const key of ["elbo", "logp", "gap", "floor"]) fields[key].dd.textContent = s[key];
+    this.scoreNote.textContent = s.note;
+    return s.score;
   }
 
   blank() {

@@ -63,7 +63,8 @@ export interface ChangeDetail {
   mu?: number[];
   logvar?: number[] | null;
   /** Nats: a VAE's ELBO and importance-weighted log p(x), or an autoencoder's reconstruction error. */
-  score?: { elbo: number; logLikelihood: number; draws: number } | { reconstructionError: number } | number;
+  /** `percentBelow`: the share of 200 test digits (%) the drawing is more unusual than, by the same score, once they are scored. */
+  score?: { elbo: number; logLikelihood: number; draws: number; percentBelow?: number } | { reconstructionError: number; percentBelow?: number } | number;
 }
 
 export interface WidgetEventMap {

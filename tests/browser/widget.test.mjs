@@ -144,6 +144,8 @@ test("two widgets of a group share the drawing; a third, ungrouped, does not; on
 
 test("ten widgets on one page: one wasm compile, one request per model file, and they animate together", async () => {
   const { page, errors, requests } = await openPage(`${LESSON}/ten.html`);
+  // Tall enough that all ten are on screen (widgets off screen stop animating).
+  await page.setViewportSize({ width: 1280, height: 2400 });
   await allReady(page, 90000);
   assert.equal(count(requests, ".wasm"), 1);
   assert.equal(await page.evaluate(() => window.__compiles), 1);
@@ -272,6 +274,60 @@ test("bad values and failures: a visible message and an error event within 5 s, 
   await file.close();
 });
 
+test("view=draw scores a drawing as the page does: ELBO, log p(x), their gap and the floor, and ranks it among 200 test digits; a scribble ranks above a digit; a new model re-scores the drawing in place", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`);
+  await addWidgets(page, [{ id: "dr", view: "draw", loading: "eager" }]);
+  await allReady(page);
+  const field = (name) => page.evaluate((name) => {
+    const dt = [...document.getElementById("dr").shadowRoot.querySelectorAll("dt")].find((d) => d.textContent === name);
+    return dt.nextElementSibling.textContent;
+  }, name);
+  const ranked = async () => {
+    await page.waitForFunction(() => /more unusual than \d+% of 200 test digits/.test(document.getElementById("dr").shadowRoot.querySelector("dl").textContent), null, { timeout: 60000 });
+    await page.waitForTimeout(300); // the last queued update lands
+    return Number((await field("log p(x)")).match(/more unusual than (\d+)%/)[1]);
+  };
+  const { pixels } = await page.evaluate(async () => {
+    const { runtime } = await import("/static/vae-playground/widget-runtime.js");
+    const { pixels } = await (await runtime()).testDigits();
+    return { pixels: Array.from(pixels.subarray(784 * 3, 784 * 4)) };
+  });
+  await page.evaluate((x) => document.getElementById("dr").setDrawing(x), pixels);
+  const digit = await ranked();
+  const [elbo, logp, gap, floor] = await Promise.all(["ELBO", "log p(x)", "Gap", "Floor"].map(field));
+  const number = (text) => Number(text.replace("−", "-").match(/-?[\d.]+/)[0]);
+  console.log(`draw view: ELBO ${elbo} | log p(x) ${logp} | gap ${gap} | floor ${floor}`);
+  assert.match(elbo, /^−[\d.]+ nats, averaged over 256 draws z ~ q\(z\|x\)$/);
+  assert.match(gap, /^[\d.]+ nats ≈ KL\(q\(z\|x\) ‖ p\(z\|x\)\), what the ELBO gives away$/);
+  assert.ok(Math.abs(number(logp.slice(2)) - number(elbo) - number(gap)) < 0.15, "the gap is log p(x) − ELBO");
+  assert.ok(number(logp.slice(2)) >= number(elbo), "log p(x) ≥ ELBO");
+  assert.match(floor, /^−?[\d.]+ nats: log p\(x\|z\) of a decoder that reproduced this drawing exactly$/);
+  // A zigzag over the whole pad.
+  await page.locator("#dr").getByRole("button", { name: "Clear" }).click();
+  const box = await page.locator("#dr").getByLabel("Drawing pad").boundingBox();
+  await page.mouse.move(box.x + 20, box.y + 20);
+  await page.mouse.down();
+  for (let k = 0; k < 12; k++) await page.mouse.move(box.x + (k % 2 ? 260 : 20), box.y + 20 + k * 20, { steps: 4 });
+  await page.mouse.up();
+  await page.waitForFunction((before) => !document.getElementById("dr").shadowRoot.querySelector("dl").textContent.includes(before), logp);
+  const scribble = await ranked();
+  console.log(`draw view, more unusual than: test digit → ${digit}%, scribble → ${scribble}%`);
+  assert.ok(scribble > digit && scribble >= 90, `a scribble (${scribble}%) ranks above a test digit (${digit}%)`);
+  const change = await page.evaluate(() => window.__events.filter((e) => e.type === "change" && e.id === "dr").at(-1).detail.score);
+  assert.equal(Math.round(change.percentBelow), scribble, "the change event carries the rank");
+  // Another model handed over: the drawing stays, scored by it (the autoencoder: no ELBO).
+  const drawing = await page.evaluate(() => document.getElementById("dr").getState().drawing);
+  await page.evaluate(async () => {
+    const bytes = new Uint8Array(await (await fetch("/static/vae-playground/assets/ae-latent2.safetensors")).arrayBuffer());
+    await document.getElementById("dr").loadSafetensors(bytes);
+  });
+  await page.waitForFunction(() => /^Reconstruction error$/m.test([...document.getElementById("dr").shadowRoot.querySelectorAll("dt")].map((d) => d.textContent).join("\n")), null, { timeout: 30000 });
+  assert.deepEqual(await page.evaluate(() => document.getElementById("dr").getState().drawing), drawing, "the drawing is kept");
+  assert.match(await field("log p(x)"), /no ELBO, no log p\(x\)/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("attributes reflect as properties, getState/setState round-trip, and the API refuses bad arguments", async () => {
   const { page, errors } = await openPage(`${LESSON}/blank.html`);
   await addWidgets(page, [{ id: "a", view: "draw", loading: "eager" }, { id: "b", view: "draw", loading: "eager" }]);
@@ -362,6 +418,9 @@ test("a touch stroke draws, in a widget scaled by transform: scale(0.5), where t
 
 test("the iframe route across origins: auto-height, a call that round-trips, foreign messages ignored, sandboxed or not", async () => {
   const { page, errors } = await openPage(`${LESSON}/host.html`);
+  // Both frames on screen: Chromium runs no animation frames in a cross-origin frame out of view,
+  // and the draw view redraws in one.
+  await page.setViewportSize({ width: 1280, height: 2400 });
   await page.waitForFunction(() => document.readyState === "complete");
   await page.evaluate((origin) => {
     for (const [id, sandbox] of [["sandboxed", "allow-scripts"], ["same-origin", "allow-scripts allow-same-origin"]]) {
