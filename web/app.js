@@ -1,12 +1,11 @@
 // The playground page: loads the wasm module and the shipped weights, then wires the drawing pad,
-// the reconstruction, the latent map and the training panel; sampling, the manifold, the walk, the
+// the reconstruction and the training panel; the latent map, sampling, the manifold, the walk, the
 // sliders of every dimension, latent arithmetic and the sections after the training panel are
 // <vae-playground> elements (widget.js), shown the page's model. All math happens in the wasm
 // module (here, in the elements' runtime or in a training worker).
 
 import { DrawingPad } from "./draw.js";
 import { clearCanvas, drawDigit, drawRow } from "./render.js";
-import { LatentMap, PALETTE } from "./latent-map.js";
 import { accepts, readUrl, watchUrl } from "./url-state.js";
 import { PAGE_SETTINGS, TRAINING_SETTINGS, VIEW_SETTINGS } from "./page-settings.js";
 import { fmt, kindName } from "./labels.js";
@@ -91,7 +90,7 @@ async function guard(work, what) {
 }
 playground.guard = guard;
 
-// Wasm objects the page no longer needs (a replaced version of your model, its projection) are
+// Wasm objects the page no longer needs (a replaced version of your model) are
 // freed once no guarded work is running, since such work may still hold them between awaits.
 let inFlight = 0;
 const retired = [];
@@ -134,16 +133,8 @@ const state = {
 };
 playground.state = state;
 playground.models = models;
-const map = new LatentMap($("map"), { onPick: (xy) => decodePicked(xy) });
 const pad = new DrawingPad($("pad"), { onChange: scheduleUpdate });
 playground.pad = pad;
-
-for (const [digit, colour] of PALETTE.entries()) {
-  const item = document.createElement("li");
-  item.textContent = digit;
-  item.style.setProperty("--swatch", colour);
-  $("legend").append(item);
-}
 
 const conditional = (vae = state.vae) => vae?.kind === "conditional";
 /** Labels for `n` digits when the model is conditional: the digit the person says they drew. */
@@ -168,12 +159,16 @@ async function update() {
       clearCanvas($("recon"));
       clearCanvas($("draws"));
       for (const id of ["mu-text", "sigma-text", ...SCORE_FIELDS]) $(id).textContent = "—";
-      map.setProbe(null);
+      mapElement.setDrawing(null);
       return;
     }
+    // The page's group hears the drawing: the map places it, and the walk, the sliders and the
+    // arithmetic take its μ as their current point.
+    mapElement.setDrawing(x);
     const vae = state.vae;
     const labels = labelsFor(1, vae);
     const { mu, logvar, sigma, recon, scoreAtMean } = await vae.reconstruct(x, 1, labels);
+    if (vae !== state.vae) return;
     drawDigit($("recon"), recon);
     $("mu-text").textContent = fmt(mu);
     $("sigma-text").textContent = sigma ? fmt(sigma) : "— (no variance: a plain autoencoder)";
@@ -183,7 +178,6 @@ async function update() {
     // After the reconstruction is on screen: a few draws from q(z|x).
     const draws = await vae.posteriorDraws(mu, logvar, DRAW_COUNT, DRAW_SEED, labels);
     drawRow($("draws"), draws.images, DRAW_COUNT);
-    showProbe(vae, mu, sigma, draws.z);
   }, "reconstruct the drawing");
   busy = false;
   if (pending) requestAnimationFrame(update);
@@ -222,22 +216,12 @@ async function rankTestDigits(vae, stats) {
   scheduleUpdate();
 }
 
-/** The drawing (or picked point) on the map: exact with its σ ellipse in 2-D, projected otherwise. */
-function showProbe(vae, z, sigma = null, draws = null) {
-  const stats = state.stats.get(vae);
-  if (!stats?.projection || vae !== state.vae) return map.setProbe(null);
-  const flat = vae.latentDim === 2;
-  const xy = stats.projection.project(Float32Array.from(z), 1);
-  const drawXy = draws ? stats.projection.project(draws, draws.length / vae.latentDim) : null;
-  map.setProbe(xy, flat ? sigma : null, drawXy);
-}
+// ---- sections 3 to 8: <vae-playground> elements shown the page's model ------------------------
 
-// ---- sections 4 to 8: <vae-playground> elements shown the page's model ------------------------
-
-const modelElements = [...document.querySelectorAll("#sample-card vae-playground, #manifold-card vae-playground, #walk-card vae-playground, #dims-card vae-playground, #arith-card vae-playground")];
+const modelElements = [...document.querySelectorAll("#map-card vae-playground, #sample-card vae-playground, #manifold-card vae-playground, #walk-card vae-playground, #dims-card vae-playground, #arith-card vae-playground")];
 let elementsShow = "2"; // the page's key of the model they show (their own default is the shipped vae-2)
 
-/** Hands the model the page shows to sections 4 to 8, which redraw in place (a snapshot of a model
+/** Hands the model the page shows to sections 3 to 8, which redraw in place (a snapshot of a model
  * in training every ~2 s among them). */
 async function showInElements(key) {
   if (key === elementsShow && key !== "yours") return;
@@ -247,7 +231,7 @@ async function showInElements(key) {
     // No one writes into the bytes, so every element takes the same array.
     await Promise.all(modelElements.map((element) => element.loadSafetensors(bytes)));
     if (elementsShow === key) document.body.dataset.elementsShow = key;
-  }, "show the model in sections 4 to 8");
+  }, "show the model in sections 3 to 8");
 }
 
 /** The 1,000 test digits ({ pixels, count, labels }), shared with the page's elements. */
@@ -256,54 +240,43 @@ function loadTestDigits() {
 }
 playground.testDigits = loadTestDigits;
 
-/** What the views need about a model's test digits: μ, their map coordinates, the test digits' scores
- * of the reconstruction pass (the autoencoder's anomaly score). From the training worker's snapshot, or computed here. */
-function makeStats(vae, { mu, labels, scoreAtMean }) {
-  const n = labels.length;
-  const projection = new wasm.Projection(mu, n, vae.latentDim);
-  return {
-    mu, labels, projection, coords: projection.project(mu, n),
-    atMeanScores: Float32Array.from(scoreAtMean), // −log p(x|z = μ) (+ KL for a VAE): not an ELBO, z = μ
-  };
+/** What the page needs of a model's test digits: for the autoencoder's anomaly rank, their scores of
+ * the reconstruction pass (a VAE's rank is computed on demand, rankTestDigits). From the training
+ * worker's snapshot, or computed here. */
+function makeStats(vae, { scoreAtMean }) {
+  return { atMeanScores: vae.kind === "autoencoder" ? Float32Array.from(scoreAtMean) : null }; // −log p(x|z = μ)
 }
 
 async function testStats(vae) {
   if (!state.stats.has(vae)) {
-    const { pixels, count, labels } = await loadTestDigits();
-    const result = await vae.reconstruct(pixels, count, conditional(vae) ? labels : undefined);
-    state.stats.set(vae, makeStats(vae, { ...result, labels }));
+    let scoreAtMean = null;
+    if (vae.kind === "autoencoder") {
+      const { pixels, count } = await loadTestDigits();
+      scoreAtMean = (await vae.reconstruct(pixels, count)).scoreAtMean;
+    }
+    state.stats.set(vae, makeStats(vae, { scoreAtMean }));
   }
   return state.stats.get(vae);
 }
 
-async function refreshMap() {
+/** The statistics of the model shown, then its drawing scored again (the rank can now be found). */
+async function refreshStats() {
   const vae = state.vae;
-  const flat = vae.latentDim === 2;
-  if (!state.stats.has(vae)) map.setMessage("Loading the test digits…");
-  const stats = await testStats(vae);
+  await testStats(vae);
   if (state.vae !== vae) return;
-  map.setMessage(null);
-  map.setPoints(stats.coords, stats.labels);
-  const [e1, e2] = stats.projection.explained;
-  $("map-note").textContent = flat
-    ? "The 1,000 test digits, each at its μ; the dotted circle holds 95% of the prior N(0, I). Your drawing is the ring, with its 2σ ellipse and draws. Click, drag or use the arrow keys on the map to decode any point."
-    : `A ${vae.latentDim}-D space seen flat: the 1,000 test digits' μ projected on their two principal components (${Math.round(100 * (e1 + e2))}% of the variance). Click, drag or use the arrow keys to decode what lies under the cursor: the point there on the plane, its other ${vae.latentDim - 2} coordinates blended from the test codes drawn nearest. The sliders below move in all ${vae.latentDim} dimensions.`;
-  document.body.dataset.map = "ready";
+  document.body.dataset.map = "ready"; // section 3 shows this model's test codes (showInElements)
   document.body.dataset.stats = "ready";
-  scheduleUpdate(); // the anomaly score can now be ranked
+  scheduleUpdate();
 }
 
-/** Decodes the map point (map coordinates) into the reconstruction view and makes it current. */
-async function decodePicked(xy) {
+/** A point picked on the map (section 3): decoded into the reconstruction view, and current. */
+async function decodePicked({ z, xy }) {
   await guard(async () => {
     const vae = state.vae;
-    const stats = state.stats.get(vae);
-    if (!stats) return;
-    const z = stats.projection.liftNear(xy[0], xy[1]);
-    const image = await vae.decode(z, 1, labelsFor(1, vae));
+    if (z.length !== vae.latentDim) return;
+    const image = await vae.decode(Float32Array.from(z), 1, labelsFor(1, vae));
     drawDigit($("recon"), image);
     clearCanvas($("draws"));
-    map.setProbe(xy, null);
     $("mu-text").textContent = `${fmt(z)} picked on the map`;
     $("sigma-text").textContent = "—";
     for (const id of SCORE_FIELDS) $(id).textContent = "—";
@@ -312,51 +285,30 @@ async function decodePicked(xy) {
   }, "decode the picked point");
 }
 
-// ---- the current point: what sections 6, 7 and 8 take ------------------------------------------
+// ---- the current point: sections 3, 6, 7 and 8, one group ------------------------------------
 
-/** Makes `z` the current latent point (the drawing's μ, a point picked on the map, or the sliders'
- * point); sections 6, 7 and 8 are handed it (the walk's ends, the sliders, the arithmetic's slots). */
+/** Makes `z` the current latent point: the drawing's μ, a point picked on the map, or the sliders'.
+ * The elements of the page's group share it among themselves (the map, the walk's ends, the
+ * sliders, the arithmetic's slots); the page keeps it for its tests and console. */
 function setCurrent(z, source) {
   state.current = { z: Float32Array.from(z), source };
-  offerPoint();
 }
 
-// ---- sections 6, 7 and 8: the walk, the sliders and latent arithmetic, elements that take the
-// current point -----------------------------------------------------------------------------------
-
+const mapElement = document.querySelector("#map-card vae-playground");
 const walkElement = document.querySelector("#walk-card vae-playground");
 const dimsElement = document.querySelector("#dims-card vae-playground");
 const arithElement = document.querySelector("#arith-card vae-playground");
-const pointElements = new Map([walkElement, dimsElement, arithElement].map((element) => [element, null])); // → its model's latent size
-for (const element of pointElements.keys()) {
-  element.addEventListener("load", ({ detail }) => {
-    pointElements.set(element, detail.latentDim);
-    offerPoint(element);
-  });
-}
+const digitElements = [mapElement, walkElement, dimsElement, arithElement]; // told the digit a conditional model draws
 
-/** Hands the current point to the elements that take it (or to `only`), each once it shows a model
- * of the same size; an element that loads the page's next model is handed it again. The element
- * the point came from (`from`) is not handed it back. */
-function offerPoint(only = null, from = null) {
-  const z = state.current?.z;
-  for (const [element, dim] of pointElements) if (z && z.length === dim && (!only || element === only) && element !== from) element.setLatent(z);
-}
-
-// A slider moved in section 7: its point is the current point, shown on the map.
+mapElement.addEventListener("change", ({ detail }) => {
+  if (detail.source === "map") decodePicked(detail);
+});
 dimsElement.addEventListener("change", ({ detail }) => {
-  if (detail.source !== "sliders" || detail.z.length !== state.vae?.latentDim) return;
-  state.current = { z: Float32Array.from(detail.z), source: "sliders" };
-  offerPoint(null, dimsElement);
-  showProbe(state.vae, detail.z);
+  if (detail.source === "sliders" && detail.z.length === state.vae?.latentDim) setCurrent(detail.z, "sliders");
 });
 
 playground.walkFrames = []; // ms per frame: advance + decode + draw
-walkElement.addEventListener("walk", ({ detail }) => {
-  playground.walkFrames.push(detail.ms);
-  const stats = state.stats.get(state.vae);
-  map.setWalker(stats && detail.z.length === state.vae.latentDim ? stats.projection.project(Float32Array.from(detail.z), 1) : null);
-});
+walkElement.addEventListener("walk", ({ detail }) => playground.walkFrames.push(detail.ms));
 arithElement.addEventListener("change", ({ detail }) => {
   if (detail.source === "arithmetic") document.body.dataset.arithmetic = "done";
 });
@@ -375,10 +327,7 @@ async function switchModel(key) {
     state.key = key;
     $("model-select").value = key;
     $("draw-label-row").hidden = !conditional(vae);
-    if (!refresh) {
-      map.setWalker(null);
-      map.setProbe(null);
-    }
+    if (!refresh) delete document.body.dataset.map;
     $("status").textContent = readyText();
     if (changedShape) {
       delete document.body.dataset.arithmetic;
@@ -386,7 +335,7 @@ async function switchModel(key) {
     }
     scheduleUpdate();
     await showInElements(key);
-    await refreshMap();
+    await refreshStats();
     syncUrl();
   }, "load the model");
 }
@@ -402,8 +351,8 @@ function readyText() {
 
 let switchedForRun = false;
 
-/** A new version of the user's model: from a training snapshot (views precomputed in the worker,
- * so the page's thread only draws), an upload, or the copy saved in this browser. */
+/** A new version of the user's model: from a training snapshot (with the test digits' scores the
+ * worker computed), an upload, or the copy saved in this browser. */
 async function adoptTrained(weights, snap, { restore = false } = {}) {
   const vae = await live(wasm.Vae.fromSafetensors(weights, { backend: "cpu" }));
   state.yoursBytes = Uint8Array.from(weights);
@@ -424,9 +373,9 @@ async function adoptTrained(weights, snap, { restore = false } = {}) {
   }
 }
 
-/** Drops a model the page no longer shows, with its test statistics, and frees both. */
+/** Drops a model the page no longer shows, with its test statistics, and frees it. */
 function forget(vae) {
-  retire(vae, state.stats.get(vae)?.projection);
+  retire(vae);
   state.stats.delete(vae);
 }
 
@@ -479,8 +428,8 @@ async function main() {
   });
   $("model-select").addEventListener("change", (e) => switchModel(e.target.value));
   $("draw-label").addEventListener("change", () => {
-    // A conditional model's walk and arithmetic draw that digit.
-    for (const element of pointElements.keys()) element.setAttribute("digit", $("draw-label").value);
+    // A conditional model's map, walk, sliders and arithmetic use that digit.
+    for (const element of digitElements) element.setAttribute("digit", $("draw-label").value);
     scheduleUpdate();
     syncUrl();
   });
@@ -488,7 +437,7 @@ async function main() {
   for (const { id } of VIEW_SETTINGS.filter((s) => s.name !== "model")) {
     if (fromUrl[id] !== undefined && accepts($(id), fromUrl[id])) $(id).value = fromUrl[id];
   }
-  for (const element of pointElements.keys()) element.setAttribute("digit", $("draw-label").value);
+  for (const element of digitElements) element.setAttribute("digit", $("draw-label").value);
 
   // The training panel (and its chart library) loads after the page is ready to draw.
   const { TrainingPanel } = await import("./training.js");
@@ -502,7 +451,7 @@ async function main() {
 
   clearCanvas($("recon"));
   await showInElements(wanted);
-  await refreshMap();
+  await refreshStats();
   const restored = await panel.restore();
   if (restored && fromUrl["model-select"] === "yours") await switchModel("yours");
   syncUrl();

@@ -204,8 +204,8 @@ function modelOptions(s, backend) {
   return { latentDim: s.latent, hidden: s.hidden, kind: s.kind, likelihood: s.likelihood, sigmaX: s.sigmaX, seed: s.seed, backend };
 }
 
-/** What the page redraws from: the weights (its elements decode with them), and the test digits' μ
- * and z = μ scores (its map and the anomaly rank). */
+/** What the page redraws from: the weights (its elements decode with them, and place the test
+ * digits on the map), and the test digits' z = μ scores (an autoencoder's anomaly rank). */
 async function snapshot(step, epoch) {
   const labels = vae.kind === "conditional" ? test.labels : undefined;
   const stats = await alive(vae.reconstruct(test.pixels, test.count, labels));
@@ -214,7 +214,7 @@ async function snapshot(step, epoch) {
   if (vae.backend === "webgpu") await spotCheck(weights, stats.scoreAtMean, labels, step);
   const message = {
     type: "snapshot", step, epoch, latent, kind: vae.kind, likelihood: vae.likelihood,
-    weights, mu: stats.mu, scoreAtMean: stats.scoreAtMean, labels: test.labels,
+    weights, scoreAtMean: stats.scoreAtMean,
   };
   post(message, [weights.buffer]);
 }

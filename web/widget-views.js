@@ -326,37 +326,58 @@ class LatentView extends View {
     super(ctx, "latent");
     this.mapCanvas = canvas("Latent map", 320, 320, "map");
     this.decoded = canvas("Decoded point", 84, 84, "decoded");
-    this.mapNote = this.note("Loading the test digits…");
+    this.mapNote = h("p", { class: "note", part: "note", id: "map-note", text: "Loading the test digits…" });
     this.root.append(
       h("div", { class: "pair" }, this.mapCanvas, h("figure", { class: "mini" }, this.decoded, h("figcaption", { text: "Decoded point" }))),
       legend(),
       this.mapNote,
     );
     this.map = new LatentMap(this.mapCanvas, { onPick: (xy) => this.pick(xy) });
+    this.drawing = null; // the group's drawing, shown as the ring with its ellipse and draws
   }
 
   async start() {
-    this.vae = await this.ctx.model();
     clearCanvas(this.decoded);
-    this.map.setMessage("Loading the test digits…");
-    this.stats = await this.ctx.rt.testStats(this.vae);
-    if (this.disposed) return;
+    await this.swap(await this.ctx.model());
+  }
+
+  /** Another model (a new snapshot of one in training, say): its test codes replace the map's in
+   * place, and the drawing or point it showed is placed again, if it fits. */
+  async swap(vae) {
+    const same = this.vae?.latentDim === vae.latentDim;
+    this.vae = vae;
+    this.stats = null;
+    if (!same) {
+      this.current = null;
+      this.map.setWalker(null);
+    }
+    if (!this.map.points) this.map.setMessage("Loading the test digits…");
+    const stats = await this.ctx.rt.testStats(vae);
+    if (this.disposed || this.vae !== vae) return;
+    this.stats = stats;
     this.map.setMessage(null);
-    this.map.setPoints(this.stats.coords, this.stats.labels);
-    const [e1, e2] = this.stats.projection.explained;
-    this.mapNote.textContent = this.vae.latentDim === 2
-      ? "The 1,000 test digits, each at its μ; the dotted circle holds 95% of the prior N(0, I). Click, drag or use the arrow keys to decode any point."
-      : `A ${this.vae.latentDim}-D space seen flat: the test digits' μ on their two principal components (${Math.round(100 * (e1 + e2))}% of the variance). Click, drag or use the arrow keys to decode what lies under the cursor.`;
-    if (this.waiting) this.receive(...this.waiting);
+    this.map.setPoints(stats.coords, stats.labels);
+    const [e1, e2] = stats.projection.explained;
+    const n = vae.latentDim;
+    this.mapNote.textContent = n === 2
+      ? "The 1,000 test digits, each at its μ; the dotted circle holds 95% of the prior N(0, I). A drawing is the ring, with its 2σ ellipse and draws from q(z|x). Click, drag or use the arrow keys on the map to decode any point."
+      : `A ${n}-D space seen flat: the 1,000 test digits' μ projected on their two principal components (${Math.round(100 * (e1 + e2))}% of the variance). Click, drag or use the arrow keys to decode what lies under the cursor: the point there on the plane, its other ${n - 2} coordinates blended from the test codes drawn nearest.`;
+    const waiting = this.waiting; // what the group said while the test codes loaded: the newest
+    this.waiting = null;
+    if (waiting) this.receive(...waiting);
+    else if (this.drawing) await this.showDrawing(this.drawing);
+    else if (this.current) await this.showPoint(this.current);
+    else this.map.setProbe(null);
   }
 
   async pick(xy) {
     if (!this.stats) return;
     const z = this.stats.projection.liftNear(xy[0], xy[1]);
     this.ctx.emit("input", { source: "map" });
+    this.drawing = null;
     await this.showPoint(z, xy);
     this.ctx.publish("latent", { z: Array.from(z) }, this);
-    this.ctx.emit("change", { source: "map", z: Array.from(z) });
+    this.ctx.emit("change", { source: "map", z: Array.from(z), xy: Array.from(xy) });
   }
 
   async showPoint(z, xy = null) {
@@ -371,16 +392,22 @@ class LatentView extends View {
     }, "decode the point");
   }
 
-  /** A drawing from the group: encoded with this widget's model and shown with its 2σ ellipse. */
+  /** A drawing from the group: encoded with this widget's model and shown at its μ with its 2σ
+   * ellipse (in 2-D) and a few draws from q(z|x). */
   async showDrawing(x) {
     const { vae, stats } = this;
+    this.drawing = x;
     if (!x) return this.map.setProbe(null);
     await this.ctx.guard(async () => {
-      const { mu, sigma } = await vae.reconstruct(x, 1, this.labels(vae, 1));
-      if (this.disposed) return;
+      const labels = this.labels(vae, 1);
+      const { mu, logvar, sigma } = await vae.reconstruct(x, 1, labels);
+      if (this.disposed || this.vae !== vae) return;
       this.current = Array.from(mu);
-      this.map.setProbe(stats.projection.project(mu, 1), vae.latentDim === 2 ? sigma : null);
-      const image = await vae.decode(mu, 1, this.labels(vae, 1));
+      const draws = logvar ? await vae.posteriorDraws(mu, logvar, DRAW_COUNT, DRAW_SEED, labels) : null;
+      if (this.disposed || this.vae !== vae) return;
+      const drawXy = draws ? stats.projection.project(draws.z, DRAW_COUNT) : null;
+      this.map.setProbe(stats.projection.project(mu, 1), vae.latentDim === 2 ? sigma : null, drawXy);
+      const image = await vae.decode(mu, 1, labels);
       if (!this.disposed) drawDigit(this.decoded, image);
       this.ctx.updated();
     }, "place the drawing");
@@ -396,8 +423,17 @@ class LatentView extends View {
       this.waiting = [kind, value];
       return;
     }
-    if (kind === "drawing") this.showDrawing(value.x);
-    else if (kind === "latent") this.showPoint(value.z);
+    if (kind === "drawing") this.showDrawing(value.x ? Float32Array.from(value.x) : null);
+    else if (kind === "latent") {
+      this.drawing = null;
+      this.showPoint(value.z);
+    }
+  }
+
+  option(name) {
+    if (name !== "digit" || !this.stats) return;
+    if (this.drawing) this.showDrawing(this.drawing);
+    else if (this.current) this.showPoint(this.current);
   }
 
   state() {

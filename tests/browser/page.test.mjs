@@ -65,7 +65,7 @@ test("a drawn stroke is reconstructed and resembles the drawing", async () => {
 
   // The latent map fills with the test digits.
   await page.waitForSelector("body[data-map=ready]", { timeout: 30000 });
-  const mapInk = await canvasInk(page, "map");
+  const mapInk = await canvasInk(page, ["#map-card vae-playground", 'canvas[aria-label="Latent map"]']);
   assert.ok(mapInk.filter((v) => v > 0.1).length > 50, "the latent map shows points");
 
   // Clear empties the reconstruction.
@@ -219,14 +219,16 @@ test("the latent walk plays, animates the decoded frame and pauses", async () =>
   const play = page.getByRole("button", { name: "Play" });
   await play.scrollIntoViewIfNeeded();
   const WALK = ["#walk-card vae-playground", 'canvas[aria-label="Latent walk"]']; // section 6 is the element
+  const MAP = ["#map-card vae-playground", 'canvas[aria-label="Latent map"]']; // section 3, in the walk's group
   for (const path of ["circle", "wander", "morph"]) {
     await page.getByLabel("Path").selectOption(path);
     await page.evaluate(() => (window.vaePlayground.walkFrames.length = 0));
     await page.getByRole("button", { name: "Play" }).click();
     await page.waitForFunction(() => window.vaePlayground.walkFrames.length > 20);
-    const first = await digest(page, WALK);
+    const [first, mapFirst] = [await digest(page, WALK), await digest(page, MAP)];
     await page.waitForFunction(() => window.vaePlayground.walkFrames.length > 60);
     assert.notEqual(await digest(page, WALK), first, `${path}: the decoded frame changes as the walk moves`);
+    assert.notEqual(await digest(page, MAP), mapFirst, `${path}: the walker moves on the map`);
     await page.getByRole("button", { name: "Pause", exact: true }).click();
     await page.waitForTimeout(100);
     const paused = await page.evaluate(() => window.vaePlayground.walkFrames.length);

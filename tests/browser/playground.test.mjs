@@ -31,6 +31,8 @@ async function openPage(query = "") {
 }
 
 const history = (page) => page.evaluate(() => window.vaePlayground.training.history);
+/** Section 3, the latent map: a <vae-playground> element shown the page's model. */
+const MAP = "#map-card vae-playground";
 /** Section 6, the walk: a <vae-playground> element shown the page's model. */
 const WALK = "#walk-card vae-playground";
 /** Section 7, every dimension: the element's dims view. */
@@ -61,7 +63,7 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
 
 test("training in the tab: the loss falls, the map reorganises, frames keep coming, and the run survives a reload", async () => {
   const { context, page, errors } = await openPage("?epochs=3");
-  const mapBefore = await digest(page, "map");
+  const mapBefore = await digest(page, [MAP, 'canvas[aria-label="Latent map"]']);
   // Sections 4 and 5 (the element) are handed every snapshot and redraw in place.
   await page.waitForFunction(() => [...document.querySelectorAll("#sample-card vae-playground, #manifold-card vae-playground")].every((w) => w.dataset.ready === "true"));
   const samplesCanvas = await page.evaluateHandle(() => document.querySelector("#sample-card vae-playground").shadowRoot.querySelector('canvas[aria-label="Samples"]'));
@@ -88,7 +90,7 @@ test("training in the tab: the loss falls, the map reorganises, frames keep comi
   const sps = await page.evaluate(() => window.vaePlayground.stepsPerSecond);
   console.log(`training speed: ${sps.toFixed(1)} steps/s at batch 128 (${(128 * sps).toFixed(0)} digits/s), latent 2, hidden 256`);
   assert.equal(await page.locator("#model-select").inputValue(), "yours", "the page follows the model being trained");
-  assert.notEqual(await digest(page, "map"), mapBefore, "the map shows the new model's codes");
+  assert.notEqual(await digest(page, [MAP, 'canvas[aria-label="Latent map"]']), mapBefore, "the map shows the new model's codes");
   assert.match(await page.locator("#train-progress-text").textContent(), /Epoch \d of 3 · step \d+ · [\d.]+ steps\/s/);
   assert.ok((await page.locator("#train-progress").evaluate((p) => p.value)) > 0);
 
@@ -118,7 +120,7 @@ test("training in the tab: the loss falls, the map reorganises, frames keep comi
   assert.ok((await inkCount(page, ["#sample-card vae-playground", 'canvas[aria-label="Samples"]'])) > 40, "the prior samples are digits, not blank");
   assert.ok(await samplesCanvas.evaluate((c) => c.isConnected), "section 4 redrew each snapshot in place, never rebuilt");
   const snapshots = Number(await page.evaluate(() => document.body.dataset.snapshots));
-  assert.equal(await heldAsBytes(), 5, `after ${snapshots} snapshots, sections 4 to 8 hold one model each: every replaced one was let go`);
+  assert.equal(await heldAsBytes(), 6, `after ${snapshots} snapshots, sections 3 to 8 hold one model each: every replaced one was let go`);
   // The trained model reconstructs a drawing.
   await drawZero(page);
   await page.waitForFunction(() => document.getElementById("elbo-text").textContent !== "—");
@@ -363,6 +365,12 @@ test("the current point drives the sliders, the walk's ends and latent arithmeti
   // Start of the walk from a drawing, end from a test digit; the morph plays between them.
   await drawZero(page);
   await page.waitForFunction(() => window.vaePlayground.state.current?.source === "drawing");
+  // The map (section 3) places the drawing at the μ the page found for it.
+  await page.waitForFunction(() => {
+    const shown = document.querySelector("#map-card vae-playground").getState().latent;
+    const z = window.vaePlayground.state.current.z;
+    return shown?.length === 20 && shown.every((v, i) => Math.abs(v - z[i]) < 1e-5);
+  }, null, { timeout: 10000 });
   await page.getByRole("button", { name: "Start ← current point" }).click();
   await page.getByRole("button", { name: "A ← current" }).click();
   await page.getByRole("button", { name: "Load a test digit" }).click();
@@ -488,7 +496,7 @@ test("the URL carries the view and the settings; every control has an accessible
   );
   assert.deepEqual(unnamed, [], "controls without an accessible name");
   // Tab reaches the map and the sliders.
-  const focusable = await page.evaluate(() => [document.getElementById("map").tabIndex, document.getElementById("pad").tabIndex]);
+  const focusable = await page.evaluate(() => [document.querySelector("#map-card vae-playground").shadowRoot.querySelector('canvas[aria-label="Latent map"]').tabIndex, document.getElementById("pad").tabIndex]);
   assert.equal(focusable[0], 0);
   assert.deepEqual(errors, []);
   await context.close();
