@@ -146,6 +146,7 @@ export class Runtime {
     this.models = new Map(); // URL → { vae: Promise<Vae>, users }
     this.stats = new Map(); // Vae → Promise<{ projection, coords, labels, mu, kl }>
     this.scores = new Map(); // Vae → Promise<Float32Array | null>: the test digits' anomaly scores
+    this.encodings = new WeakMap(); // a published drawing → Vae → label → Promise<its encoding>
     this.digits = null;
     let die;
     this.death = new Promise((_, reject) => (die = reject));
@@ -257,6 +258,23 @@ export class Runtime {
   }
 
   /** The test digits' codes under `vae` and their map: exact in 2-D, a PCA projection otherwise. */
+  /** q(z|x) of a drawing for `vae` ({ mu, logvar, sigma }): a drawing a group publishes reaches
+   * every member, and each member showing the same model with the same label shares one encoding
+   * of it (keyed by the published array itself, so a new stroke is a new key). */
+  encodeDrawing(vae, x, labels) {
+    let byModel = this.encodings.get(x);
+    if (!byModel) this.encodings.set(x, (byModel = new Map()));
+    const key = labels ? labels[0] : -1;
+    let byLabel = byModel.get(vae);
+    if (!byLabel) byModel.set(vae, (byLabel = new Map()));
+    if (!byLabel.has(key)) {
+      const encoding = this.call(() => vae.encode(Float32Array.from(x), 1, labels));
+      byLabel.set(key, encoding);
+      encoding.catch(() => byLabel.delete(key));
+    }
+    return byLabel.get(key);
+  }
+
   /** The anomaly scores of the test digits a drawing is ranked among (scores.js), computed once per
    * model in the background; resolves to null if the model is let go meanwhile. */
   testScores(vae) {

@@ -400,7 +400,7 @@ class LatentView extends View {
     if (!x) return this.map.setProbe(null);
     await this.ctx.guard(async () => {
       const labels = this.labels(vae, 1);
-      const { mu, logvar, sigma } = await vae.reconstruct(x, 1, labels);
+      const { mu, logvar, sigma } = await this.ctx.rt.encodeDrawing(vae, x, labels);
       if (this.disposed || this.vae !== vae) return;
       this.current = Array.from(mu);
       const draws = logvar ? await vae.posteriorDraws(mu, logvar, DRAW_COUNT, DRAW_SEED, labels) : null;
@@ -423,7 +423,7 @@ class LatentView extends View {
       this.waiting = [kind, value];
       return;
     }
-    if (kind === "drawing") this.showDrawing(value.x ? Float32Array.from(value.x) : null);
+    if (kind === "drawing") this.showDrawing(value.x ?? null);
     else if (kind === "latent") {
       this.drawing = null;
       this.showPoint(value.z);
@@ -625,7 +625,7 @@ class WalkView extends View {
   async receive(kind, value) {
     if (kind === "latent") this.setCurrent(value.z);
     else if (kind === "drawing" && value.x && this.vae) {
-      await this.ctx.guard(async () => this.setCurrent((await this.vae.encode(Float32Array.from(value.x), 1, this.labels(this.vae, 1))).mu), "encode the drawing");
+      await this.ctx.guard(async () => this.setCurrent((await this.ctx.rt.encodeDrawing(this.vae, value.x, this.labels(this.vae, 1))).mu), "encode the drawing");
     }
   }
 
@@ -905,7 +905,7 @@ class ArithView extends View {
   async receive(kind, value) {
     if (kind === "latent") this.setCurrent(value.z);
     else if (kind === "drawing" && value.x && this.vae) {
-      await this.ctx.guard(async () => this.setCurrent((await this.vae.encode(Float32Array.from(value.x), 1, this.labels(this.vae, 1))).mu), "encode the drawing");
+      await this.ctx.guard(async () => this.setCurrent((await this.ctx.rt.encodeDrawing(this.vae, value.x, this.labels(this.vae, 1))).mu), "encode the drawing");
     }
   }
 
@@ -1042,7 +1042,7 @@ class DimsView extends View {
     }
     if (kind === "latent") await this.showPoint(value.z);
     else if (kind === "drawing" && value.x) {
-      await this.ctx.guard(async () => this.showPoint((await this.vae.encode(Float32Array.from(value.x), 1, this.labels(this.vae, 1))).mu), "encode the drawing");
+      await this.ctx.guard(async () => this.showPoint((await this.ctx.rt.encodeDrawing(this.vae, value.x, this.labels(this.vae, 1))).mu), "encode the drawing");
     }
   }
 
