@@ -28,7 +28,10 @@ await page.mouse.up();
 for (const latent of [2, 20]) {
   const result = await page.evaluate(
     async ({ latent, calls }) => {
-      const { wasm, pad } = window.vaePlayground;
+      const { wasm } = window.vaePlayground;
+      // The pad of section 1 (the draw view), read as the view reads it.
+      const { DrawingPad } = await import(new URL("web/draw.js", location.href).href);
+      const pad = new DrawingPad(document.querySelector("#draw-card vae-playground").shadowRoot.querySelector('canvas[aria-label="Drawing pad"]'));
       const bytes = new Uint8Array(await (await fetch(`web/assets/vae-latent${latent}.safetensors`)).arrayBuffer());
       const vae = await wasm.Vae.fromSafetensors(bytes, { backend: "cpu" });
       const update = [];

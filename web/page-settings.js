@@ -4,11 +4,11 @@
 // text becomes the value.
 // The options of the page's <vae-playground> sections are the element's own (widget-settings.js).
 
-/** What the page's views use: the model shown, the drawn digit's label, where it trains. (The
- * walk's path and speed are options of section 6's element, carried under their own names.) */
+/** What the page's views use: the model shown, where it trains. (The digit a conditional model is
+ * told is section 1's element's `digit`, carried under `label`; the walk's path and speed are
+ * section 6's options, under their own names.) */
 export const VIEW_SETTINGS = [
   { name: "model", id: "model-select", url: "model" },
-  { name: "label", id: "draw-label", url: "label" },
   { name: "backend", id: "train-backend", url: "backend" },
 ];
 

@@ -1,4 +1,4 @@
-// A drawing's scores, as the page's section 2 and the element's draw view show them: for a VAE the
+// A drawing's scores, as the element's draw view (the page's sections 1 and 2) shows them: for a VAE the
 // ELBO and the importance-weighted estimate of log p(x) from the same draws of q(z|x), their gap,
 // the floor, and the drawing's rank among test digits by the same estimate (an anomaly score); for a
 // plain autoencoder, which has neither q(z|x) nor a prior, its reconstruction error alone. The

@@ -204,18 +204,13 @@ function modelOptions(s, backend) {
   return { latentDim: s.latent, hidden: s.hidden, kind: s.kind, likelihood: s.likelihood, sigmaX: s.sigmaX, seed: s.seed, backend };
 }
 
-/** What the page redraws from: the weights (its elements decode with them, and place the test
- * digits on the map), and the test digits' z = μ scores (an autoencoder's anomaly rank). */
+/** What the page redraws from: the weights (its elements decode with them, place the test digits
+ * on the map and score a drawing). */
 async function snapshot(step, epoch) {
-  const labels = vae.kind === "conditional" ? test.labels : undefined;
-  const stats = await alive(vae.reconstruct(test.pixels, test.count, labels));
   const latent = vae.latentDim;
   const weights = await alive(vae.toSafetensors());
-  if (vae.backend === "webgpu") await spotCheck(weights, stats.scoreAtMean, labels, step);
-  const message = {
-    type: "snapshot", step, epoch, latent, kind: vae.kind, likelihood: vae.likelihood,
-    weights, scoreAtMean: stats.scoreAtMean,
-  };
+  if (vae.backend === "webgpu") await spotCheck(weights, step);
+  const message = { type: "snapshot", step, epoch, latent, kind: vae.kind, likelihood: vae.likelihood, weights };
   post(message, [weights.buffer]);
 }
 
@@ -226,11 +221,13 @@ const SPOT_CHECK_TOLERANCE = 1e-3;
  * snapshot leaves the worker, the z = μ scores of its first 100 test digits are recomputed on the CPU from
  * the snapshot's own weights; a disagreement stops GPU training, and the page goes on on the CPU
  * from the last snapshot that agreed. */
-async function spotCheck(weights, gpuScores, labels, step) {
+async function spotCheck(weights, step) {
   const n = Math.min(SPOT_CHECK_DIGITS, test.count);
+  const labels = vae.kind === "conditional" ? test.labels.subarray(0, n) : undefined;
+  const gpuScores = await alive(vae.scoreAtMean(test.pixels.subarray(0, n * 784), n, labels));
   const cpu = await alive(wasm.Vae.fromSafetensors(weights.slice(), { backend: "cpu" }));
   try {
-    const scores = await alive(cpu.scoreAtMean(test.pixels.subarray(0, n * 784), n, labels?.subarray(0, n)));
+    const scores = await alive(cpu.scoreAtMean(test.pixels.subarray(0, n * 784), n, labels));
     let worst = 0;
     for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(gpuScores[i] - scores[i]) / Math.max(Math.abs(scores[i]), 1e-3));
     if (!(worst <= SPOT_CHECK_TOLERANCE)) {

@@ -22,8 +22,8 @@ const emptyHistory = () => ({ step: [], loss: [], recon: [], kl: [], epoch: [], 
 
 export class TrainingPanel {
   /**
-   * `onModel(weights, snapshot|null)`: a new version of the user's model (snapshot carries the
-   * views computed in the worker; null after an upload or restore). `onReset()`: the model is gone.
+   * `onModel(weights, { restore })`: a new version of the user's model (a training snapshot's, an
+   * upload's, or the one kept in this browser, `restore`). `onReset()`: the model is gone.
    * `onSettings()`: a setting changed (for the URL).
    */
   constructor({ onModel, onReset, onSettings, validate }) {
@@ -352,7 +352,7 @@ export class TrainingPanel {
     this.weights = data.weights;
     this.steps = data.step;
     this.weightsStep = data.step;
-    this.onModel(data.weights, data);
+    this.onModel(data.weights);
     document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots ?? 0) + 1);
     if (performance.now() - this.lastSave > SAVE_MS) this.save();
   }
@@ -518,7 +518,7 @@ export class TrainingPanel {
       this.epochsDone = 0;
       this.history = emptyHistory();
       this.redrawCharts();
-      await this.onModel(bytes, null);
+      await this.onModel(bytes);
       const unsaved = await this.save();
       this.status(
         `Loaded ${file.name}: a ${meta.kind} with latent ${meta.latent} and hidden ${meta.hidden}. ` +
@@ -539,7 +539,7 @@ export class TrainingPanel {
       run = await loadRun();
       if (!run) return false;
       const meta = await this.validate(run.weights);
-      await this.onModel(run.weights, null, { restore: true });
+      await this.onModel(run.weights, { restore: true });
       // Only now, with everything checked and the model built, does the panel change.
       this.weights = run.weights;
       this.meta = { ...meta, seed: run.settings.seed ?? 1 };

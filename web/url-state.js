@@ -18,18 +18,18 @@ export function readUrl(settings) {
 
 /**
  * Keeps the URL in step with the settings' controls (page-settings.js) and with the options of the page's
- * <vae-playground> elements (`{ element, attr }`, written under the option's own name). An option
+ * <vae-playground> elements (`{ element, attr, url }`, written under `url`, by default the option's own name). An option
  * the link carries is applied to its element first, if the element's table of options accepts it
  * (junk is left out); the page's markup gives its default. Returns the function that writes the URL now.
  */
 export function watchUrl(settings, widgetOptions = []) {
   const params = new URLSearchParams(location.search);
-  const options = widgetOptions.filter((o) => o.element).map(({ element, attr }) => {
+  const options = widgetOptions.filter((o) => o.element).map(({ element, attr, url = attr }) => {
     const initial = element.getAttribute(attr) ?? String(SETTING[attr].default);
-    const given = params.get(attr);
+    const given = params.get(url);
     const value = given !== null && Object.hasOwn(OLD_VALUES[attr] ?? {}, given) ? OLD_VALUES[attr][given] : given;
     if (value !== null && acceptsOption(attr, value)) element.setAttribute(attr, value);
-    return { element, attr, initial };
+    return { element, attr, url, initial };
   });
   const sync = () => {
     const params = new URLSearchParams();
@@ -37,9 +37,9 @@ export function watchUrl(settings, widgetOptions = []) {
       const el = document.getElementById(id);
       if (el && el.value !== defaultValue(el)) params.set(url, el.value);
     }
-    for (const { element, attr, initial } of options) {
+    for (const { element, attr, url, initial } of options) {
       const value = element.getAttribute(attr);
-      if (value !== null && value !== initial) params.set(attr, value);
+      if (value !== null && value !== initial) params.set(url, value);
     }
     const query = params.toString();
     history.replaceState(null, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);

@@ -119,18 +119,20 @@ class DrawView extends View {
   constructor(ctx) {
     super(ctx, "draw");
     this.padCanvas = canvas("Drawing pad", 280, 280, "pad", { tabindex: 0 });
-    this.input28 = canvas("Model input (28×28)", 28, 28, "input28");
-    this.recon = canvas("Reconstruction", 280, 280, "recon");
-    this.draws = canvas("Posterior draws", 280, 35, "draws");
+    // Ids inside the shadow root name the parts the page's tests and a reader's tools look up (the
+    // page's sections 1 and 2 had them before they were this view).
+    this.input28 = canvas("Model input (28×28)", 28, 28, "input28", { id: "input28" });
+    this.recon = canvas("Reconstruction", 280, 280, "recon", { id: "recon" });
+    this.draws = canvas("Posterior draws", 280, 35, "draws", { id: "draws" });
     this.fields = {};
     const numbers = h("dl", { class: "numbers", part: "numbers" });
     for (const [key, label] of [["mu", "μ (where it lands)"], ["sigma", "σ (how unsure)"], ["elbo", "ELBO"], ["logp", "log p(x)"], ["gap", "Gap"], ["floor", "Floor"]]) {
-      const dt = h("dt", { text: label });
-      const dd = h("dd", { text: "—" });
+      const dt = h("dt", { text: label, id: `${key}-label` });
+      const dd = h("dd", { text: "—", id: `${key}-text` });
       this.fields[key] = { dt, dd };
       numbers.append(dt, dd);
     }
-    this.scoreNote = this.note("");
+    this.scoreNote = h("p", { class: "note", part: "note", id: "score-note" });
     const buttons = h("div", { class: "row", part: "controls" });
     if (ctx.controls !== "none") {
       const clear = h("button", { type: "button", part: "button", text: "Clear" });
@@ -279,8 +281,9 @@ class DrawView extends View {
     }, "load a test digit");
   }
 
-  /** A point from another widget (a pick on a map) or the API, decoded into the reconstruction. */
-  async showPoint(z) {
+  /** A point from another widget (a pick on a map, the sliders) or the API, decoded into the
+   * reconstruction; the μ field says where it came from. */
+  async showPoint(z, source) {
     const vae = this.vae;
     if (!vae || z.length !== vae.latentDim) return;
     await this.ctx.guard(async () => {
@@ -288,7 +291,7 @@ class DrawView extends View {
       if (this.disposed) return;
       this.blank();
       drawDigit(this.recon, image);
-      this.fields.mu.dd.textContent = `${fmt(z)} picked`;
+      this.fields.mu.dd.textContent = `${fmt(z)} ${POINT_SOURCES[source] ?? "given"}`;
     }, "decode the point");
   }
 
@@ -300,7 +303,7 @@ class DrawView extends View {
       else this.pad.clear();
       this.silent = false;
     } else if (kind === "latent") {
-      this.showPoint(value.z);
+      this.showPoint(value.z, value.source);
     }
   }
 
@@ -319,6 +322,8 @@ class DrawView extends View {
     this.disposed = true;
   }
 }
+
+const POINT_SOURCES = { map: "picked on the map", sliders: "set with the sliders" };
 
 /** The map of the test digits' codes; picking decodes; a drawing from the group shows as a ring. */
 class LatentView extends View {
@@ -376,7 +381,7 @@ class LatentView extends View {
     this.ctx.emit("input", { source: "map" });
     this.drawing = null;
     await this.showPoint(z, xy);
-    this.ctx.publish("latent", { z: Array.from(z) }, this);
+    this.ctx.publish("latent", { z: Array.from(z), source: "map" }, this);
     this.ctx.emit("change", { source: "map", z: Array.from(z), xy: Array.from(xy) });
   }
 
@@ -996,7 +1001,7 @@ class DimsView extends View {
     z[i] = value;
     this.ctx.emit("input", { source: "sliders" });
     await this.showPoint(z);
-    this.ctx.publish("latent", { z: Array.from(z) }, this);
+    this.ctx.publish("latent", { z: Array.from(z), source: "sliders" }, this);
     this.ctx.emit("change", { source: "sliders", z: Array.from(z) });
   }
 

@@ -31,8 +31,8 @@
 //   { type: "progress", points: [step, loss, recon, kl][], epoch, step, stepInEpoch?,
 //     stepsPerEpoch?, stepsPerSecond?, memory?, sigmaX }   every ~250 ms and when a run stops
 //   { type: "epoch", epoch, step, scores }        the test scores after each epoch
-//   { type: "snapshot", step, epoch, latent, kind, likelihood, weights: Uint8Array,
-//     scoreAtMean }                              every ~2 s and when a run stops
+//   { type: "snapshot", step, epoch, latent, kind, likelihood, weights: Uint8Array }
+//                                                 every ~2 s and when a run stops
 //   { type: "stopped", reason, message?, epoch }  reason: "paused", "finished", "diverged", "error",
 //                                                 "gpu-failed" (the page goes on on the CPU) or
 //                                                 "crashed" (it restarts on a fresh worker)

@@ -92,9 +92,15 @@ export function watchErrors(page) {
 
 // ---- acting on the page as a person would ------------------------------------------------------
 
-/** A canvas of the page by its id, or inside a widget as `[host selector, selector in its shadow root]`. */
+/** A canvas by its id, on the page or in the shadow root of the first widget that has it (the
+ * page's sections 1 and 2 keep their canvases' ids inside the element), or inside a widget as
+ * `[host selector, selector in its shadow root]`. */
 const canvasIn = (page, where) =>
-  page.evaluateHandle((where) => (Array.isArray(where) ? document.querySelector(where[0]).shadowRoot.querySelector(where[1]) : document.getElementById(where)), where);
+  page.evaluateHandle((where) => {
+    if (Array.isArray(where)) return document.querySelector(where[0]).shadowRoot.querySelector(where[1]);
+    const roots = [...document.querySelectorAll("vae-playground")].map((w) => w.shadowRoot).filter(Boolean);
+    return document.getElementById(where) ?? roots.map((root) => root.getElementById(where)).find(Boolean);
+  }, where);
 
 /** A canvas (see canvasIn) as 28×28 ink values (0 = white, 1 = black), sampling cell centres. */
 export async function canvasInk(page, where) {

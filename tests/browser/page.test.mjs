@@ -33,7 +33,7 @@ test("a drawn stroke is reconstructed and resembles the drawing", async () => {
   console.log(`navigation → ready: ${readyMs.toFixed(0)} ms`);
 
   await drawZero(page);
-  await page.waitForFunction(() => window.vaePlayground.updates > 0 && document.getElementById("elbo-text").textContent !== "—");
+  await page.waitForFunction(() => window.vaePlayground.updates > 0 && document.querySelector("#draw-card vae-playground").shadowRoot.getElementById("elbo-text").textContent !== "—");
   // Let the last queued update land.
   await page.waitForTimeout(200);
   const input = await canvasInk(page, "input28");
@@ -46,7 +46,7 @@ test("a drawn stroke is reconstructed and resembles the drawing", async () => {
   // The scores: ELBO ≤ log p(x) (estimated) ≤ the floor's log p(x|z), the gap their difference.
   const text = async (id) => page.locator(`#${id}`).textContent();
   const signed = (t) => Number(t.match(/(−?)(\d+\.\d) nats/).slice(1).join("").replace("−", "-"));
-  await page.waitForFunction(() => document.getElementById("logp-text").textContent.includes("importance-weighted"));
+  await page.waitForFunction(() => document.querySelector("#draw-card vae-playground").shadowRoot.getElementById("logp-text").textContent.includes("importance-weighted"));
   const [elbo, logp, gap, floor] = [await text("elbo-text"), await text("logp-text"), await text("gap-text"), await text("floor-text")];
   console.log(`drawn 0: ELBO ${elbo} | log p(x) ${logp} | gap ${gap} | floor ${floor}`);
   assert.match(elbo, /^−\d+\.\d nats, averaged over 256 draws z ~ q\(z\|x\)$/);
@@ -56,7 +56,7 @@ test("a drawn stroke is reconstructed and resembles the drawing", async () => {
   assert.match(await text("score-note"), /lower bound on log p\(x\).*Bernoulli likelihood of the grey pixels/);
   // Draws from q(z|x) appear beside it.
   await page.waitForFunction(() => {
-    const c = document.getElementById("draws");
+    const c = document.querySelector("#draw-card vae-playground").shadowRoot.getElementById("draws");
     const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
     let ink = 0;
     for (let i = 0; i < d.length; i += 4) ink += d[i] < 128;
@@ -70,7 +70,7 @@ test("a drawn stroke is reconstructed and resembles the drawing", async () => {
 
   // Clear empties the reconstruction.
   await page.getByRole("button", { name: "Clear" }).click();
-  await page.waitForFunction(() => document.getElementById("elbo-text").textContent === "—");
+  await page.waitForFunction(() => document.querySelector("#draw-card vae-playground").shadowRoot.getElementById("elbo-text").textContent === "—");
   assert.ok((await canvasInk(page, "recon")).every((v) => v < 0.01));
   assert.deepEqual(errors, []);
   await page.close();
@@ -105,7 +105,7 @@ test("sampling and the model switch work", async () => {
   assert.notEqual(await digest(page, SAMPLES), sampled, "section 4 now decodes with the latent-20 model");
   assert.ok((await canvasInk(page, SAMPLES)).filter((v) => v > 0.3).length > 40, "its samples are digits");
   await drawZero(page);
-  await page.waitForFunction(() => document.getElementById("mu-text").textContent.includes("…"), null, { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelector("#draw-card vae-playground").shadowRoot.getElementById("mu-text").textContent.includes("…"), null, { timeout: 10000 });
   // A click on the 20-D map decodes the point under it, lifted by the nearby test codes.
   await page.waitForSelector("body[data-map=ready]", { timeout: 30000 });
   assert.match(await page.locator("#map-note").textContent(), /other 18 coordinates blended from the test codes drawn nearest/);
@@ -119,10 +119,21 @@ test("sampling and the model switch work", async () => {
 
   // The plain autoencoder's one number is its reconstruction error, not an ELBO.
   await page.getByLabel("Model", { exact: true }).selectOption("ae");
-  await page.waitForFunction(() => document.getElementById("elbo-label").textContent === "Reconstruction error", null, { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelector("#draw-card vae-playground").shadowRoot.getElementById("elbo-label").textContent === "Reconstruction error", null, { timeout: 10000 });
   assert.match(await page.locator("#elbo-text").textContent(), /^\d+\.\d nats, −log p\(x\|z = μ\)/);
   assert.match(await page.locator("#logp-text").textContent(), /no ELBO, no log p\(x\)/);
   assert.match(await page.locator("#floor-text").textContent(), /^−\d+\.\d nats: log p\(x\|z\) of a decoder/);
+
+  // The conditional VAE is told the digit in section 1, and the map, walk, sliders and arithmetic
+  // are told the same one; the link keeps it.
+  const told = page.locator("#draw-card").getByLabel("The digit the conditional model is told");
+  assert.equal(await told.isVisible(), false, "only a conditional model asks for the digit");
+  await page.getByLabel("Model", { exact: true }).selectOption("cvae");
+  await page.waitForSelector("body[data-elements-show='cvae']", { timeout: 10000 });
+  await told.waitFor({ state: "visible" });
+  await told.selectOption("7");
+  await page.waitForFunction(() => ["map", "walk", "dims", "arith"].every((card) => document.querySelector(`#${card}-card vae-playground`).getAttribute("digit") === "7"));
+  await page.waitForFunction(() => new URL(location.href).searchParams.get("label") === "7");
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -179,7 +190,7 @@ test("the anomaly score ranks a scribble above a clean digit, and the map decode
   const { page, errors } = await openPage();
   await page.waitForSelector("body[data-stats=ready]", { timeout: 30000 });
   const unusual = async () => {
-    await page.waitForFunction(() => /more unusual than \d+% of 200 test digits/.test(document.getElementById("logp-text").textContent), null, { timeout: 60000 });
+    await page.waitForFunction(() => /more unusual than \d+% of 200 test digits/.test(document.querySelector("#draw-card vae-playground").shadowRoot.getElementById("logp-text").textContent), null, { timeout: 60000 });
     await page.waitForTimeout(200); // let the last queued update land
     return Number((await page.locator("#logp-text").textContent()).match(/more unusual than (\d+)%/)[1]);
   };

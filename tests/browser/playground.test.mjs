@@ -95,14 +95,15 @@ test("training in the tab: the loss falls, the map reorganises, frames keep comi
   assert.ok((await page.locator("#train-progress").evaluate((p) => p.value)) > 0);
 
   await page.waitForSelector("body[data-training=finished]", { timeout: 180000 });
-  // Every replaced version of the model was let go: the page keeps statistics (and their wasm
-  // projection) only for models it still holds, however many snapshots arrived.
-  const live = await page.evaluate(() => {
-    const { state, models } = window.vaePlayground;
-    const held = new Set(models.values());
-    return { stats: state.stats.size, stray: [...state.stats.keys()].filter((v) => !held.has(v)).length, snapshots: Number(document.body.dataset.snapshots) };
+  // Every replaced version of the model was let go: the elements' runtime keeps statistics (their
+  // wasm projection) and the test digits' scores only for models it still holds, however many
+  // snapshots arrived.
+  const live = await page.evaluate(async () => {
+    const rt = await (await import("/web/widget-runtime.js")).runtime();
+    const keys = [...rt.stats.keys(), ...rt.scores.keys()];
+    return { stats: rt.stats.size, stray: keys.filter((v) => !rt.objects.has(v)).length, snapshots: Number(document.body.dataset.snapshots) };
   });
-  console.log(`after ${live.snapshots} snapshots the page holds statistics of ${live.stats} models`);
+  console.log(`after ${live.snapshots} snapshots the elements' runtime holds statistics of ${live.stats} models`);
   assert.ok(live.snapshots >= 3);
   assert.equal(live.stray, 0, `statistics kept for ${live.stray} replaced models`);
   const h = await history(page);
@@ -120,10 +121,10 @@ test("training in the tab: the loss falls, the map reorganises, frames keep comi
   assert.ok((await inkCount(page, ["#sample-card vae-playground", 'canvas[aria-label="Samples"]'])) > 40, "the prior samples are digits, not blank");
   assert.ok(await samplesCanvas.evaluate((c) => c.isConnected), "section 4 redrew each snapshot in place, never rebuilt");
   const snapshots = Number(await page.evaluate(() => document.body.dataset.snapshots));
-  assert.equal(await heldAsBytes(), 6, `after ${snapshots} snapshots, sections 3 to 8 hold one model each: every replaced one was let go`);
+  assert.equal(await heldAsBytes(), 7, `after ${snapshots} snapshots, sections 1 to 8 hold one model each: every replaced one was let go`);
   // The trained model reconstructs a drawing.
   await drawZero(page);
-  await page.waitForFunction(() => document.getElementById("elbo-text").textContent !== "—");
+  await page.waitForFunction(() => document.querySelector("#draw-card vae-playground").shadowRoot.getElementById("elbo-text").textContent !== "—");
   await page.waitForSelector("body[data-saved]");
   const steps = h.step.length;
 
@@ -182,7 +183,7 @@ test("a diverging run stops, says so, and keeps finite weights", async () => {
   // The rolled-back model still works, and is the sound one, not an exploded one: a drawing's
   // ELBO is in the minus hundreds of nats (the exploded weights gave ~−10⁸).
   await drawZero(page);
-  await page.waitForFunction(() => /^−\d+\.\d nats/.test(document.getElementById("elbo-text").textContent));
+  await page.waitForFunction(() => /^−\d+\.\d nats/.test(document.querySelector("#draw-card vae-playground").shadowRoot.getElementById("elbo-text").textContent));
   const elbo = Number((await page.locator("#elbo-text").textContent()).match(/^−([\d.]+) nats/)[1]);
   assert.ok(elbo < 2000, `the kept model's ELBO of a drawing is −${elbo} nats`);
   assert.equal(await page.getByRole("button", { name: "Resume training" }).isEnabled(), true);
@@ -440,13 +441,14 @@ test("junk in the URL is left out: the page starts with its defaults and trains"
     "&beta=NaN&lr=1e9&batch=0.5&epochs=1e9&seed=1e300&backend=gpu!!&kind=__proto__";
   const { context, page, errors } = await openPage(junk);
   const values = await page.evaluate(() =>
-    Object.fromEntries(["model-select", "draw-label", "train-latent", "train-hidden", "train-likelihood", "train-beta", "train-lr", "train-batch", "train-epochs", "train-seed", "train-backend", "train-kind"].map((id) => [id, document.getElementById(id).value])),
+    Object.fromEntries(["model-select", "train-latent", "train-hidden", "train-likelihood", "train-beta", "train-lr", "train-batch", "train-epochs", "train-seed", "train-backend", "train-kind"].map((id) => [id, document.getElementById(id).value])),
   );
   const defaults = await page.evaluate(() =>
     Object.fromEntries([...document.querySelectorAll("select, input")].filter((el) => el.id).map((el) => [el.id, el.tagName === "SELECT" ? ([...el.options].find((o) => o.defaultSelected) ?? el.options[0]).value : el.defaultValue])),
   );
   for (const [id, value] of Object.entries(values)) assert.equal(value, defaults[id], `${id} kept its default, not the URL's junk`);
   assert.equal(await page.locator("#cvae-card vae-playground").getAttribute("digit"), "3", "the conditional VAE's section kept its digit, not digit=11");
+  assert.equal(await page.locator("#draw-card vae-playground").getAttribute("digit"), "2", "section 1 kept its digit, not label=x");
   assert.equal(await page.locator(WALK).getAttribute("walk"), null, "the walk kept its path, not walk=../");
   assert.equal(await page.locator(WALK).getAttribute("speed"), null, "the walk kept its speed, not speed=Infinity");
   assert.equal(await page.getByLabel("Path").inputValue(), "circle");
@@ -459,13 +461,16 @@ test("junk in the URL is left out: the page starts with its defaults and trains"
 });
 
 test("the URL carries the view and the settings; every control has an accessible name", async () => {
-  const { context, page, errors } = await openPage("?model=20&walk=random&digit=7&beta=4&lr=0.0003");
+  const { context, page, errors } = await openPage("?model=20&walk=random&digit=7&label=4&beta=4&lr=0.0003");
   assert.equal(await page.locator("#model-select").inputValue(), "20");
   // An old link's "random" is the element's "wander".
   assert.equal(await page.getByLabel("Path").inputValue(), "wander");
   assert.equal(await page.locator("#cvae-card vae-playground").getAttribute("digit"), "7", "the link's digit reaches section 11's element");
   assert.equal(await page.locator("#train-beta").inputValue(), "4");
   assert.equal(await page.locator("#train-lr").inputValue(), "0.0003");
+  // The link's label is the digit section 1 tells a conditional model, and the map's too.
+  assert.equal(await page.locator("#draw-card vae-playground").getAttribute("digit"), "4");
+  await page.waitForFunction(() => document.querySelector("#map-card vae-playground").getAttribute("digit") === "4");
   await page.getByLabel("Path").selectOption("circle");
   await page.getByLabel("Model", { exact: true }).selectOption("2");
   await page.waitForFunction(() => document.getElementById("status").textContent.includes("latent-2"));
@@ -474,6 +479,7 @@ test("the URL carries the view and the settings; every control has an accessible
   assert.equal(query.get("model"), null);
   assert.equal(query.get("beta"), "4");
   assert.equal(query.get("digit"), "7");
+  assert.equal(query.get("label"), "4");
   // Section 11's element shows the link's digit, and the digit chosen there goes into the URL.
   await page.locator("#cvae-card").scrollIntoViewIfNeeded();
   await page.waitForFunction(() => document.querySelector("#cvae-card vae-playground").dataset.ready === "true", null, { timeout: 30000 });
@@ -496,8 +502,8 @@ test("the URL carries the view and the settings; every control has an accessible
   );
   assert.deepEqual(unnamed, [], "controls without an accessible name");
   // Tab reaches the map and the sliders.
-  const focusable = await page.evaluate(() => [document.querySelector("#map-card vae-playground").shadowRoot.querySelector('canvas[aria-label="Latent map"]').tabIndex, document.getElementById("pad").tabIndex]);
-  assert.equal(focusable[0], 0);
+  const focusable = await page.evaluate(() => [document.querySelector("#map-card vae-playground").shadowRoot.querySelector('canvas[aria-label="Latent map"]').tabIndex, document.querySelector("#draw-card vae-playground").shadowRoot.querySelector('canvas[aria-label="Drawing pad"]').tabIndex]);
+  assert.deepEqual(focusable, [0, 0]);
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -517,7 +523,7 @@ test("a Gaussian model with a learned σₓ trains in the tab, shows its σₓ, 
   assert.ok(Math.abs(shown - 0.2) > 0.005 && shown > 0.01 && shown < 1, `σₓ = ${shown}`);
   assert.equal(await page.locator("#model-select").inputValue(), "yours");
   await drawZero(page);
-  await page.waitForFunction(() => /Gaussian density/.test(document.getElementById("score-note").textContent), null, { timeout: 30000 });
+  await page.waitForFunction(() => /Gaussian density/.test(document.querySelector("#draw-card vae-playground").shadowRoot.getElementById("score-note").textContent), null, { timeout: 30000 });
   const note = await page.locator("#score-note").textContent();
   assert.match(note, /σₓ = 0\.\d{3}, its constant 392·ln\(2πσₓ²\) included.*cannot be compared with a Bernoulli model's/);
   assert.deepEqual(errors, []);
