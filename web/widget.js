@@ -35,6 +35,29 @@ function modelClass(name, view) {
   return VIEW_CLASS[view] ?? "Vae";
 }
 let loadedModels = 0; // names the models handed to loadSafetensors
+const handedOver = new WeakMap(); // Uint8Array → { url, digest }: what loadSafetensors was given
+
+/** The name of the model in `bytes`: the same array with the same contents, handed to several
+ * widgets (a page giving each of its sections a snapshot of a model in training), is one model in
+ * the runtime, read once, its statistics computed once; changed contents are a new model. */
+function bytesUrl(bytes) {
+  const digest = fnv1a(bytes);
+  const known = handedOver.get(bytes);
+  if (known?.digest === digest) return known.url;
+  const url = `bytes:${++loadedModels}`;
+  handedOver.set(bytes, { url, digest });
+  return url;
+}
+
+/** FNV-1a over the bytes, 32 bits at a time where they are aligned (~1 ms for a 1.6 MB model). */
+function fnv1a(bytes) {
+  let hash = 0x811c9dc5 ^ bytes.length;
+  const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2) : null;
+  const tail = words ? words.length * 4 : 0;
+  if (words) for (let i = 0; i < words.length; i++) hash = Math.imul(hash ^ words[i], 16777619);
+  for (let i = tail; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i], 16777619);
+  return hash >>> 0;
+}
 
 function modelUrl(name) {
   return SHIPPED_MODELS[name] ? assetUrl(SHIPPED_MODELS[name]) : new URL(name, document.baseURI).href;
@@ -522,7 +545,7 @@ export class VaePlayground extends HTMLElement {
   /** Shows this widget with the model in `bytes` (safetensors) instead of its `model`. */
   async loadSafetensors(bytes) {
     if (!(bytes instanceof Uint8Array)) throw new TypeError("loadSafetensors expects a Uint8Array");
-    this.#override = { url: `bytes:${++loadedModels}`, bytes };
+    this.#override = { url: bytesUrl(bytes), bytes };
     // A view that can redraw with another model (view.swap) keeps its elements: no flicker when a
     // page hands it each new snapshot of a model in training. Any other view is rebuilt.
     if (this.#view?.swap && this.dataset.ready === "true") {

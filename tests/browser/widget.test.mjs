@@ -319,11 +319,29 @@ test("view=draw scores a drawing as the page does: ELBO, log p(x), their gap and
   const drawing = await page.evaluate(() => document.getElementById("dr").getState().drawing);
   await page.evaluate(async () => {
     const bytes = new Uint8Array(await (await fetch("/static/vae-playground/assets/ae-latent2.safetensors")).arrayBuffer());
+    window.__aeBytes = bytes;
     await document.getElementById("dr").loadSafetensors(bytes);
   });
   await page.waitForFunction(() => /^Reconstruction error$/m.test([...document.getElementById("dr").shadowRoot.querySelectorAll("dt")].map((d) => d.textContent).join("\n")), null, { timeout: 30000 });
   assert.deepEqual(await page.evaluate(() => document.getElementById("dr").getState().drawing), drawing, "the drawing is kept");
   assert.match(await field("log p(x)"), /no ELBO, no log p\(x\)/);
+  // The same array handed over again is the same model; with a byte changed, it is read again.
+  const held = await page.evaluate(async () => {
+    const rt = await (await import("/static/vae-playground/widget-runtime.js")).runtime();
+    const keys = () => [...rt.models.keys()].filter((key) => key.includes(" bytes:"));
+    const widget = document.getElementById("dr");
+    const bytes = window.__aeBytes;
+    const first = keys();
+    await widget.loadSafetensors(bytes);
+    const same = keys();
+    bytes[bytes.length - 2] ^= 1; // the low byte of the last weight
+    await widget.loadSafetensors(bytes);
+    return { first, same, changed: keys() };
+  });
+  assert.equal(held.first.length, 1);
+  assert.deepEqual(held.same, held.first, "the same bytes: the same model");
+  assert.equal(held.changed.length, 1);
+  assert.notDeepEqual(held.changed, held.first, "changed bytes: a new model, the old one let go");
   assert.deepEqual(errors, []);
   await page.close();
 });
