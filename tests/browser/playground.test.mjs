@@ -358,8 +358,9 @@ test("the current point drives the sliders, the walk's ends and latent arithmeti
   for (let i = 0; i < 30; i++) await page.keyboard.press("ArrowRight");
   await page.waitForTimeout(200);
   assert.notEqual(await digest(page, [DIMS, 'canvas[aria-label="Decoded current point"]']), view, "moving z1 changes the decoded digit");
-  // The slider's point becomes the page's current point.
+  // The slider's point becomes the page's current point, decoded in section 2, which says so.
   await page.waitForFunction(() => window.vaePlayground.state.current?.source === "sliders");
+  await page.waitForFunction(() => /set with the sliders$/.test(document.querySelector("#draw-card vae-playground").shadowRoot.getElementById("mu-text").textContent));
   const moved = await page.evaluate(() => Array.from(window.vaePlayground.state.current.z));
   assert.equal(moved.length, 20);
 
