@@ -13,6 +13,7 @@ import { WALKS } from "./widget-settings.js";
 const SAMPLE_COUNT = 16;
 const DRAW_COUNT = 8;
 const DRAW_SEED = 7; // the same drawing always shows the same draws
+const RANK_SETTLE_MS = 3000; // longer than the ~2 s between snapshots of a model in training
 const MANIFOLD_SIDE = 15;
 const MAX_SLIDERS = 32; // a slider per dimension up to this many
 
@@ -183,6 +184,7 @@ class DrawView extends View {
     clearCanvas(this.draws);
     clearCanvas(this.input28);
     this.useModel(await this.ctx.model());
+    this.settled = this.vae;
   }
 
   useModel(vae) {
@@ -194,9 +196,18 @@ class DrawView extends View {
       : "Draws z = μ + σ⊙ε from q(z|x), decoded: the reparameterisation trick.";
   }
 
-  /** Another model (a new snapshot of one in training, say): the drawing stays and is scored again. */
+  /** Another model (a new snapshot of one in training, say): the drawing stays and is scored again.
+   * Ranking it among the test digits waits until the model has stayed for RANK_SETTLE_MS: a model
+   * in training is replaced every ~2 s, sooner than the 200 test digits are scored, and scoring
+   * them for every snapshot would only take frames from the page. */
   async swap(vae) {
     this.useModel(vae);
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => {
+      if (this.vae !== vae || this.disposed) return;
+      this.settled = vae;
+      if (!this.pad.isEmpty()) this.schedule();
+    }, RANK_SETTLE_MS);
     if (this.pad.isEmpty()) this.blank();
     else this.schedule();
   }
@@ -251,7 +262,7 @@ class DrawView extends View {
    * scored them: that starts with the first drawing, and the drawing is scored again when it ends. */
   async showScores(x, labels, atMean) {
     const { vae, fields, ctx } = this;
-    if (!this.reference && this.ranking !== vae) {
+    if (!this.reference && this.ranking !== vae && this.settled === vae) {
       this.ranking = vae;
       ctx.rt.testScores(vae).then((reference) => {
         if (this.vae !== vae || !reference || this.disposed) return;
@@ -264,7 +275,7 @@ class DrawView extends View {
     const s = await drawingScores(ctx.wasm, vae, x, labels, atMean, this.reference);
     fields.elbo.dt.textContent = s.elboLabel;
     for (const key of ["elbo", "logp", "gap", "floor"]) fields[key].dd.textContent = s[key];
-    this.scoreNote.textContent = s.note;
+    this.scoreNote.textContent = this.settled === vae ? s.note : `${s.note} The rank among the test digits waits until the model stops changing.`;
     return s.score;
   }
 
@@ -320,6 +331,7 @@ class DrawView extends View {
 
   dispose() {
     this.disposed = true;
+    clearTimeout(this.settleTimer);
   }
 }
 

@@ -122,9 +122,11 @@ test("training in the tab: the loss falls, the map reorganises, frames keep comi
   assert.ok(await samplesCanvas.evaluate((c) => c.isConnected), "section 4 redrew each snapshot in place, never rebuilt");
   const snapshots = Number(await page.evaluate(() => document.body.dataset.snapshots));
   assert.equal(await heldAsBytes(), 1, `after ${snapshots} snapshots, sections 1 to 8 share one model, the newest: every replaced one was let go`);
-  // The trained model reconstructs a drawing.
+  // The trained model reconstructs a drawing, and once the model stops changing, ranks it among
+  // the test digits (not for every snapshot while it trained).
   await drawZero(page);
   await page.waitForFunction(() => document.querySelector("#draw-card vae-playground").shadowRoot.getElementById("elbo-text").textContent !== "—");
+  await page.waitForFunction(() => /more unusual than \d+% of 200 test digits/.test(document.querySelector("#draw-card vae-playground").shadowRoot.getElementById("logp-text").textContent), null, { timeout: 60000 });
   await page.waitForSelector("body[data-saved]");
   const steps = h.step.length;
 
