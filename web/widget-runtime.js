@@ -3,7 +3,7 @@
 // the module's crash and restart. Every URL is resolved from this module's own location, so the
 // folder works wherever an author copies it.
 
-import { testScores as scoreTestDigits } from "./scores.js";
+import { testScores as scoreTestDigits, yieldToPage } from "./scores.js";
 
 const BASE = new URL(".", import.meta.url);
 export const assetUrl = (path) => new URL(path, BASE).href;
@@ -315,7 +315,7 @@ export class Runtime {
     const mu = new Float32Array(count * vae.latentDim);
     let logvar = null;
     for (let start = 0; start < count; start += STATS_CHUNK) {
-      if (start > 0) await new Promise((resolve) => setTimeout(resolve));
+      if (start > 0) await yieldToPage();
       const m = Math.min(STATS_CHUNK, count - start);
       const part = await this.call(() => vae.encode(pixels.subarray(start * 784, (start + m) * 784), m, labels?.subarray(start, start + m)));
       mu.set(part.mu, start * vae.latentDim);
