@@ -4,8 +4,8 @@
 // sections after the training panel are <vae-playground> elements (widget.js), shown the page's
 // model. All math happens in the wasm module (in the elements' runtime or in a training worker).
 
-import { accepts, readUrl, watchUrl } from "./url-state.js";
-import { PAGE_SETTINGS, TRAINING_SETTINGS, VIEW_SETTINGS } from "./page-settings.js";
+import { acceptsSetting, fillControl, readUrl, watchUrl } from "./url-state.js";
+import { PAGE_SETTINGS, TRAINING_SETTINGS } from "./widget-settings.js";
 import { kindName } from "./labels.js";
 import { assetUrl, fetchBytes, runtime } from "./widget-runtime.js";
 
@@ -301,6 +301,8 @@ const URL_WIDGET_OPTIONS = [
   { element: drawElement, attr: "digit", url: "label" }, // section 1's digit, under the page's old name
   { element: document.querySelector("#cvae-card vae-playground"), attr: "digit" },
 ];
+// The page's controls offer what the settings table says, with its defaults, before the URL is read.
+for (const row of PAGE_SETTINGS) fillControl($(row.control), row);
 const syncUrl = watchUrl(PAGE_SETTINGS, URL_WIDGET_OPTIONS);
 
 // ---- start --------------------------------------------------------------------------------------
@@ -309,7 +311,8 @@ async function main() {
   const fromUrl = readUrl(PAGE_SETTINGS);
   wasm = await loadBindings();
   playground.wasm = wasm;
-  const wanted = ["2", "20", "cvae", "ae"].includes(fromUrl["model-select"]) ? fromUrl["model-select"] : "2";
+  const shown = PAGE_SETTINGS.find((s) => s.control === "model-select");
+  const wanted = acceptsSetting(shown, fromUrl["model-select"]) ? fromUrl["model-select"] : shown.default;
   state.vae = await model(wanted);
   state.key = wanted;
   $("model-select").value = wanted;
@@ -319,9 +322,8 @@ async function main() {
 
   $("model-select").addEventListener("change", (e) => switchModel(e.target.value));
   // Settings from the URL before anything is drawn with them.
-  for (const { id } of VIEW_SETTINGS.filter((s) => s.name !== "model")) {
-    if (fromUrl[id] !== undefined && accepts($(id), fromUrl[id])) $(id).value = fromUrl[id];
-  }
+  const backend = PAGE_SETTINGS.find((s) => s.control === "train-backend");
+  if (acceptsSetting(backend, fromUrl["train-backend"])) $("train-backend").value = fromUrl["train-backend"];
   for (const element of digitElements) element.setAttribute("digit", drawElement.getAttribute("digit"));
 
   // The training panel (and its chart library) loads after the page is ready to draw.
@@ -332,7 +334,7 @@ async function main() {
     onSettings: syncUrl,
     validate: describeWeights,
   });
-  panel.applySettings(Object.fromEntries(TRAINING_SETTINGS.filter((s) => fromUrl[s.id] !== undefined).map((s) => [s.name, fromUrl[s.id]])));
+  panel.applySettings(Object.fromEntries(TRAINING_SETTINGS.filter((s) => fromUrl[s.control] !== undefined).map((s) => [s.name, fromUrl[s.control]])));
 
   await showInElements(wanted);
   elementsReady();

@@ -3,8 +3,8 @@
 // module only talks to it (worker-protocol.js) and hands each snapshot to the page.
 
 import uPlot from "./vendor/uPlot.esm.js";
-import { accepts } from "./url-state.js";
-import { TRAINING_SETTINGS } from "./page-settings.js";
+import { acceptsSetting } from "./url-state.js";
+import { TRAINING_SETTINGS } from "./widget-settings.js";
 import { deleteRun, holdRunLock, loadRun, saveRun, watchOtherTabs, withRunLock } from "./store.js";
 import { compiledModule } from "./widget-runtime.js";
 import { Requests } from "./worker-protocol.js";
@@ -12,8 +12,12 @@ import { Requests } from "./worker-protocol.js";
 const $ = (id) => document.getElementById(id);
 const SAVE_MS = 3000;
 
-/** The controls whose values make up the settings, and how to read each: name → [id, read]. */
-const FIELDS = Object.fromEntries(TRAINING_SETTINGS.map(({ name, id, read }) => [name, [id, read]]));
+/** The controls whose values make up the settings, each with its row of the settings table:
+ * name → [control id, row]. */
+const FIELDS = Object.fromEntries(TRAINING_SETTINGS.map((row) => [row.name, [row.control, row]]));
+
+/** A control's text as its setting's value (the checks that refuse junk are at the URL and the file). */
+const read = (row, text) => (row.type === "number" ? Number(text) : text);
 
 /** Settings fixed once a model exists: they define its architecture or its start. */
 const ARCHITECTURE = ["kind", "latent", "hidden", "likelihood", "sigmaX", "seed"];
@@ -52,6 +56,7 @@ export class TrainingPanel {
     $("train-download").addEventListener("click", () => this.download());
     $("train-backend").addEventListener("change", () => this.switchBackend());
     $("train-upload").addEventListener("change", (e) => this.upload(e.target.files?.[0]).finally(() => (e.target.value = "")));
+    $("train-beta-value").textContent = $("train-beta").value;
     for (const [key, [id]] of Object.entries(FIELDS)) {
       $(id).addEventListener("input", () => {
         if (key === "beta") $("train-beta-value").textContent = $(id).value;
@@ -91,7 +96,7 @@ export class TrainingPanel {
   /** Current values of the settings controls. */
   settings() {
     const out = {};
-    for (const [key, [id, read]] of Object.entries(FIELDS)) out[key] = read($(id).value);
+    for (const [key, [id, row]] of Object.entries(FIELDS)) out[key] = read(row, $(id).value);
     out.epochs = Math.max(1, Math.min(500, Math.round(out.epochs) || 1));
     out.seed = Math.max(0, Math.round(out.seed) || 0);
     return out;
@@ -100,12 +105,10 @@ export class TrainingPanel {
   /** Sets controls from an object of settings (URL or saved run); a value the control does not
    * offer (an unknown option, a number out of its range or off its step) is left out. */
   applySettings(values) {
-    for (const [key, [id]] of Object.entries(FIELDS)) {
+    for (const [key, [id, row]] of Object.entries(FIELDS)) {
       if (values[key] === undefined || values[key] === null) continue;
-      const el = $(id);
       const text = String(values[key]);
-      if (!accepts(el, text)) continue;
-      el.value = text;
+      if (acceptsSetting(row, text)) $(id).value = text;
     }
     $("train-beta-value").textContent = $("train-beta").value;
   }

@@ -1,5 +1,7 @@
 // The view and the settings in the address bar, so a link reproduces them. Only values that differ
 // from the page's defaults are written, under short names ("?model=20&walk=random&beta=4").
+// What each setting is called in a link, and what it accepts, is the settings table's
+// (widget-settings.js), the same that builds the page's controls (`fillControl`).
 
 import { SETTING } from "./widget-settings.js";
 
@@ -8,16 +10,42 @@ function defaultValue(el) {
   return el.defaultValue;
 }
 
-/** `{ id: text }` for the settings (page-settings.js) the URL carries. */
+/** `{ control: text }` for the settings (the table's rows with a control) the URL carries. */
 export function readUrl(settings) {
   const params = new URLSearchParams(location.search);
   const out = {};
-  for (const { id, url } of settings) if (params.has(url)) out[id] = params.get(url);
+  for (const { control, url } of settings) if (params.has(url)) out[control] = params.get(url);
   return out;
 }
 
+/** Builds the page's control for a row of the settings table: a select gets the row's choices (its
+ * default selected), a number input or slider its range and default. */
+export function fillControl(el, row) {
+  if (el.tagName === "SELECT") {
+    el.replaceChildren(...row.choices.map(([value, label]) => {
+      const selected = value === String(row.default);
+      return new Option(label, value, selected, selected);
+    }));
+    return;
+  }
+  const { min, max, step } = row.range;
+  Object.assign(el, { min: String(min), max: String(max), step: String(step) });
+  el.defaultValue = String(row.default);
+  el.value = String(row.default);
+}
+
+/** Whether the row of the settings table accepts `text` (junk in a link is left out, not applied). */
+export function acceptsSetting(row, text) {
+  try {
+    row.parse(String(text));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Keeps the URL in step with the settings' controls (page-settings.js) and with the options of the page's
+ * Keeps the URL in step with the settings' controls (the table's rows with a control) and with the options of the page's
  * <vae-playground> elements (`{ element, attr, url }`, written under `url`, by default the option's own name). An option
  * the link carries is applied to its element first, if the element's table of options accepts it
  * (junk is left out); the page's markup gives its default. Returns the function that writes the URL now.
@@ -33,8 +61,8 @@ export function watchUrl(settings, widgetOptions = []) {
   });
   const sync = () => {
     const params = new URLSearchParams();
-    for (const { id, url } of settings) {
-      const el = document.getElementById(id);
+    for (const { control, url } of settings) {
+      const el = document.getElementById(control);
       if (el && el.value !== defaultValue(el)) params.set(url, el.value);
     }
     for (const { element, attr, url, initial } of options) {
@@ -44,9 +72,9 @@ export function watchUrl(settings, widgetOptions = []) {
     const query = params.toString();
     history.replaceState(null, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
   };
-  for (const { id } of settings) {
-    document.getElementById(id)?.addEventListener("change", sync);
-    document.getElementById(id)?.addEventListener("input", sync);
+  for (const { control } of settings) {
+    document.getElementById(control)?.addEventListener("change", sync);
+    document.getElementById(control)?.addEventListener("input", sync);
   }
   const observer = new MutationObserver(sync);
   for (const { element, attr } of options) observer.observe(element, { attributes: true, attributeFilter: [attr] });
@@ -58,27 +86,4 @@ export function watchUrl(settings, widgetOptions = []) {
 const OLD_VALUES = { walk: { random: "wander", between: "morph" } };
 
 /** Whether the element's table of options accepts `text` for `attr`. */
-function acceptsOption(attr, text) {
-  try {
-    SETTING[attr].parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Whether a control offers `text` as a value: one of a select's options, or for a numeric input a
- * finite number within its min and max and on its step. Junk in a link is left out, not applied. */
-export function accepts(el, text) {
-  text = String(text);
-  if (el.tagName === "SELECT") return [...el.options].some((o) => o.value === text);
-  if (el.type !== "number" && el.type !== "range") return true;
-  const v = Number(text);
-  if (text.trim() === "" || !Number.isFinite(v)) return false;
-  if (el.min !== "" && v < Number(el.min)) return false;
-  if (el.max !== "" && v > Number(el.max)) return false;
-  if (el.step === "any") return true;
-  const step = el.step === "" ? 1 : Number(el.step);
-  const steps = (v - (el.min === "" ? 0 : Number(el.min))) / step;
-  return Math.abs(steps - Math.round(steps)) < 1e-9;
-}
+const acceptsOption = (attr, text) => acceptsSetting(SETTING[attr], text);

@@ -38,7 +38,7 @@
 //                                                 "crashed" (it restarts on a fresh worker)
 //   { type: "device-lost", message, reason }      the GPUDevice was lost mid-run
 //
-// TrainSettings: the training panel's fields (web/page-settings.js: kind, latent, hidden,
+// TrainSettings: the training panel's fields (the `name`s of web/widget-settings.js: kind, latent, hidden,
 // likelihood, sigmaX, sigmaRule, beta, lr, batchSize, epochs, seed), with epochsDone? and
 // stepOffset? when a run goes on from saved weights.
 //
