@@ -17,7 +17,11 @@ let last = null; // the newest trainBatch result (its epoch and place in it)
 let base = 0; // steps taken before this worker (a run gone on from a snapshot)…
 let epochBase = 0; // …and epochs
 let started = false;
+let epochs = null; // the run pauses, finished, once this many epochs are done (null: never)
 const steps = () => base + model.steps;
+/** Epochs done after the step `r` (fractional): its epoch's finished share counts. */
+const epochsAfter = (r) => epochBase + r.epoch + (r.endsEpoch ? 0 : r.stepInEpoch / r.stepsPerEpoch);
+const finished = () => epochs !== null && last !== null && epochsAfter(last) >= epochs - 1e-9;
 
 const post = (message, transfer = []) => self.postMessage(message, transfer);
 
@@ -57,7 +61,7 @@ async function seriesSnapshot(last) {
   const { starts, scores: windowScores, anomalous, reconstruction, ...scores } = a;
   const weights = await model.toSafetensors();
   const analysis = { starts, scores: windowScores, anomalous, reconstruction };
-  post({ type: "snapshot", steps: steps(), epoch: epochBase + last.epoch + last.stepInEpoch / last.stepsPerEpoch, codes: null, scores, analysis, weights },
+  post({ type: "snapshot", steps: steps(), epoch: epochsAfter(last), codes: null, scores, analysis, weights },
     [starts.buffer, windowScores.buffer, anomalous.buffer, reconstruction.buffer, weights.buffer]);
 }
 
@@ -74,7 +78,7 @@ async function snapshot(last) {
   const codes = await testCodes();
   const scores = await model.testScores();
   const weights = await model.toSafetensors();
-  post({ type: "snapshot", steps: steps(), epoch: epochBase + last.epoch + last.stepInEpoch / last.stepsPerEpoch, codes, scores, weights }, [codes.buffer, weights.buffer]);
+  post({ type: "snapshot", steps: steps(), epoch: epochsAfter(last), codes, scores, weights }, [codes.buffer, weights.buffer]);
 }
 
 async function run() {
@@ -82,6 +86,14 @@ async function run() {
   let lastProgress = performance.now();
   let lastSnapshot = lastProgress;
   while (running) {
+    if (finished()) {
+      // The epochs asked for are done. The epoch's last step, the start, or the pause before a
+      // resume has just sent the weights where it stops.
+      running = false;
+      if (pending.length) post({ type: "progress", steps: steps(), epoch: epochsAfter(last), stats: means(pending) });
+      post({ type: "paused", reason: "finished", epochs });
+      return;
+    }
     let result;
     try {
       result = await model.trainBatch(train);
@@ -98,7 +110,7 @@ async function run() {
     last = result;
     const now = performance.now();
     if (now - lastProgress >= PROGRESS_MS || !running) {
-      post({ type: "progress", steps: steps(), epoch: epochBase + result.epoch + result.stepInEpoch / result.stepsPerEpoch, stats: means(pending) });
+      post({ type: "progress", steps: steps(), epoch: epochsAfter(result), stats: means(pending) });
       pending = [];
       lastProgress = now;
     }
@@ -143,6 +155,9 @@ async function start(message) {
   base = message.steps ?? 0;
   epochBase = message.epoch ?? 0;
   train = message.train ?? {};
+  epochs = message.epochs ?? null;
+  // Where the run starts: epochs done so far (a snapshot's, going on), for the limit.
+  last = { epoch: 0, stepInEpoch: 0, stepsPerEpoch: 1, endsEpoch: true };
   const seed = message.model?.seed ?? 1;
   if (message.kind === "vrae") {
     const { trainWindows, window } = model.setSeries(message.data, seed);
@@ -155,7 +170,7 @@ async function start(message) {
   }
   // The starting point (initialisation, or the snapshot gone on from), so the chart and the map
   // begin there.
-  await snapshot({ epoch: 0, stepInEpoch: 0, stepsPerEpoch: 1 });
+  await snapshot(last);
   started = true;
   go();
 }
@@ -171,8 +186,10 @@ self.onmessage = async ({ data }) => {
       post({ type: "paused", reason: "asked", id: data.id });
     } else if (data.type === "settings") {
       train = { ...train, ...data.train };
+      if (data.epochs !== undefined) epochs = data.epochs;
     } else if (data.type === "resume") {
       if (data.train) train = { ...train, ...data.train };
+      if (data.epochs !== undefined) epochs = data.epochs;
       go();
     } else if (data.type === "save") {
       if (!model) throw new Error("no model to save yet: the run has not started");

@@ -14,6 +14,8 @@
 // Its protocol (training.js is its only user) is written in worker-protocol.js: requests carry an
 // `id` that their answer ("ready", "created" or "failed") repeats.
 
+import { probeWebGpu, withTimeout } from "./webgpu-probe.js";
+
 const SNAPSHOT_MS = 2000; // how often the page's views refresh while training
 const PROGRESS_MS = 250; // how often loss points are sent to the charts
 
@@ -79,34 +81,7 @@ async function fetchDigits() {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-const ADAPTER_TIMEOUT_MS = 5000;
 const GPU_START_TIMEOUT_MS = 30000;
-
-function withTimeout(promise, ms, message) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/** Null when a WebGPU adapter answers (for "auto", a hardware one); otherwise why not, in words. */
-async function probeWebGpu(choice) {
-  if (!self.navigator?.gpu) return "this browser does not offer WebGPU";
-  try {
-    const adapter = await withTimeout(navigator.gpu.requestAdapter(), ADAPTER_TIMEOUT_MS, "timeout");
-    if (!adapter) return "no WebGPU adapter is available";
-    // A software adapter (SwiftShader) runs WebGPU on the CPU, ~60× slower than the CPU build for
-    // this model (bench/run.mjs), so "auto" does not pick it; "webgpu" still may.
-    const fallback = adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter;
-    if (choice === "auto" && fallback) {
-      return "the only adapter is a software renderer, slower than the CPU (choose “GPU (WebGPU)” to use it anyway)";
-    }
-    return null;
-  } catch (e) {
-    return e.message === "timeout" ? `the WebGPU adapter did not answer within ${ADAPTER_TIMEOUT_MS / 1000} s` : `the adapter request failed (${errorText(e)})`;
-  }
-}
 
 /** Keeps hold of the GPUDevice wgpu asks for, to hear when it is lost (and, for tests, to lose it). */
 function watchDevices() {

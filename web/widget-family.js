@@ -6,7 +6,8 @@
 import { drawGrid, drawRow } from "./render.js";
 import { LatentMap } from "./latent-map.js";
 import { assetUrl, gpuBuild } from "./widget-runtime.js";
-import { PRIORS } from "./widget-settings.js";
+import { PRIORS, SETTING } from "./widget-settings.js";
+import { probeWebGpu } from "./webgpu-probe.js";
 import { View, canvas, h, legend, select } from "./widget-views.js";
 import { Requests } from "./worker-protocol.js";
 
@@ -46,11 +47,17 @@ function workerScript(url) {
  * promises of their answers; the worker's notices go to `on`. */
 class Run {
   /** `from`: a snapshot `{ weights, steps, epoch }` to go on from, or null for a fresh model.
-   * `started` resolves with the start's answer and rejects with the reason it could not start
-   * (`error.answer`: the worker's failure, `error.ended`: the run was ended first). */
-  constructor(ctx, kind, model, train, backend, on, from = null) {
+   * `begin(backend)` starts the worker; `started` then resolves with the start's answer and
+   * rejects with the reason it could not start (`error.answer`: the worker's failure,
+   * `error.ended`: the run was ended first). */
+  constructor(ctx, kind, model, train, epochs, on, from = null) {
+    Object.assign(this, { ctx, kind, model, train, epochs, on, from });
     this.worker = null;
     this.requests = null;
+  }
+
+  begin(backend) {
+    const { ctx, kind, model, train, epochs, on, from } = this;
     this.started = (async () => {
       const [module, data] = await Promise.all([ctx.rt.compiledModule(), kind === "vrae" ? ctx.rt.seriesFile() : ctx.rt.digitsFile()]);
       if (this.ended) throw Object.assign(new Error("the run was ended before it started"), { ended: true });
@@ -67,9 +74,10 @@ class Run {
       };
       const copy = data.slice(); // the runtime keeps its own
       const weights = from?.weights.slice();
-      return requests.send({ type: "start", module, glue: assetUrl("vae_playground.js"), data: copy, kind, model, train, backend, gpu: gpuBuild(), weights, steps: from?.steps, epoch: from?.epoch },
+      return requests.send({ type: "start", module, glue: assetUrl("vae_playground.js"), data: copy, kind, model, train, epochs, backend, gpu: gpuBuild(), weights, steps: from?.steps, epoch: from?.epoch },
         [copy.buffer, ...(weights ? [weights.buffer] : [])]);
     })();
+    return this.started;
   }
 
   /** Sends the request `type`: resolves with its answer; rejects if it fails or the run ends first. */
@@ -139,7 +147,6 @@ function chartLegend(series) {
 
 const CHART_NAMES = { aae: "Adversarial", hvae: "Hierarchical", vrae: "Recurrent", vae: "VAE" };
 const FILE_NAMES = { aae: "adversarial-autoencoder", hvae: "hierarchical-vae", vrae: "recurrent-vae", vae: "vae" };
-const BACKENDS = [["cpu", "CPU (WebAssembly)"], ["webgpu", "GPU (WebGPU)"]];
 const WHERE = { cpu: "on the CPU (WebAssembly)", webgpu: "on the GPU (WebGPU)" };
 
 /** What the training views share: the train row (button, learning rate, status, figures, chart).
@@ -155,11 +162,11 @@ export class TrainingPanel {
     this.series = series.map((s) => ({ ...s, points: [] }));
     this.button = h("button", { type: "button", part: "button", text: "Train a fresh one here" });
     this.lr = select("Learning rate", rates, rate, "select");
-    // Where a fresh run trains; offered where the browser has WebGPU at all (whether an adapter
-    // answers, and agrees with the CPU, is found out when a run starts). The element's `backend`
-    // attribute picks the first choice.
+    // Where a fresh run trains (the settings table's `backend`); offered where the browser has
+    // WebGPU at all (whether an adapter answers, and agrees with the CPU, is found out when a run
+    // starts). The element's `backend` attribute picks the first choice.
     const gpu = Boolean(globalThis.navigator?.gpu);
-    this.backend = select("Where to train", BACKENDS, gpu && view.ctx.option("backend") === "webgpu" ? "webgpu" : "cpu", "select");
+    this.backend = select("Where to train", SETTING.backend.choices, gpu ? view.ctx.option("backend") : "cpu", "select");
     this.save = h("button", { type: "button", part: "button", text: "Save weights", disabled: true });
     // Shown while the view shows a run kept by `persist` (see restored()).
     this.forget = h("button", { type: "button", part: "button", text: "Forget the kept run", hidden: true });
@@ -196,9 +203,14 @@ export class TrainingPanel {
     return { ...(this.view.trainOptions?.() ?? {}), lr: Number(this.lr.value) };
   }
 
+  /** After how many epochs the run pauses, finished (the view's `epochLimit()`; null: never). */
+  epochs() {
+    return this.view.epochLimit?.() ?? null;
+  }
+
   /** A setting of the step changed: the run (running or paused) takes it from its next step. */
   settingsChanged() {
-    this.run?.send({ type: "settings", train: this.train() });
+    this.run?.send({ type: "settings", train: this.train(), epochs: this.epochs() });
   }
 
   /** Renames the chart's series `index` (its legend entry), for a run whose model names it otherwise. */
@@ -246,7 +258,7 @@ export class TrainingPanel {
       return;
     }
     if (this.state === "paused") {
-      this.run.send({ type: "resume", train: this.train() });
+      this.run.send({ type: "resume", train: this.train(), epochs: this.epochs() });
       this.setState("running");
     }
   }
@@ -281,10 +293,19 @@ export class TrainingPanel {
     this.launch(this.backend.value, from);
   }
 
-  /** A worker on `backend`, fresh or going on from the snapshot `from`. */
+  /** A worker on `backend` ("auto": the GPU if a hardware adapter answers), fresh or going on from
+   * the snapshot `from`. */
   launch(backend, from) {
-    this.run = new Run(this.view.ctx, this.kind, this.view.modelOptions(), this.train(), backend, (m) => this.hear(m), from);
-    this.starting = this.ask("start", this.run.started);
+    const where = backend === "auto" ? probeWebGpu("auto").then((why) => ({ backend: why ? "cpu" : "webgpu", why })) : Promise.resolve({ backend, why: null });
+    const started = where.then(({ backend: chosen, why }) => {
+      this.autoReason = why;
+      if (this.run !== run) throw Object.assign(new Error("the run was ended before it started"), { ended: true });
+      run.begin(chosen);
+      return run.started;
+    });
+    const run = new Run(this.view.ctx, this.kind, this.view.modelOptions(), this.train(), this.epochs(), (m) => this.hear(m), from);
+    this.run = run;
+    this.starting = this.ask("start", started);
     this.starting.catch(() => {}); // a failed start is shown and fired as trainend
   }
 
@@ -328,7 +349,7 @@ export class TrainingPanel {
           this.gpuLost = null;
           break;
         }
-        this.status.textContent = `Training on ${message.examples.toLocaleString("en")} ${message.what}, ${message.stepsPerEpoch} steps of ${this.batch} per epoch, in a Web Worker, ${WHERE[message.backend]}.${this.goingOn ? ` It goes on from your kept run at step ${this.goingOn.steps}; the optimiser's state starts afresh.` : ""}`;
+        this.status.textContent = `Training on ${message.examples.toLocaleString("en")} ${message.what}, ${message.stepsPerEpoch} steps of ${this.train().batchSize ?? this.batch} per epoch, in a Web Worker, ${WHERE[message.backend]}${this.autoReason ? ` (“Auto” passed over WebGPU: ${this.autoReason})` : ""}.${this.goingOn ? ` It goes on from your kept run at step ${this.goingOn.steps}; the optimiser's state starts afresh.` : ""}`;
         this.goingOn = null;
         break;
       case "progress":
@@ -352,9 +373,10 @@ export class TrainingPanel {
         break;
       case "paused":
         this.setState("paused");
-        this.status.textContent = message.reason === "diverged"
-          ? `Paused: the last step diverged and was rolled back to the last sound weights (${message.message}). Lower the learning rate, then resume.`
-          : "Paused. Resume goes on from here.";
+        this.status.textContent = {
+          diverged: `Paused: the last step diverged and was rolled back to the last sound weights (${message.message}). Lower the learning rate, then resume.`,
+          finished: `Finished ${message.epochs} ${message.epochs === 1 ? "epoch" : "epochs"} (step ${this.steps}). Raise the epoch count, then Resume trains further.`,
+        }[message.reason] ?? "Paused. Resume goes on from here.";
         view.ctx.emit("trainend", { kind: this.kind, steps: this.steps, reason: message.reason, message: message.message ?? null });
         break;
       case "failed":
