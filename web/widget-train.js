@@ -1,5 +1,6 @@
 // The `train` view: the page's "train your own" as an element. A person picks the model (VAE, plain
-// autoencoder or conditional VAE), the latent size, the likelihood and β, trains it from scratch in
+// autoencoder or conditional VAE), its sizes, likelihood, σₓ and seed, and β, the learning rate, the
+// batch size and the epochs (the settings table's rows, as attributes too), trains it from scratch in
 // a Web Worker (`family-worker.js`, the same loop as the family's views) and watches it learn: the
 // loss and its two terms per step, the test figures at each snapshot, the test digits' map, decoded
 // prior samples and reconstructions of test digits. No math here: every number comes from the
@@ -10,20 +11,27 @@ import { LatentMap } from "./latent-map.js";
 import { kindName } from "./labels.js";
 import { TrainingPanel, adopt, fixed } from "./widget-family.js";
 import { View, canvas, h, legend, select } from "./widget-views.js";
+import { SETTING } from "./widget-settings.js";
 
 const SAMPLE_COUNT = 16;
 const SAMPLE_SEED = 99; // the same prior points at every snapshot, so what changes is the model
 const ROW = 8; // test digits shown beside their reconstructions: the first 0, 1, …, 7 of the test set
-const BATCH = 128;
 
-/** What a fresh run may be; the shown model sets the first choice of each. */
-const KINDS = [["vae", "VAE"], ["autoencoder", "Plain autoencoder (no KL)"], ["conditional", "Conditional VAE"]];
-const LATENTS = [["2", "2"], ["5", "5"], ["10", "10"], ["20", "20"]];
-const LIKELIHOODS = [["bernoulli", "Bernoulli"], ["gaussian", "Gaussian, σₓ learned"]];
-const BETAS = [["0", "0"], ["0.5", "0.5"], ["1", "1 (the ELBO)"], ["2", "2"], ["4", "4"], ["8", "8"]];
-// The page's default; 1 shows a diverging run being caught and rolled back.
-const RATES = [["0.0003", "0.0003"], ["0.001", "0.001"], ["0.002", "0.002"], ["0.003", "0.003"], ["0.01", "0.01"], ["0.1", "0.1"], ["1", "1 (diverges)"]];
-const HIDDEN = 256; // the page's default: recognisable digits within seconds on a laptop's CPU
+/** The run's settings this view offers, by attribute: every choice, range and default is the
+ * settings table's (widget-settings.js), as the page's training panel's are. */
+const ARCHITECTURE = ["kind", "latent-size", "hidden-units", "likelihood", "sigma"];
+const STEP = ["sigma-rule", "beta", "batch-size", "epochs"];
+const LABELS = { kind: "Model kind", "latent-size": "Latent size", "hidden-units": "Hidden units", likelihood: "Likelihood", sigma: "σₓ (Gaussian)", "sigma-rule": "σₓ while training", beta: "β", "batch-size": "Batch size", epochs: "Epochs", seed: "Seed" };
+const SHORT = { kind: "model ", "latent-size": "latent ", "hidden-units": "hidden ", likelihood: "likelihood ", sigma: "σₓ ", "sigma-rule": "σₓ is ", beta: "β ", "batch-size": "batch ", epochs: "epochs ", seed: "seed " };
+
+/** The control of the table's row for `attr`, showing `value`: a select of its choices, or a number
+ * input (a slider for β) on its range. */
+function control(attr, value) {
+  const row = SETTING[attr];
+  if (row.choices) return select(LABELS[attr], row.choices, value, "select");
+  const { min, max, step } = row.range;
+  return h("input", { type: attr === "beta" ? "range" : "number", min, max, step, value, "aria-label": LABELS[attr], part: attr === "beta" ? "range" : "input" });
+}
 
 /** "a VAE", "an autoencoder", "a conditional VAE". */
 const aKind = (model) => `${/^[aeiou]/.test(kindName(model)) ? "an" : "a"} ${kindName(model)}`;
@@ -32,19 +40,22 @@ const unit = (likelihood) => (likelihood === "gaussian" ? "nats per digit (Gauss
 export class TrainView extends View {
   constructor(ctx) {
     super(ctx, "train");
-    this.kind = select("Model kind", KINDS, "vae", "select");
-    this.latent = select("Latent size", LATENTS, "2", "select");
-    this.likelihood = select("Likelihood", LIKELIHOODS, "bernoulli", "select");
-    this.beta = select("β", BETAS, "1", "select");
-    this.architecture = [this.kind, this.latent, this.likelihood];
+    this.controls = {};
+    for (const attr of [...ARCHITECTURE, ...STEP, "seed"]) this.controls[attr] = control(attr, ctx.option(attr));
+    this.betaText = h("output", { text: String(ctx.option("beta")) });
     this.panel = new TrainingPanel(this, "vae", [
       { label: "loss = reconstruction + β·KL (batches)", color: "#1d1f24", from: "stats", value: (s) => s.loss },
       { label: "reconstruction −log p(x|z)", color: "#1f77b4", from: "stats", value: (s) => s.recon },
       { label: "KL(q(z|x) ‖ N(0, I))", color: "#d62728", from: "stats", value: (s) => s.kl },
       // An autoencoder has no ELBO: its test figure is the reconstruction error at z = μ.
-      { label: "test −ELBO, one draw per digit (autoencoder: reconstruction error)", color: "#2ca02c", from: "scores", value: (s) => (this.kind.value === "autoencoder" ? s.scoreAtMean : s.negElbo) },
-    ], { batch: BATCH, rates: RATES, rate: "0.002" });
-    this.beta.addEventListener("change", () => this.panel.settingsChanged());
+      { label: "test −ELBO, one draw per digit (autoencoder: reconstruction error)", color: "#2ca02c", from: "scores", value: (s) => (this.value("kind") === "autoencoder" ? s.scoreAtMean : s.negElbo) },
+    ], { batch: SETTING["batch-size"].default, rates: SETTING.lr.choices, rate: String(ctx.option("lr")) });
+    for (const attr of STEP) {
+      this.controls[attr].addEventListener(attr === "beta" ? "input" : "change", () => {
+        this.betaText.textContent = this.controls.beta.value;
+        this.panel.settingsChanged();
+      });
+    }
     this.mapCanvas = canvas("Latent map of the test digits", 260, 260, "map");
     this.map = new LatentMap(this.mapCanvas);
     this.map.setMessage("Loading…");
@@ -53,13 +64,12 @@ export class TrainView extends View {
     this.rebuilt = canvas("Their reconstructions", 240, 30, "row");
     this.shownNote = this.note("Loading…", "shown");
     this.mapNote = this.note("");
+    const labelled = (attr, ...extra) => h("label", { class: "mini", text: SHORT[attr] }, this.controls[attr], ...extra);
     const settings = h("div", { class: "row", part: "controls" },
-      h("label", { class: "mini", text: "model " }, this.kind),
-      h("label", { class: "mini", text: "latent " }, this.latent),
-      h("label", { class: "mini", text: "likelihood " }, this.likelihood),
-      h("label", { class: "mini", text: "β " }, this.beta));
+      ...ARCHITECTURE.map((attr) => labelled(attr)), labelled("seed"),
+      ...STEP.map((attr) => (attr === "beta" ? labelled(attr, this.betaText) : labelled(attr))));
     this.root.append(
-      this.note("Train a model from scratch on the 9,000 training digits, here in this tab, and watch it learn. Each step lowers reconstruction + β·KL on a batch of 128; the views below follow the model every two seconds. Model, latent size and likelihood are fixed once a run starts; β and the learning rate apply at once."),
+      this.note("Train a model from scratch on the 9,000 training digits, here in this tab, and watch it learn. Each step lowers reconstruction + β·KL on a batch of digits; the views below follow the model every two seconds. Model, sizes, likelihood, σₓ and seed are fixed once a run starts; β, the learning rate, the batch size, the epochs and whether σₓ is learned apply from the next step."),
       ...(ctx.controls === "full" ? [settings] : []),
       ...(ctx.controls !== "none" ? [this.panel.root] : []),
       this.shownNote,
@@ -72,31 +82,67 @@ export class TrainView extends View {
     );
   }
 
+  /** The value of the control for `attr`, as the settings table reads it. */
+  value(attr) {
+    const text = this.controls[attr].value;
+    return SETTING[attr].type === "number" ? Number(text) : text;
+  }
+
   /** The model a fresh run builds, from the controls. */
   modelOptions() {
     return {
-      kind: this.kind.value,
-      latentDim: Number(this.latent.value),
-      hidden: HIDDEN,
-      likelihood: this.likelihood.value,
-      seed: this.ctx.seed(),
+      kind: this.value("kind"),
+      latentDim: this.value("latent-size"),
+      hidden: this.value("hidden-units"),
+      likelihood: this.value("likelihood"),
+      sigmaX: this.value("sigma"),
+      seed: this.seed(),
     };
   }
 
-  /** The step's settings beside the learning rate (β applies from the next step). */
-  trainOptions() {
-    return { beta: Number(this.beta.value), batchSize: BATCH, likelihood: this.likelihood.value, learnSigmaX: this.likelihood.value === "gaussian" };
+  /** The control's seed, if it holds one the table accepts; else the element's. */
+  seed() {
+    try {
+      return SETTING.seed.parse(this.controls.seed.value);
+    } catch {
+      return this.ctx.seed();
+    }
   }
 
-  /** Architecture is fixed while a run exists; β stays free. */
+  /** The step's settings beside the learning rate (they apply from the next step). */
+  trainOptions() {
+    const likelihood = this.value("likelihood");
+    return { beta: this.value("beta"), batchSize: this.value("batch-size"), likelihood, learnSigmaX: likelihood === "gaussian" && this.value("sigma-rule") === "learned" };
+  }
+
+  /** The epochs after which a run pauses, finished: the control's, if the table accepts it. */
+  epochLimit() {
+    try {
+      return SETTING.epochs.parse(this.controls.epochs.value);
+    } catch {
+      return this.ctx.option("epochs");
+    }
+  }
+
+  /** A live option changed (beta, lr, batch-size, epochs, sigma-rule, seed): the control shows it
+   * and a run takes it from its next step. */
+  option(name, value) {
+    if (name === "lr") this.panel.lr.value = String(value);
+    else if (this.controls[name]) this.controls[name].value = String(value);
+    else return;
+    this.betaText.textContent = this.controls.beta.value;
+    this.panel.settingsChanged();
+  }
+
+  /** Architecture is fixed while a run exists; the step's settings stay free. */
   runState(state) {
     const fixedNow = state === "starting" || state === "running" || state === "paused";
-    for (const control of this.architecture) control.disabled = fixedNow;
+    for (const attr of [...ARCHITECTURE, "seed"]) this.controls[attr].disabled = fixedNow;
     if (state !== "starting") return;
     // A Gaussian density's nats can go below zero, where a log scale has no place for them.
-    this.panel.setLog(this.likelihood.value !== "gaussian");
+    this.panel.setLog(this.value("likelihood") !== "gaussian");
     // A conditional VAE's posterior is given the digit too.
-    this.panel.relabel(2, `KL(q(z|x${this.kind.value === "conditional" ? ", y" : ""}) ‖ N(0, I))`);
+    this.panel.relabel(2, `KL(q(z|x${this.value("kind") === "conditional" ? ", y" : ""}) ‖ N(0, I))`);
   }
 
   async start() {
@@ -108,10 +154,11 @@ export class TrainView extends View {
     const rows = Array.from({ length: ROW }, (_, d) => labels.indexOf(d));
     this.row = { pixels: new Float32Array(ROW * 784), labels: Uint8Array.from(rows, (i) => labels[i]) };
     rows.forEach((i, k) => this.row.pixels.set(pixels.subarray(i * 784, (i + 1) * 784), k * 784));
-    // The controls start at the shown model, so "Train a fresh one" trains one like it.
-    this.kind.value = this.model.kind;
-    if (LATENTS.some(([v]) => Number(v) === this.model.latentDim)) this.latent.value = String(this.model.latentDim);
-    this.likelihood.value = this.model.likelihood;
+    // What the author did not set starts at the shown model, so "Train a fresh one" trains one like it.
+    const shown = { kind: this.model.kind, "latent-size": this.model.latentDim, likelihood: this.model.likelihood };
+    for (const [attr, value] of Object.entries(shown)) {
+      if (!this.ctx.given(attr) && SETTING[attr].choices.some(([v]) => v === String(value))) this.controls[attr].value = String(value);
+    }
     const { mu } = await ctx.rt.testStats(this.model);
     await this.show(this.model, mu, null);
   }
@@ -142,7 +189,7 @@ export class TrainView extends View {
       drawRow(this.originals, this.row.pixels, ROW);
       drawRow(this.rebuilt, rebuilt.recon, ROW);
       this.shownNote.textContent = steps === null
-        ? `Shown: ${this.shippedName(model)}. "Train a fresh one here" trains ${aKind({ kind: this.kind.value })} with the settings above and shows it instead.`
+        ? `Shown: ${this.shippedName(model)}. "Train a fresh one here" trains ${aKind({ kind: this.value("kind") })} with the settings above and shows it instead.`
         : `Shown: your run, step ${steps}: ${aKind(model)} with a ${model.latentDim}-D latent space and ${model.hidden} hidden units (${model.likelihood === "gaussian" ? `Gaussian likelihood, σₓ = ${fixed(model.sigmaX, 3)}` : "Bernoulli likelihood"}).`;
       this.mapCanvas.dataset.steps = String(steps ?? 0);
       ctx.updated();
@@ -163,18 +210,18 @@ export class TrainView extends View {
   progress(message, panel) {
     this.lastProgress = message;
     const s = message.stats;
-    const likelihood = this.likelihood.value;
-    const beta = Number(this.beta.value);
-    const autoencoder = this.kind.value === "autoencoder";
+    const likelihood = this.value("likelihood");
+    const beta = this.value("beta");
+    const autoencoder = this.value("kind") === "autoencoder";
     panel.show([
-      ["steps", `${message.steps} (epoch ${fixed(message.epoch ?? NaN, 1)})`],
+      ["steps", `${message.steps} (epoch ${fixed(message.epoch ?? NaN, 1)} of ${this.epochLimit()})`],
       autoencoder
         ? ["reconstruction −log p(x|z) (batches)", `${fixed(s.recon, 1)} ${unit(likelihood)}; an autoencoder has no KL term and no ELBO`]
         : ["loss = reconstruction + β·KL (batches)", `${fixed(s.loss, 1)} = ${fixed(s.recon, 1)} + ${beta}·${fixed(s.kl, 2)} ${unit(likelihood)}`],
-      ...(likelihood === "gaussian" ? [["σₓ (learned)", fixed(s.sigmaX, 3)]] : []),
+      ...(likelihood === "gaussian" ? [[`σₓ (${this.value("sigma-rule")})`, fixed(s.sigmaX, 3)]] : []),
       ...(this.scores ? [autoencoder
         ? ["test reconstruction error at z = μ", `${fixed(this.scores.scoreAtMean, 1)} ${unit(likelihood)}`]
-        : [`test −ELBO (β = 1, one draw of q(z|x${this.kind.value === "conditional" ? ", y" : ""}) per digit)`, `${fixed(this.scores.negElbo, 1)} ${unit(likelihood)}`]] : []),
+        : [`test −ELBO (β = 1, one draw of q(z|x${this.value("kind") === "conditional" ? ", y" : ""}) per digit)`, `${fixed(this.scores.negElbo, 1)} ${unit(likelihood)}`]] : []),
     ]);
   }
 

@@ -16,6 +16,16 @@ export interface WidgetState {
   seed?: string;
   digit?: string;
   prior?: string;
+  kind?: string;
+  latentSize?: string;
+  hiddenUnits?: string;
+  likelihood?: string;
+  sigma?: string;
+  sigmaRule?: string;
+  beta?: string;
+  lr?: string;
+  batchSize?: string;
+  epochs?: string;
   group?: string;
   controls?: string;
   theme?: string;
@@ -51,8 +61,8 @@ export interface TrainProgressDetail {
 export interface TrainEndDetail {
   kind: TrainingKind;
   steps: number;
-  /** asked: stopTraining() or Pause; diverged: a step was rolled back; failed: the run could not start or its worker crashed. */
-  reason: "asked" | "diverged" | "failed";
+  /** asked: stopTraining() or Pause; finished: the `epochs` asked for are done (view="train"); diverged: a step was rolled back; failed: the run could not start or its worker crashed. */
+  reason: "asked" | "finished" | "diverged" | "failed";
   message: string | null;
 }
 
@@ -92,11 +102,30 @@ export declare class VaePlayground extends HTMLElement {
   seed: string;
   digit: string;
   prior: string;
+  /** view="train": what a fresh run trains and how (widget-settings.js): "vae" | "autoencoder" | "conditional". */
+  kind: string;
+  /** "2" | "5" | "10" | "20". */
+  latentSize: string;
+  /** "64" | "128" | "256" | "400". */
+  hiddenUnits: string;
+  /** "bernoulli" | "gaussian". */
+  likelihood: string;
+  /** σₓ of a Gaussian run: "0.05" | "0.1" | "0.2" | "0.5" | "0.7071". */
+  sigma: string;
+  /** "fixed" | "learned". */
+  sigmaRule: string;
+  /** 0 to 10 in steps of 0.25. */
+  beta: string;
+  lr: string;
+  /** "32" | "64" | "128" | "256". */
+  batchSize: string;
+  /** 1 to 500: the run pauses, finished, after so many epochs. */
+  epochs: string;
   group: string | null;
   controls: string;
   theme: string;
   loading: string;
-  /** "auto" | "cpu" | "webgpu": where the training panel trains. */
+  /** "auto" (a hardware GPU if one answers, else the CPU) | "cpu" | "webgpu" (any WebGPU adapter): where the training panel trains. */
   backend: string;
   /** An IndexedDB key: the widget keeps its state and last run there; null keeps nothing. */
   persist: string | null;

@@ -277,6 +277,8 @@ export class VaePlayground extends HTMLElement {
         return vae;
       },
       option: (name) => ctx.options[name],
+      /** Whether the author set option `name` (else the view may pick it from its model). */
+      given: (name) => widget.hasAttribute(name),
       setOption(name, value) {
         widget.setAttribute(name, String(value));
       },

@@ -843,7 +843,7 @@ test("view=train under the strict CSP: trains a fresh VAE in a worker, its test 
 
   // β = 8 from the next step: the worker's loss is then recon + 8·KL (the figures are means over
   // the same steps, so the identity holds to their rounding).
-  await shadow.getByLabel("β", { exact: true }).selectOption("8");
+  await setSlider(page, "#train", "β", "8");
   await page.waitForTimeout(1500);
   const eight = (await trainingText(page, "#train")).match(/loss = reconstruction \+ β·KL \(batches\)([\d.]+) = ([\d.]+) \+ 8·([\d.]+)/);
   assert.ok(eight, await trainingText(page, "#train"));
@@ -865,7 +865,7 @@ test("view=train under the strict CSP: trains a fresh VAE in a worker, its test 
   await page.waitForFunction(() => /^Shown: your run, step \d+: an autoencoder with a 2-D latent space/.test([...document.querySelector("#train").shadowRoot.querySelectorAll("p")].find((p) => p.textContent.startsWith("Shown:")).textContent));
   await shadow.getByRole("button", { name: "Pause" }).click();
   await shadow.getByRole("button", { name: "Resume" }).waitFor({ timeout: 10000 });
-  assert.match(await trainingText(page, "#train"), /^.*steps\d+ \(epoch \d+\.\d\)/s, "the epoch stays shown after a pause");
+  assert.match(await trainingText(page, "#train"), /^.*steps\d+ \(epoch \d+\.\d of 10\)/s, "the epoch stays shown after a pause");
   const kept = (await snapshots(page, "#train")).at(-1).steps;
   await waitForKept(page, "train-lesson", (record) => record?.run?.steps === kept && record.view === "train");
 
@@ -879,6 +879,57 @@ test("view=train under the strict CSP: trains a fresh VAE in a worker, its test 
   assert.equal(await shadow.getByLabel("Model kind").inputValue(), "autoencoder");
   assert.deepEqual(await page.evaluate(() => window.__violations), []);
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+/** Moves the slider named `label` in widget `id` to `value`, as a person dragging it would (an input event). */
+async function setSlider(page, id, label, value) {
+  await page.evaluate(([id, label, value]) => {
+    const slider = document.querySelector(id).shadowRoot.querySelector(`input[aria-label="${label}"]`);
+    slider.value = value;
+    slider.dispatchEvent(new Event("input", { bubbles: true }));
+  }, [id, label, value]);
+}
+
+test("view=train takes its run's settings from the settings table's attributes: they set the controls, a bad one is refused, and the run pauses, finished, after its epochs; a raised epoch count trains on", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`);
+  await page.evaluate(() => {
+    window.__ends = [];
+    document.addEventListener("trainend", (e) => window.__ends.push(e.detail));
+  });
+  await addWidgets(page, [
+    { id: "small", view: "train", loading: "eager", kind: "autoencoder", "latent-size": "5", "hidden-units": "64", "batch-size": "256", epochs: "1", lr: "0.003", beta: "0.5", seed: "7" },
+    { id: "bad", view: "train", loading: "eager", "hidden-units": "65" },
+  ]);
+  await page.waitForFunction(() => /hidden-units="65" is not valid: it must be one of "64", "128", "256", "400"\./.test(document.querySelector("#bad").shadowRoot.textContent));
+  await page.waitForFunction(() => document.querySelector("#small").dataset.updates > 0);
+  const shadow = page.locator("#small");
+  const shownValues = {};
+  for (const label of ["Model kind", "Latent size", "Hidden units", "Batch size", "Learning rate", "Epochs", "Seed", "β"]) shownValues[label] = await shadow.getByLabel(label, { exact: true }).inputValue();
+  assert.deepEqual(shownValues, { "Model kind": "autoencoder", "Latent size": "5", "Hidden units": "64", "Batch size": "256", "Learning rate": "0.003", Epochs: "1", Seed: "7", "β": "0.5" }, "the attributes set the controls, over the shown model's kind and latent size");
+  assert.equal(await page.evaluate(() => document.querySelector("#small").batchSize), "256", "batch-size reflects as batchSize");
+
+  // One epoch of 9,000 digits in batches of 256 is 36 steps; then the run pauses, finished.
+  await shadow.getByRole("button", { name: "Train a fresh one here" }).click();
+  await page.waitForFunction(() => window.__ends.length === 1, null, { timeout: 90000, polling: 250 });
+  const [end] = await page.evaluate(() => window.__ends);
+  assert.deepEqual([end.kind, end.reason, end.steps], ["vae", "finished", 36], JSON.stringify(end));
+  assert.match(await shadow.locator("[part=training-status]").textContent(), /^Finished 1 epoch \(step 36\)\. Raise the epoch count, then Resume trains further\.$/);
+  await page.waitForFunction(() => /^Shown: your run, step 36: an autoencoder with a 5-D latent space and 64 hidden units \(Bernoulli likelihood\)\.$/.test(
+    [...document.querySelector("#small").shadowRoot.querySelectorAll("p")].find((p) => p.textContent.startsWith("Shown:")).textContent));
+  assert.match(await trainingText(page, "#small"), /steps36 \(epoch 1\.0 of 1\)/);
+
+  // epochs is live: raised to 2, Resume trains one more epoch and pauses again at step 72.
+  await page.evaluate(() => document.querySelector("#small").setAttribute("epochs", "2"));
+  assert.equal(await shadow.getByLabel("Epochs", { exact: true }).inputValue(), "2");
+  await shadow.getByRole("button", { name: "Resume" }).click();
+  await page.waitForFunction(() => window.__ends.length === 2, null, { timeout: 90000, polling: 250 });
+  const second = (await page.evaluate(() => window.__ends))[1];
+  assert.deepEqual([second.reason, second.steps], ["finished", 72], JSON.stringify(second));
+  const runs = await snapshots(page, "#small");
+  assert.equal(runs.at(-1).steps, 72, "the last snapshot is the finished run's");
+  assert.ok(runs.at(-1).scoreAtMean < runs[0].scoreAtMean, `reconstruction error ${runs[0].scoreAtMean} → ${runs.at(-1).scoreAtMean}`);
+  assert.deepEqual(errors.filter((e) => !/hidden-units="65"/.test(e)), []);
   await page.close();
 });
 
@@ -1078,7 +1129,8 @@ test("backend=\"webgpu\" makes the GPU the training panel's first choice; where 
   await addWidgets(page, [{ id: "gpu", view: "aae", backend: "webgpu", loading: "eager" }, { id: "cpu", view: "aae", loading: "eager" }]);
   await allReady(page);
   assert.equal(await page.locator("#gpu").getByLabel("Where to train").inputValue(), "webgpu");
-  assert.equal(await page.locator("#cpu").getByLabel("Where to train").inputValue(), "cpu");
+  assert.equal(await page.locator("#cpu").getByLabel("Where to train").inputValue(), "auto", "the default backend is auto");
+  assert.deepEqual(await page.locator("#cpu").getByLabel("Where to train").locator("option").evaluateAll((options) => options.map((o) => o.value)), ["auto", "webgpu", "cpu"]);
   const refusal = await page.evaluate(() => document.querySelector("#gpu").train().then(() => "trained", (e) => e.message));
   assert.match(refusal, /WebGPU/);
   await page.waitForFunction(() => window.__events.some((e) => e.type === "trainend" && e.id === "gpu"));
@@ -1086,6 +1138,10 @@ test("backend=\"webgpu\" makes the GPU the training panel's first choice; where 
   assert.deepEqual(events, [["trainend", "failed"], ["error", "worker"]]);
   assert.match(await trainingText(page, "#gpu"), /Training could not start: .*WebGPU/);
   assert.equal(await page.evaluate(() => document.querySelector("#gpu").dataset.ready), "true", "the shipped model stays on screen");
+  // "auto" with no adapter trains on the CPU, and the status says why it passed over WebGPU.
+  await page.evaluate(() => document.querySelector("#cpu").train());
+  assert.match(await trainingText(page, "#cpu"), /on the CPU.*\(“Auto” passed over WebGPU: no WebGPU adapter is available\)/);
+  await page.evaluate(() => document.querySelector("#cpu").stopTraining());
   // A backend the element does not know is refused with the choices.
   await page.evaluate(() => document.querySelector("#cpu").setAttribute("backend", "gpu"));
   await page.waitForFunction(() => window.__events.some((e) => e.type === "error" && e.id === "cpu"), null, { timeout: 5000 });

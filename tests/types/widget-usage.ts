@@ -11,6 +11,11 @@ widget.addEventListener("change", (e) => {
 widget.persist = "unit-1";
 const trainer = document.createElement("vae-playground");
 trainer.view = "train";
+trainer.hiddenUnits = "64";
+trainer.batchSize = "256";
+trainer.epochs = "3";
+const rule: string = trainer.sigmaRule;
+console.log(rule, trainer.getState().latentSize);
 widget.addEventListener("trainprogress", (e) => {
   const steps: number = e.detail.steps;
   console.log(steps, e.detail.stats?.recon, e.detail.scores?.mmd2);
@@ -18,6 +23,7 @@ widget.addEventListener("trainprogress", (e) => {
 });
 widget.addEventListener("trainend", (e) => {
   if (e.detail.reason === "diverged") console.log(e.detail.message);
+  if (e.detail.reason === "finished") console.log(e.detail.steps);
 });
 widget.addEventListener("error", (e) => {
   if (e.detail.type === "csp") console.log(e.detail.message);
