@@ -1145,7 +1145,7 @@ test("backend=\"webgpu\" makes the GPU the training panel's first choice; where 
   // A backend the element does not know is refused with the choices.
   await page.evaluate(() => document.querySelector("#cpu").setAttribute("backend", "gpu"));
   await page.waitForFunction(() => window.__events.some((e) => e.type === "error" && e.id === "cpu"), null, { timeout: 5000 });
-  assert.match(await page.locator("#cpu").getByRole("alert").textContent(), /backend="gpu" is not valid: it must be one of "auto", "cpu", "webgpu"/);
+  assert.match(await page.locator("#cpu").getByRole("alert").textContent(), /backend="gpu" is not valid: it must be one of "auto", "webgpu", "cpu"/);
   assert.deepEqual(errors, []);
   await page.close();
 });
