@@ -19,6 +19,9 @@ export const fixed = (v, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) 
 
 /** A backend's multi-line error ("…\nCaused by:\n  …\nBacktrace:…") as one line for a status:
  * each cause once (one that an earlier line already says is dropped), joined by ": ". */
+/** Loaded weights in words: a file's, by its name, or those a script handed over (`file` null). */
+const loadedName = (file) => (file ? `the weights of “${file}”` : "the weights given to loadSafetensors()");
+
 export function oneLine(message) {
   const causes = [];
   for (const line of String(message).split("\n").map((l) => l.trim())) {
@@ -148,13 +151,20 @@ function chartLegend(series) {
 const CHART_NAMES = { aae: "Adversarial", hvae: "Hierarchical", vrae: "Recurrent", vae: "VAE" };
 const FILE_NAMES = { aae: "adversarial-autoencoder", hvae: "hierarchical-vae", vrae: "recurrent-vae", vae: "vae" };
 const WHERE = { cpu: "on the CPU (WebAssembly)", webgpu: "on the GPU (WebGPU)" };
+/** The wasm module's class of each panel's models. */
+const CLASSES = { vae: "Vae", aae: "Aae", hvae: "Hvae", vrae: "Vrae" };
+/** A file a person loads is refused above this size before it is read: the largest model the
+ * train view builds (latent 20, 400 hidden units, F32) is 2.6 MB. */
+const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 /** What the training views share: the train row (button, learning rate, status, figures, chart).
  * `log` draws the chart on a log scale (losses that stay positive and span orders of magnitude);
- * `rates` and `rate` are the learning rates offered and the first choice. The view may add
- * `trainOptions()` (more of the step's settings) and `runState(state)` (to hear the run's state). */
+ * `rates` and `rate` are the learning rates offered and the first choice; `upload` offers a file
+ * input that shows a person's .safetensors of this panel's kind instead of the shown model. The
+ * view may add `trainOptions()` (more of the step's settings) and `runState(state)` (to hear the
+ * run's state). */
 export class TrainingPanel {
-  constructor(view, kind, series, { log = true, batch = 128, rates = RATES, rate = "0.001" } = {}) {
+  constructor(view, kind, series, { log = true, batch = 128, rates = RATES, rate = "0.001", upload = false } = {}) {
     this.log = log;
     this.batch = batch;
     this.view = view;
@@ -168,6 +178,8 @@ export class TrainingPanel {
     const gpu = Boolean(globalThis.navigator?.gpu);
     this.backend = select("Where to train", SETTING.backend.choices, gpu ? view.ctx.option("backend") : "cpu", "select");
     this.save = h("button", { type: "button", part: "button", text: "Save weights", disabled: true });
+    // Offered while no run exists (a paused run is ended first, so loading never drops one).
+    this.upload = h("input", { type: "file", accept: ".safetensors", "aria-label": "Load weights (.safetensors)", part: "file" });
     // Shown while the view shows a run kept by `persist` (see restored()).
     this.forget = h("button", { type: "button", part: "button", text: "Forget the kept run", hidden: true });
     this.goOn = h("button", { type: "button", part: "button", text: "Go on training the kept run", hidden: true });
@@ -180,13 +192,19 @@ export class TrainingPanel {
     this.shown = h("div", { class: "training", hidden: true }, this.figures, this.chart, chartLegend(this.series));
     this.root = h("div", { class: "training", part: "training" },
       h("div", { class: "row", part: "controls" }, this.button, h("label", { class: "mini", text: "learning rate " }, this.lr),
-        ...(gpu ? [h("label", { class: "mini", text: "on " }, this.backend)] : []), this.save, this.end, this.goOn, this.forget),
+        ...(gpu ? [h("label", { class: "mini", text: "on " }, this.backend)] : []), this.save,
+        ...(upload ? [h("label", { class: "mini", text: "load weights " }, this.upload)] : []), this.end, this.goOn, this.forget),
       this.status, this.flag, this.shown);
     if (!gpu && view.ctx.option("backend") === "webgpu") {
       this.status.textContent = "This browser has no WebGPU (navigator.gpu), so a run here trains on the CPU (WebAssembly).";
     }
     this.button.addEventListener("click", () => this.toggle());
     this.save.addEventListener("click", () => this.saveWeights());
+    this.upload.addEventListener("change", () => {
+      const file = this.upload.files?.[0];
+      this.upload.value = ""; // the same file can be chosen again
+      if (file) this.loadFile(file);
+    });
     this.forget.addEventListener("click", () => view.ctx.forgetRun());
     this.goOn.addEventListener("click", () => this.start(this.kept));
     this.end.addEventListener("click", () => {
@@ -239,10 +257,50 @@ export class TrainingPanel {
     this.kept = run;
     this.view.restored?.(run);
     this.forget.hidden = false;
+    this.goOn.textContent = "Go on training the kept run";
     this.goOn.hidden = false;
     this.root.dataset.restored = String(run.steps);
     const where = run.backend ? ` ${WHERE[run.backend]}` : "";
     this.status.textContent = `Showing your run kept in this browser: ${run.steps} steps${where}, saved ${new Date(run.savedAt).toLocaleString("en")}. "Go on training the kept run" continues it; a fresh run replaces it; "Forget the kept run" brings back the shipped model.`;
+  }
+
+  /** Says that the view shows weights a person loaded (`file`: the file's name) or handed to
+   * loadSafetensors() (`file` null), which a run can go on training. */
+  loaded({ bytes, file }) {
+    this.kept = { weights: bytes, steps: 0, epoch: 0, loaded: true, file };
+    this.goOn.textContent = "Go on training these weights";
+    this.goOn.hidden = false;
+    this.root.dataset.loaded = file ?? "";
+    this.status.textContent = `Showing ${loadedName(file)}. "Go on training these weights" trains them further, counting steps from 0 (a file keeps neither the step count nor the optimiser's state); "${this.button.textContent}" starts from scratch with the settings shown.`;
+  }
+
+  /** Reads a person's .safetensors and, if it holds a model of this panel's kind, has the element
+   * show it. A file that is too big, unreadable or not such a model is refused with why, fires
+   * `error` (type "load"), and changes nothing. */
+  async loadFile(file) {
+    const { ctx } = this.view;
+    const refuse = (why) => {
+      const message = `“${file.name}” was not loaded: ${why}. Nothing changed.`;
+      this.status.textContent = message;
+      ctx.emit("error", { type: "load", message });
+    };
+    if (this.state !== "idle" && this.state !== "failed") return refuse("a run exists; pause it and end it first (Save weights keeps it as a file)");
+    if (file.size > MAX_FILE_BYTES) return refuse(`it is ${(file.size / 1048576).toFixed(1)} MB, and this playground's models are under ${MAX_FILE_BYTES / 1048576} MB`);
+    let bytes;
+    try {
+      bytes = new Uint8Array(await file.arrayBuffer());
+    } catch (e) {
+      return refuse(`the browser could not read it (${oneLine(String(e?.message ?? e))})`);
+    }
+    try {
+      ctx.rt.free(ctx.rt.track(await ctx.rt.call(() => ctx.wasm[CLASSES[this.kind]].fromSafetensors(bytes, { backend: "cpu" }))));
+    } catch (e) {
+      if (e?.type === "panic") return; // the restart panel says so, in every widget
+      return refuse(oneLine(String(e?.message ?? e)));
+    }
+    if (this.view.disposed) return;
+    this.status.textContent = `Loading “${file.name}”…`;
+    await ctx.loadFile(bytes, file.name);
   }
 
   /** The element's stopTraining(): pauses a run (it can be resumed or saved). */
@@ -269,6 +327,7 @@ export class TrainingPanel {
     this.button.disabled = state === "starting";
     this.backend.disabled = state !== "idle" && state !== "failed";
     this.save.disabled = state !== "running" && state !== "paused";
+    this.upload.disabled = state !== "idle" && state !== "failed";
     this.end.hidden = state !== "paused";
     this.view.runState?.(state);
     this.view.ctx.updated();
@@ -285,11 +344,13 @@ export class TrainingPanel {
     this.goingOn = from;
     delete this.root.dataset.snapshots;
     delete this.root.dataset.restored;
+    delete this.root.dataset.loaded;
     this.forget.hidden = true;
     this.goOn.hidden = true;
     this.flag.hidden = true;
     this.setState("starting");
-    this.status.textContent = from ? `Starting a worker to go on from your kept run, step ${from.steps}…` : "Starting a worker with its own copy of the module…";
+    this.status.textContent = from?.loaded ? `Starting a worker to go on training ${loadedName(from.file)}…`
+      : from ? `Starting a worker to go on from your kept run, step ${from.steps}…` : "Starting a worker with its own copy of the module…";
     this.launch(this.backend.value, from);
   }
 
@@ -349,7 +410,7 @@ export class TrainingPanel {
           this.gpuLost = null;
           break;
         }
-        this.status.textContent = `Training on ${message.examples.toLocaleString("en")} ${message.what}, ${message.stepsPerEpoch} steps of ${this.train().batchSize ?? this.batch} per epoch, in a Web Worker, ${WHERE[message.backend]}${this.autoReason ? ` (“Auto” passed over WebGPU: ${this.autoReason})` : ""}.${this.goingOn ? ` It goes on from your kept run at step ${this.goingOn.steps}; the optimiser's state starts afresh.` : ""}`;
+        this.status.textContent = `Training on ${message.examples.toLocaleString("en")} ${message.what}, ${message.stepsPerEpoch} steps of ${this.train().batchSize ?? this.batch} per epoch, in a Web Worker, ${WHERE[message.backend]}${this.autoReason ? ` (“Auto” passed over WebGPU: ${this.autoReason})` : ""}.${this.goingOn ? ` It goes on from ${this.goingOn.loaded ? loadedName(this.goingOn.file) : `your kept run at step ${this.goingOn.steps}`}; the optimiser's state starts afresh.` : ""}`;
         this.goingOn = null;
         break;
       case "progress":

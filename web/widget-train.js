@@ -35,6 +35,7 @@ function control(attr, value) {
 
 /** "a VAE", "an autoencoder", "a conditional VAE". */
 const aKind = (model) => `${/^[aeiou]/.test(kindName(model)) ? "an" : "a"} ${kindName(model)}`;
+const likelihoodWords = (model) => (model.likelihood === "gaussian" ? `Gaussian likelihood, σₓ = ${fixed(model.sigmaX, 3)}` : "Bernoulli likelihood");
 const unit = (likelihood) => (likelihood === "gaussian" ? "nats per digit (Gaussian density)" : "nats per digit (Bernoulli)");
 
 export class TrainView extends View {
@@ -49,7 +50,7 @@ export class TrainView extends View {
       { label: "KL(q(z|x) ‖ N(0, I))", color: "#d62728", from: "stats", value: (s) => s.kl },
       // An autoencoder has no ELBO: its test figure is the reconstruction error at z = μ.
       { label: "test −ELBO, one draw per digit (autoencoder: reconstruction error)", color: "#2ca02c", from: "scores", value: (s) => (this.value("kind") === "autoencoder" ? s.scoreAtMean : s.negElbo) },
-    ], { batch: SETTING["batch-size"].default, rates: SETTING.lr.choices, rate: String(ctx.option("lr")) });
+    ], { batch: SETTING["batch-size"].default, rates: SETTING.lr.choices, rate: String(ctx.option("lr")), upload: true });
     for (const attr of STEP) {
       this.controls[attr].addEventListener(attr === "beta" ? "input" : "change", () => {
         this.betaText.textContent = this.controls.beta.value;
@@ -154,10 +155,15 @@ export class TrainView extends View {
     const rows = Array.from({ length: ROW }, (_, d) => labels.indexOf(d));
     this.row = { pixels: new Float32Array(ROW * 784), labels: Uint8Array.from(rows, (i) => labels[i]) };
     rows.forEach((i, k) => this.row.pixels.set(pixels.subarray(i * 784, (i + 1) * 784), k * 784));
-    // What the author did not set starts at the shown model, so "Train a fresh one" trains one like it.
-    const shown = { kind: this.model.kind, "latent-size": this.model.latentDim, likelihood: this.model.likelihood };
+    // What the author did not set starts at the shown model, so "Train a fresh one" trains one like
+    // it; loaded weights set every one of them (the person chose the file after the page was written).
+    const loaded = ctx.loaded();
+    const shown = { kind: this.model.kind, "latent-size": this.model.latentDim, likelihood: this.model.likelihood,
+      ...(loaded ? { "hidden-units": this.model.hidden, ...(this.model.likelihood === "gaussian" ? { sigma: this.model.sigmaX } : {}) } : {}) };
     for (const [attr, value] of Object.entries(shown)) {
-      if (!this.ctx.given(attr) && SETTING[attr].choices.some(([v]) => v === String(value))) this.controls[attr].value = String(value);
+      // A file's σₓ is an f32: 0.1 reads as 0.10000000149.
+      const offered = SETTING[attr].choices.find(([v]) => v === String(value) || Math.abs(Number(v) - Number(value)) <= 1e-4 * Math.abs(Number(v)));
+      if ((loaded || !this.ctx.given(attr)) && offered) this.controls[attr].value = offered[0];
     }
     const { mu } = await ctx.rt.testStats(this.model);
     await this.show(this.model, mu, null);
@@ -190,14 +196,17 @@ export class TrainView extends View {
       drawRow(this.rebuilt, rebuilt.recon, ROW);
       this.shownNote.textContent = steps === null
         ? `Shown: ${this.shippedName(model)}. "Train a fresh one here" trains ${aKind({ kind: this.value("kind") })} with the settings above and shows it instead.`
-        : `Shown: your run, step ${steps}: ${aKind(model)} with a ${model.latentDim}-D latent space and ${model.hidden} hidden units (${model.likelihood === "gaussian" ? `Gaussian likelihood, σₓ = ${fixed(model.sigmaX, 3)}` : "Bernoulli likelihood"}).`;
+        : `Shown: your run, step ${steps}: ${aKind(model)} with a ${model.latentDim}-D latent space and ${model.hidden} hidden units (${likelihoodWords(model)}).`;
       this.mapCanvas.dataset.steps = String(steps ?? 0);
       ctx.updated();
     }, "show the model");
   }
 
   shippedName(model) {
-    return `the model "${this.ctx.option("model")}", ${aKind(model)} with a ${model.latentDim}-D latent space`;
+    const loaded = this.ctx.loaded();
+    if (!loaded) return `the model "${this.ctx.option("model")}", ${aKind(model)} with a ${model.latentDim}-D latent space`;
+    const from = loaded.file ? `the weights loaded from “${loaded.file}”` : "the weights given to loadSafetensors()";
+    return `${from}, ${aKind(model)} with a ${model.latentDim}-D latent space and ${model.hidden} hidden units (${likelihoodWords(model)})`;
   }
 
   /** The shown model is a run kept by `persist` (the panel says so too). */

@@ -100,7 +100,7 @@ export class VaePlayground extends HTMLElement {
   #started = false;
   #unregister = null;
   #onVisibility = () => this.#updateVisibility();
-  #override = null; // a model loaded with loadSafetensors: { url, bytes }
+  #override = null; // a model loaded with loadSafetensors, or from a file in a training panel: { url, bytes, file? }
   #mainKey = null; // the #models key of the view's own model
   #swapping = Promise.resolve(); // loadSafetensors calls that redraw in place, one after another
   #kept = null; // with `persist`: the record as last saved ({ view, prior, state, run }), or null
@@ -291,6 +291,15 @@ export class VaePlayground extends HTMLElement {
       /** A training view's newest weights: kept across reloads where `persist` is set. */
       keepRun: (run) => widget.#keepRun(run),
       forgetRun: () => widget.#forgetRun(),
+      /** Shows the model in `bytes`, which a person loaded from the file named `file`. */
+      loadFile(bytes, file) {
+        widget.#override = { url: bytesUrl(bytes), bytes, file };
+        widget.#restartView();
+        return widget.ready.catch(() => {}); // a failure is shown in the widget and fired as error
+      },
+      /** Whether the shown model was handed over (loadSafetensors, or a person's file: `file`, its
+       * name) rather than named by `model`: `{ file }`, or null. */
+      loaded: () => (widget.#override ? { file: widget.#override.file ?? null } : null),
       /** Runs `work`; a crash shows the restart panel (in every widget), any other failure a status line. */
       async guard(work, what) {
         try {
@@ -353,6 +362,7 @@ export class VaePlayground extends HTMLElement {
     // The walk's ends and the arithmetic's slots; ones that no longer fit are not put back.
     if (state) this.#view.restore(state).catch(() => {});
     if (this.#keptModel) this.#view.panel?.restored(this.#keptModel.run);
+    else if (this.#override) this.#view.panel?.loaded(this.#override);
   }
 
   #keepRun(run) {

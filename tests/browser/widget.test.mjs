@@ -1122,6 +1122,48 @@ test("view=hvae with persist, driven by its API: train() and stopTraining() fire
   await page.close();
 });
 
+test("view=train loads a person's .safetensors: a file that is no model is refused and changes nothing; a model is shown, the controls set from it, and its weights train further", async () => {
+  const { page, errors } = await openPage(`${LESSON}/blank.html`);
+  await addWidgets(page, [{ id: "tr", view: "train", loading: "eager", "batch-size": "256", epochs: "1" }]);
+  await page.waitForFunction(() => document.querySelector("#tr").dataset.updates > 0);
+  const shadow = page.locator("#tr");
+  const shownNote = () => page.evaluate(() => [...document.querySelector("#tr").shadowRoot.querySelectorAll("p")].find((p) => p.textContent.startsWith("Shown:")).textContent);
+  const events = (type) => page.evaluate((type) => window.__events.filter((e) => e.id === "tr" && e.type === type).map((e) => e.detail), type);
+  const before = await shownNote();
+  const upload = shadow.getByLabel("Load weights (.safetensors)");
+  await upload.setInputFiles({ name: "notes.safetensors", mimeType: "application/octet-stream", buffer: Buffer.from("these are lecture notes, not weights") });
+  await page.waitForFunction(() => window.__events.some((e) => e.id === "tr" && e.type === "error"), null, { timeout: 5000 });
+  const [refused] = await events("error");
+  assert.equal(refused.type, "load");
+  assert.match(refused.message, /^“notes\.safetensors” was not loaded: .+\. Nothing changed\.$/);
+  assert.equal(await shadow.locator("[part=training-status]").textContent(), refused.message);
+  assert.equal(await shownNote(), before, "the shown model stays");
+
+  // The shipped autoencoder, as a file a person saved: shown, and the controls follow it.
+  await upload.setInputFiles({ name: "my-ae.safetensors", mimeType: "application/octet-stream", buffer: await readFile(join(PKG, "assets/ae-latent2.safetensors")) });
+  await page.waitForFunction(() => document.querySelector("#tr").shadowRoot.querySelector(".training")?.dataset.loaded === "my-ae.safetensors", null, { timeout: 20000 });
+  await page.waitForFunction(() => document.querySelector("#tr").dataset.ready === "true");
+  assert.equal(await shownNote(), "Shown: the weights loaded from “my-ae.safetensors”, an autoencoder with a 2-D latent space and 400 hidden units (Bernoulli likelihood). \"Train a fresh one here\" trains an autoencoder with the settings above and shows it instead.");
+  assert.equal(await shadow.getByLabel("Model kind", { exact: true }).inputValue(), "autoencoder");
+  assert.equal(await shadow.getByLabel("Hidden units", { exact: true }).inputValue(), "400");
+  assert.match(await shadow.locator("[part=training-status]").textContent(), /^Showing the weights of “my-ae\.safetensors”\. "Go on training these weights" trains them further/);
+
+  // Going on trains those weights: the run's first snapshot (step 0) is the file's model, whose
+  // test reconstruction error is far below a fresh autoencoder's ~540 nats.
+  await shadow.getByRole("button", { name: "Go on training these weights" }).click();
+  await page.waitForFunction(() => window.__events.some((e) => e.id === "tr" && e.type === "trainend"), null, { timeout: 90000, polling: 250 });
+  const [end] = await events("trainend");
+  assert.deepEqual([end.reason, end.steps], ["finished", 36], JSON.stringify(end));
+  const runs = await snapshots(page, "#tr");
+  assert.equal(runs[0].steps, 0);
+  assert.ok(runs[0].scoreAtMean < 200, `the first snapshot's reconstruction error: ${runs[0].scoreAtMean}`);
+  await page.waitForFunction(() => /^Shown: your run, step 36: an autoencoder with a 2-D latent space and 400 hidden units/.test(
+    [...document.querySelector("#tr").shadowRoot.querySelectorAll("p")].find((p) => p.textContent.startsWith("Shown:")).textContent));
+  assert.equal(await upload.isDisabled(), true, "a run exists (paused, finished): loading waits until it is ended");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("backend=\"webgpu\" makes the GPU the training panel's first choice; where no adapter answers, train() rejects with why, fires trainend and an error, and the view stays", async () => {
   const { page, errors } = await openPage(`${LESSON}/blank.html`);
   // This browser runs without --enable-unsafe-webgpu: navigator.gpu exists, no adapter answers.
