@@ -273,10 +273,16 @@ test("a damaged saved record is refused whole and can be cleared; a second tab c
     [{ steps: -3 }, /its step or epoch count is not a whole number/],
     [{ cut: true }, /truncated/],
   ];
-  for (const [spec, expected] of damaged) {
+  for (const [index, [spec, expected]] of damaged.entries()) {
     await store(spec);
-    await page.reload();
-    await page.waitForSelector("body[data-started=true]", { timeout: 60000 });
+    // The first is found as the page starts; the others by the same restore() called again
+    // (a reload each took ~8 s and tests nothing more).
+    if (index === 0) {
+      await page.reload();
+      await page.waitForSelector("body[data-started=true]", { timeout: 60000 });
+    } else {
+      assert.equal(await page.evaluate(() => window.vaePlayground.training.restore()), false);
+    }
     const status = await page.locator("#train-status").textContent();
     assert.match(status, /Your saved model could not be restored: .*Nothing of it was applied/, status);
     assert.match(status, expected, status);
