@@ -85,12 +85,16 @@ async function run() {
   let pending = [];
   let lastProgress = performance.now();
   let lastSnapshot = lastProgress;
+  // The pace since this run (or its resume) began, snapshots included: what the time left is.
+  const began = lastProgress;
+  const stepsBefore = model.steps;
+  const pace = (r) => ({ stepsPerSecond: (model.steps - stepsBefore) / Math.max((performance.now() - began) / 1000, 1e-3), stepsPerEpoch: r.stepsPerEpoch });
   while (running) {
     if (finished()) {
       // The epochs asked for are done. The epoch's last step, the start, or the pause before a
       // resume has just sent the weights where it stops.
       running = false;
-      if (pending.length) post({ type: "progress", steps: steps(), epoch: epochsAfter(last), stats: means(pending) });
+      if (pending.length) post({ type: "progress", steps: steps(), epoch: epochsAfter(last), stats: means(pending), ...pace(last) });
       post({ type: "paused", reason: "finished", epochs });
       return;
     }
@@ -110,7 +114,7 @@ async function run() {
     last = result;
     const now = performance.now();
     if (now - lastProgress >= PROGRESS_MS || !running) {
-      post({ type: "progress", steps: steps(), epoch: epochsAfter(result), stats: means(pending) });
+      post({ type: "progress", steps: steps(), epoch: epochsAfter(result), stats: means(pending), ...pace(result) });
       pending = [];
       lastProgress = now;
     }

@@ -189,7 +189,10 @@ export class TrainingPanel {
     this.figures = h("dl", { class: "numbers", part: "figures" });
     this.chart = canvas(`${CHART_NAMES[kind]} training chart${log ? " (log scale)" : ""}`, 320, 140, "chart");
     this.flag = h("p", { class: "flag", part: "flag", role: "alert", hidden: true });
-    this.shown = h("div", { class: "training", hidden: true }, this.figures, this.chart, chartLegend(this.series));
+    // The pace, and with an epoch limit (view="train") how far the run is and the time left.
+    this.meter = h("progress", { max: 1, value: 0, "aria-label": "Training progress", part: "progress", hidden: true });
+    this.pace = h("span", { class: "note", part: "pace" });
+    this.shown = h("div", { class: "training", hidden: true }, h("div", { class: "row" }, this.meter, this.pace), this.figures, this.chart, chartLegend(this.series));
     this.root = h("div", { class: "training", part: "training" },
       h("div", { class: "row", part: "controls" }, this.button, h("label", { class: "mini", text: "learning rate " }, this.lr),
         ...(gpu ? [h("label", { class: "mini", text: "on " }, this.backend)] : []), this.save,
@@ -229,6 +232,25 @@ export class TrainingPanel {
   /** A setting of the step changed: the run (running or paused) takes it from its next step. */
   settingsChanged() {
     this.run?.send({ type: "settings", train: this.train(), epochs: this.epochs() });
+    this.showPace(); // the bar's length follows the epochs
+  }
+
+  /** The run's pace; with an epoch limit, the bar of epochs done and, while it runs, the time left. */
+  showPace() {
+    const p = this.lastPace;
+    if (!p) return;
+    const rate = `${fixed(p.stepsPerSecond, 1)} steps/s`;
+    const limit = this.epochs();
+    this.meter.hidden = limit === null;
+    if (limit === null) {
+      this.pace.textContent = rate;
+      return;
+    }
+    this.meter.max = limit;
+    this.meter.value = Math.min(this.epoch, limit);
+    const left = Math.round(Math.max(0, limit - this.epoch) * p.stepsPerEpoch / p.stepsPerSecond);
+    const time = left >= 60 ? `${Math.floor(left / 60)} min ${left % 60} s` : `${left} s`;
+    this.pace.textContent = `${rate}${this.state === "running" && Number.isFinite(left) && left > 0 ? ` · about ${time} left of ${limit} epoch${limit === 1 ? "" : "s"}` : ""}`;
   }
 
   /** Renames the chart's series `index` (its legend entry), for a run whose model names it otherwise. */
@@ -329,6 +351,7 @@ export class TrainingPanel {
     this.save.disabled = state !== "running" && state !== "paused";
     this.upload.disabled = state !== "idle" && state !== "failed";
     this.end.hidden = state !== "paused";
+    this.showPace();
     this.view.runState?.(state);
     this.view.ctx.updated();
   }
@@ -340,6 +363,9 @@ export class TrainingPanel {
     this.steps = from?.steps ?? 0;
     this.epoch = from?.epoch ?? 0;
     this.last = null;
+    this.lastPace = null;
+    this.meter.hidden = true;
+    this.pace.textContent = "";
     this.kept = null;
     this.goingOn = from;
     delete this.root.dataset.snapshots;
@@ -419,6 +445,8 @@ export class TrainingPanel {
         // The last figures after a pause carry no epoch: the view shows the one before.
         this.epoch = message.epoch ?? this.epoch;
         view.progress({ ...message, epoch: this.epoch }, this);
+        if (message.stepsPerSecond !== undefined) this.lastPace = message;
+        this.showPace();
         this.redraw();
         view.ctx.emit("trainprogress", { kind: this.kind, steps: message.steps, epoch: message.epoch, stats: message.stats });
         break;

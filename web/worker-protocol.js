@@ -65,9 +65,10 @@
 //   { type: "settings", train }      the step's settings (learning rate, β) from the next step;
 //                                    does not resume a paused run
 // notices (worker → page)
-//   { type: "progress", steps, epoch, stats }   every ~250 ms: the mean of each figure of
-//       trainBatch's result over the steps since the last message (discriminatorWins: the share
-//       of those steps it held)
+//   { type: "progress", steps, epoch, stats, stepsPerSecond?, stepsPerEpoch? }   every ~250 ms:
+//       the mean of each figure of trainBatch's result over the steps since the last message
+//       (discriminatorWins: the share of those steps it held), and the pace since the run (or its
+//       resume) began, snapshots included; the last one after a pause has epoch null and no pace
 //   { type: "snapshot", steps, epoch, codes: Float32Array, scores, weights: Uint8Array }
 //       every ~2 s and at each epoch's end: the 1,000 test digits' codes (the VAE's μ; the AAE's z;
 //       the HVAE's μ₂ at μ₁), testScores() and the weights (safetensors), so the page shows this

@@ -918,16 +918,28 @@ test("view=train takes its run's settings from the settings table's attributes: 
   await page.waitForFunction(() => /^Shown: your run, step 36: an autoencoder with a 5-D latent space and 64 hidden units \(Bernoulli likelihood\)\.$/.test(
     [...document.querySelector("#small").shadowRoot.querySelectorAll("p")].find((p) => p.textContent.startsWith("Shown:")).textContent));
   assert.match(await trainingText(page, "#small"), /steps36 \(epoch 1\.0 of 1\)/);
+  const meter = () => page.evaluate(() => {
+    const root = document.querySelector("#small").shadowRoot;
+    const bar = root.querySelector('progress[aria-label="Training progress"]');
+    return { max: bar.max, value: bar.value, hidden: bar.hidden, pace: root.querySelector("[part=pace]").textContent };
+  });
+  const done = await meter();
+  assert.deepEqual([done.max, done.value, done.hidden], [1, 1, false], JSON.stringify(done));
+  assert.match(done.pace, /^\d+\.\d steps\/s$/, "paused, finished: the pace, no time left");
 
   // epochs is live: raised to 2, Resume trains one more epoch and pauses again at step 72.
   await page.evaluate(() => document.querySelector("#small").setAttribute("epochs", "2"));
   assert.equal(await shadow.getByLabel("Epochs", { exact: true }).inputValue(), "2");
+  assert.equal((await meter()).max, 2, "the bar's length follows the epochs");
   await shadow.getByRole("button", { name: "Resume" }).click();
+  // While it runs, the time left of the two epochs.
+  await page.waitForFunction(() => / · about \d+ s left of 2 epochs$/.test(document.querySelector("#small").shadowRoot.querySelector("[part=pace]").textContent), null, { timeout: 60000 });
   await page.waitForFunction(() => window.__ends.length === 2, null, { timeout: 90000, polling: 250 });
   const second = (await page.evaluate(() => window.__ends))[1];
   assert.deepEqual([second.reason, second.steps], ["finished", 72], JSON.stringify(second));
   const runs = await snapshots(page, "#small");
   assert.equal(runs.at(-1).steps, 72, "the last snapshot is the finished run's");
+  assert.deepEqual([(await meter()).value, (await meter()).max], [2, 2]);
   assert.ok(runs.at(-1).scoreAtMean < runs[0].scoreAtMean, `reconstruction error ${runs[0].scoreAtMean} → ${runs.at(-1).scoreAtMean}`);
   assert.deepEqual(errors.filter((e) => !/hidden-units="65"/.test(e)), []);
   await page.close();
