@@ -97,8 +97,10 @@ export class TrainingPanel {
   settings() {
     const out = {};
     for (const [key, [id, row]] of Object.entries(FIELDS)) out[key] = read(row, $(id).value);
-    out.epochs = Math.max(1, Math.min(500, Math.round(out.epochs) || 1));
-    out.seed = Math.max(0, Math.round(out.seed) || 0);
+    // A typed number can be out of the table's range: it is brought back into it.
+    const into = ({ range: { min, max } }, v) => Math.max(min, Math.min(max, Math.round(v) || min));
+    out.epochs = into(FIELDS.epochs[1], out.epochs);
+    out.seed = into(FIELDS.seed[1], out.seed);
     return out;
   }
 
