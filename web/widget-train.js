@@ -49,7 +49,7 @@ export class TrainView extends View {
       { label: "reconstruction −log p(x|z)", color: "#1f77b4", from: "stats", value: (s) => s.recon },
       { label: "KL(q(z|x) ‖ N(0, I))", color: "#d62728", from: "stats", value: (s) => s.kl },
       // An autoencoder has no ELBO: its test figure is the reconstruction error at z = μ.
-      { label: "test −ELBO, one draw per digit (autoencoder: reconstruction error)", color: "#2ca02c", from: "scores", value: (s) => (this.value("kind") === "autoencoder" ? s.scoreAtMean : s.negElbo) },
+      { label: "test −ELBO, one draw per digit", color: "#2ca02c", from: "scores", value: (s) => (this.value("kind") === "autoencoder" ? s.scoreAtMean : s.negElbo) },
     ], { batch: SETTING["batch-size"].default, rates: SETTING.lr.choices, rate: String(ctx.option("lr")), upload: true });
     for (const attr of STEP) {
       this.controls[attr].addEventListener(attr === "beta" ? "input" : "change", () => {
@@ -97,16 +97,17 @@ export class TrainView extends View {
       hidden: this.value("hidden-units"),
       likelihood: this.value("likelihood"),
       sigmaX: this.value("sigma"),
-      seed: this.seed(),
+      seed: this.parsed("seed"),
     };
   }
 
-  /** The control's seed, if it holds one the table accepts; else the element's. */
-  seed() {
+  /** The control's value for `attr` if the settings table accepts it (a typed number input can
+   * hold anything); else the element's option. */
+  parsed(attr) {
     try {
-      return SETTING.seed.parse(this.controls.seed.value);
+      return SETTING[attr].parse(this.controls[attr].value);
     } catch {
-      return this.ctx.seed();
+      return this.ctx.option(attr);
     }
   }
 
@@ -116,13 +117,9 @@ export class TrainView extends View {
     return { beta: this.value("beta"), batchSize: this.value("batch-size"), likelihood, learnSigmaX: likelihood === "gaussian" && this.value("sigma-rule") === "learned" };
   }
 
-  /** The epochs after which a run pauses, finished: the control's, if the table accepts it. */
+  /** The epochs after which a run pauses, finished. */
   epochLimit() {
-    try {
-      return SETTING.epochs.parse(this.controls.epochs.value);
-    } catch {
-      return this.ctx.option("epochs");
-    }
+    return this.parsed("epochs");
   }
 
   /** A live option changed (beta, lr, batch-size, epochs, sigma-rule, seed): the control shows it
@@ -142,8 +139,13 @@ export class TrainView extends View {
     if (state !== "starting") return;
     // A Gaussian density's nats can go below zero, where a log scale has no place for them.
     this.panel.setLog(this.value("likelihood") !== "gaussian");
-    // A conditional VAE's posterior is given the digit too.
-    this.panel.relabel(2, `KL(q(z|x${this.value("kind") === "conditional" ? ", y" : ""}) ‖ N(0, I))`);
+    // The legend names what this run's series are: an autoencoder has no KL term and no ELBO, and
+    // a conditional VAE's posterior is given the digit too.
+    const kind = this.value("kind");
+    const autoencoder = kind === "autoencoder";
+    this.panel.relabel(0, autoencoder ? "loss = reconstruction (batches; no KL term)" : "loss = reconstruction + β·KL (batches)");
+    this.panel.relabel(2, autoencoder ? "KL: none (an autoencoder has no q(z|x))" : `KL(q(z|x${kind === "conditional" ? ", y" : ""}) ‖ N(0, I))`);
+    this.panel.relabel(3, autoencoder ? "test reconstruction error at z = μ" : "test −ELBO, one draw per digit");
   }
 
   async start() {
