@@ -225,7 +225,7 @@ build_pkg() {
 # The <vae-playground> element, its iframe page and the shipped weights and digits, copied from web/
 # beside the package's wasm: the folder an author copies into a site (every URL inside resolves
 # from the element module's own location).
-WIDGET_FILES=(widget.js widget.d.ts widget-runtime.js webgpu-probe.js widget-views.js widget-family.js widget-series.js widget-train.js family-worker.js worker-protocol.js widget-settings.js widget-store.js widget.css labels.js scores.js
+WIDGET_FILES=(widget.js widget.d.ts widget-runtime.js webgpu-probe.js widget-views.js widget-family.js widget-series.js widget-train.js family-worker.js worker-protocol.js worker-traps.js widget-settings.js widget-store.js widget.css labels.js scores.js
   draw.js render.js latent-map.js embed.html embed.js embed.css embed-host.js anywidget.js file-check.js)
 copy_widget() {
   local dir="$1"

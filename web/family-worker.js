@@ -4,6 +4,8 @@
 // Its protocol is written in worker-protocol.js: the start, pause and save requests carry an `id`
 // that their answer repeats, and a request that fails is answered with a "failed" of that `id`.
 
+import { alive, deadReason, isTrap, moduleDied, trapText } from "./worker-traps.js";
+
 const PROGRESS_MS = 250;
 const SNAPSHOT_MS = 2000;
 
@@ -18,6 +20,7 @@ let base = 0; // steps taken before this worker (a run gone on from a snapshot)�
 let epochBase = 0; // …and epochs
 let started = false;
 let epochs = null; // the run pauses, finished, once this many epochs are done (null: never)
+let crashNext = null; // test hook: the next step crashes the module this way ("panic" | "alloc")
 const steps = () => base + model.steps;
 /** Epochs done after the step `r` (fractional): its epoch's finished share counts. */
 const epochsAfter = (r) => epochBase + r.epoch + (r.endsEpoch ? 0 : r.stepInEpoch / r.stepsPerEpoch);
@@ -25,13 +28,17 @@ const finished = () => epochs !== null && last !== null && epochsAfter(last) >= 
 
 const post = (message, transfer = []) => self.postMessage(message, transfer);
 
-const crashedBy = (e) => e instanceof WebAssembly.RuntimeError || Boolean(wasm?.panicked?.());
+/** Whether `e` (or what came before it) is the module's crash: a trap, a panic. */
+function crashedBy(e) {
+  if (isTrap(e)) moduleDied(trapText(e));
+  return Boolean(deadReason()) || Boolean(wasm?.panicked?.());
+}
 
 /** Ends the run: the module crashed, the start failed, or a step failed other than by diverging.
  * `id`: the request this answers, if a request failed. */
 function fail(e, id) {
   const crashed = crashedBy(e);
-  const message = crashed && wasm?.panicked?.() ? wasm.panicMessage() : String(e?.message ?? e);
+  const message = crashed ? (wasm?.panicked?.() && wasm.panicMessage()) || deadReason() : String(e?.message ?? e);
   running = false;
   post({ type: "failed", message, crashed, started, id });
 }
@@ -73,12 +80,39 @@ async function testCodes() {
   return (await model.reconstruct(test.pixels, test.count, labels)).mu;
 }
 
-async function snapshot(last) {
+/** `epochEnd`: taken because the step `last` ended an epoch (the per-epoch test figures). */
+async function snapshot(last, epochEnd = false) {
   if (model.kind === "recurrent") return seriesSnapshot(last);
   const codes = await testCodes();
   const scores = await model.testScores();
   const weights = await model.toSafetensors();
-  post({ type: "snapshot", steps: steps(), epoch: epochsAfter(last), codes, scores, weights }, [codes.buffer, weights.buffer]);
+  if (model.backend === "webgpu" && model.scoreAtMean) await spotCheck(weights);
+  post({ type: "snapshot", steps: steps(), epoch: epochsAfter(last), epochEnd, codes, scores, weights }, [codes.buffer, weights.buffer]);
+}
+
+const SPOT_CHECK_DIGITS = 100;
+const SPOT_CHECK_TOLERANCE = 1e-3;
+
+/** A GPU can answer wrongly without an error (a kernel skipped, stale data read). Before a VAE's
+ * snapshot leaves the worker, the z = μ scores of the first 100 test digits are recomputed on the
+ * CPU from the snapshot's own weights; a disagreement ends this worker's run (the panel goes on on
+ * the CPU from the last snapshot, which agreed). */
+async function spotCheck(weights) {
+  const n = Math.min(SPOT_CHECK_DIGITS, test.count);
+  const pixels = test.pixels.subarray(0, n * 784);
+  const labels = model.kind === "conditional" ? test.labels.subarray(0, n) : undefined;
+  const gpu = await model.scoreAtMean(pixels, n, labels);
+  const cpu = await wasm.Vae.fromSafetensors(weights.slice(), { backend: "cpu" });
+  try {
+    const scores = await cpu.scoreAtMean(pixels, n, labels);
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(gpu[i] - scores[i]) / Math.max(Math.abs(scores[i]), 1e-3));
+    if (!(worst <= SPOT_CHECK_TOLERANCE)) {
+      throw new Error(`the GPU's answers disagreed with the CPU's at step ${steps()} (z = μ scores of ${n} test digits off by up to ${(100 * worst).toFixed(2)}%)`);
+    }
+  } finally {
+    cpu.free();
+  }
 }
 
 async function run() {
@@ -100,9 +134,10 @@ async function run() {
     }
     let result;
     try {
-      result = await model.trainBatch(train);
+      if (crashNext) await alive(wasm.debugCrashLater(crashNext, 0));
+      result = await alive(model.trainBatch(train));
     } catch (e) {
-      if (e instanceof WebAssembly.RuntimeError || wasm.panicked()) return fail(e);
+      if (crashedBy(e)) return fail(e);
       // Anything but a refused step (a lost GPU device, say) ends this worker's run.
       if (!/training diverged/.test(String(e?.message ?? e))) return fail(e);
       // A rejected step was rolled back inside the module: the weights are the last sound ones.
@@ -119,7 +154,7 @@ async function run() {
       lastProgress = now;
     }
     if (now - lastSnapshot >= SNAPSHOT_MS || result.endsEpoch) {
-      await snapshot(result);
+      await alive(snapshot(result, Boolean(result.endsEpoch)));
       lastSnapshot = performance.now();
     }
     // Yield to the message queue so pause is heard between steps.
@@ -186,7 +221,7 @@ self.onmessage = async ({ data }) => {
       running = false;
       await loop;
       // The weights where it stopped, so the view (and a kept run) shows every step taken.
-      if (last && model) await snapshot(last);
+      if (last && model) await alive(snapshot(last));
       post({ type: "paused", reason: "asked", id: data.id });
     } else if (data.type === "settings") {
       train = { ...train, ...data.train };
@@ -195,6 +230,10 @@ self.onmessage = async ({ data }) => {
       if (data.train) train = { ...train, ...data.train };
       if (data.epochs !== undefined) epochs = data.epochs;
       go();
+    } else if (data.type === "debugCrash") {
+      crashNext = data.how === "alloc" ? "alloc" : "panic";
+    } else if (data.type === "debugGpuFault") {
+      wasm.debugWebGpuFault?.(true);
     } else if (data.type === "save") {
       if (!model) throw new Error("no model to save yet: the run has not started");
       const bytes = await model.toSafetensors();

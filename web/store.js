@@ -6,7 +6,7 @@
 // tab is not undone by another's next save. Every change is announced on a BroadcastChannel so the
 // other tabs can say that the saved model changed under them.
 
-import { transaction as idbTransaction } from "./widget-store.js";
+import { holdLock, transaction as idbTransaction } from "./widget-store.js";
 
 const DB = "vae-playground";
 const STORE = "runs";
@@ -92,14 +92,4 @@ export async function withRunLock(work, busy) {
 
 /** Takes the run's lock and holds it until `release()` is called; resolves to that function, or to
  * null if another tab holds it. */
-export function holdRunLock() {
-  if (!navigator.locks?.request) return Promise.resolve(() => {});
-  return new Promise((resolve) => {
-    navigator.locks
-      .request(RUN_LOCK, { ifAvailable: true }, (lock) => {
-        if (!lock) return resolve(null);
-        return new Promise((release) => resolve(release));
-      })
-      .catch(() => resolve(null));
-  });
-}
+export const holdRunLock = () => holdLock(RUN_LOCK);

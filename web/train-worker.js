@@ -15,6 +15,7 @@
 // `id` that their answer ("ready", "created" or "failed") repeats.
 
 import { probeWebGpu, withTimeout } from "./webgpu-probe.js";
+import { alive, deadReason, isTrap, moduleDied, onDeath, trapText } from "./worker-traps.js";
 
 const SNAPSHOT_MS = 2000; // how often the page's views refresh while training
 const PROGRESS_MS = 250; // how often loss points are sent to the charts
@@ -34,35 +35,9 @@ let generation = 0; // bumps when the model is replaced, so an old loop stops qu
 const post = (message, transfer = []) => postMessage(message, transfer);
 const errorText = (e) => String(e?.message ?? e);
 
-// A trap inside the module (a panic, or an allocation failure that skips the panic hook) can leave
-// a call's promise unsettled. Every call the loop awaits is raced against `death`, which rejects
-// as soon as the worker sees the trap, so the loop always ends and the page hears "crashed".
-let dead = null; // why the module died, once it has
-let die;
-const death = new Promise((_, reject) => (die = reject));
-death.catch(() => {});
-function moduleDied(reason) {
-  if (dead) return;
-  dead = reason;
-  stopRequested = true;
-  die(new Error(`the module crashed (${reason})`));
-}
-const alive = (promise) => Promise.race([promise, death]);
-const isTrap = (e) => e instanceof WebAssembly.RuntimeError || /^RuntimeError/.test(String(e));
-/** "a WebAssembly trap: unreachable", from a RuntimeError or its text. */
-const trapText = (e) => `a WebAssembly trap: ${String(e?.message ?? e).replace(/^RuntimeError:\s*/, "")}`;
-addEventListener("error", (e) => {
-  if (isTrap(e.error ?? e.message)) {
-    e.preventDefault();
-    moduleDied(trapText(e.error ?? e.message));
-  }
-});
-addEventListener("unhandledrejection", (e) => {
-  if (isTrap(e.reason)) {
-    e.preventDefault();
-    moduleDied(trapText(e.reason));
-  }
-});
+// A trap can leave a call's promise unsettled: every call the loop awaits is raced against the
+// module's death (worker-traps.js), so the loop always ends and the page hears "crashed".
+onDeath(() => (stopRequested = true));
 let crashNext = null; // test hook: the next step crashes the module this way
 
 /** Lets queued messages (pause, new settings) in between steps. */
@@ -261,9 +236,9 @@ async function run() {
     reason = /diverged/.test(errorText(e)) ? "diverged" : "error";
     message = errorText(e);
     if (isTrap(e)) moduleDied(trapText(e));
-    if (dead || wasm.panicked()) {
+    if (deadReason() || wasm.panicked()) {
       reason = "crashed";
-      message = (wasm.panicked() && wasm.panicMessage()) || dead || message;
+      message = (wasm.panicked() && wasm.panicMessage()) || deadReason() || message;
     } else if (vae?.backend === "webgpu" && reason !== "diverged") reason = "gpu-failed";
   }
   if (reason === "crashed") {

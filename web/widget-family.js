@@ -28,7 +28,7 @@ export function oneLine(message) {
     if (/^Backtrace:?$|^No backtrace available$|^Caused by:$/.test(line) || line === "") continue;
     if (!causes.some((c) => c.includes(line))) causes.push(line);
   }
-  return causes.join(": ").replace(/\.: /g, ": ").replace(/\.$/, "");
+  return causes.join(": ").replace(/[.:]: /g, ": ").replace(/\.$/, "");
 }
 
 // ---- training in a worker ----------------------------------------------------------------------
@@ -71,14 +71,16 @@ class Run {
       worker.onmessage = ({ data }) => requests.settle(data) || on(data);
       worker.onerror = (e) => {
         const message = `the training worker could not run: ${e.message ?? "its script failed to load"}`;
-        const failure = { type: "failed", message, crashed: true };
+        const failure = { type: "failed", message, crashed: true, started: Boolean(this.answered) };
         // A start still waiting hears it as its answer; else the run hears it as a notice.
         if (!requests.abandon(message, failure)) on(failure);
       };
       const copy = data.slice(); // the runtime keeps its own
       const weights = from?.weights.slice();
-      return requests.send({ type: "start", module, glue: assetUrl("vae_playground.js"), data: copy, kind, model, train, epochs, backend, gpu: gpuBuild(), weights, steps: from?.steps, epoch: from?.epoch },
+      const answer = await requests.send({ type: "start", module, glue: assetUrl("vae_playground.js"), data: copy, kind, model, train, epochs, backend, gpu: gpuBuild(), weights, steps: from?.steps, epoch: from?.epoch },
         [copy.buffer, ...(weights ? [weights.buffer] : [])]);
+      this.answered = true; // a failure from now on is mid-run
+      return answer;
     })();
     return this.started;
   }
@@ -269,9 +271,52 @@ export class TrainingPanel {
   /** The element's train(): resumes a paused run, else goes on from a kept one, else starts a fresh
    * one; resolves once it trains, rejects with the reason when it cannot start. */
   begin() {
-    if (this.state === "paused") this.toggle();
-    else if (this.state === "idle" || this.state === "failed") this.start(this.kept);
+    if (this.state === "paused") return this.resume();
+    if (this.state === "idle" || this.state === "failed") this.start(this.kept);
     return this.state === "starting" ? this.starting : Promise.resolve();
+  }
+
+  /** With `persist`, takes the kept run's lock (held while a run trains, so another tab or widget
+   * with the same key cannot train over it); throws, saying why, while another holds it. `run`:
+   * the run it is for (a lock that arrives after that run ended is let go at once). */
+  async claim(run) {
+    if (this.lock) return;
+    const release = await this.view.ctx.holdRun();
+    if (!release) {
+      throw new Error(`another tab (or another widget of this page) is training the run kept under persist="${this.view.ctx.persistKey()}"; pause it there first, so the two do not overwrite each other's kept run`);
+    }
+    if (this.run !== run) {
+      release();
+      throw Object.assign(new Error("the run was ended before it started"), { ended: true });
+    }
+    this.lock = release;
+  }
+
+  /** Lets go of the kept run's lock (paused, ended or failed: the snapshot where it stopped is kept). */
+  unlock() {
+    this.lock?.();
+    this.lock = null;
+  }
+
+  /** Resumes the paused run once it holds the kept run's lock; resolves once it trains, rejects
+   * with why it cannot. */
+  resume() {
+    const run = this.run;
+    this.button.disabled = true;
+    return this.claim(run).then(
+      () => {
+        if (this.run !== run || this.state !== "paused") return;
+        run.send({ type: "resume", train: this.train(), epochs: this.epochs() });
+        this.setState("running");
+      },
+      (e) => {
+        if (e.ended) return;
+        this.button.disabled = false;
+        this.status.textContent = `Not resumed: ${e.message}.`;
+        this.view.ctx.emit("trainend", { kind: this.kind, steps: this.steps, reason: "failed", message: e.message });
+        throw e;
+      },
+    );
   }
 
   /** Says that the view shows the person's run kept in this browser (`persist`), not the shipped model. */
@@ -337,10 +382,7 @@ export class TrainingPanel {
       this.button.textContent = "Pausing…";
       return;
     }
-    if (this.state === "paused") {
-      this.run.send({ type: "resume", train: this.train(), epochs: this.epochs() });
-      this.setState("running");
-    }
+    if (this.state === "paused") this.resume().catch(() => {}); // a refusal is shown and fired as trainend
   }
 
   setState(state) {
@@ -374,6 +416,7 @@ export class TrainingPanel {
     this.forget.hidden = true;
     this.goOn.hidden = true;
     this.flag.hidden = true;
+    this.crashedAt = null;
     this.setState("starting");
     this.status.textContent = from?.loaded ? `Starting a worker to go on training ${loadedName(from.file)}…`
       : from ? `Starting a worker to go on from your kept run, step ${from.steps}…` : "Starting a worker with its own copy of the module…";
@@ -383,15 +426,15 @@ export class TrainingPanel {
   /** A worker on `backend` ("auto": the GPU if a hardware adapter answers), fresh or going on from
    * the snapshot `from`. */
   launch(backend, from) {
+    const run = new Run(this.view.ctx, this.kind, this.view.modelOptions(), this.train(), this.epochs(), (m) => this.hear(m), from);
+    this.run = run;
     const where = backend === "auto" ? probeWebGpu("auto").then((why) => ({ backend: why ? "cpu" : "webgpu", why })) : Promise.resolve({ backend, why: null });
-    const started = where.then(({ backend: chosen, why }) => {
+    const started = Promise.all([where, this.claim(run)]).then(([{ backend: chosen, why }]) => {
       this.autoReason = why;
       if (this.run !== run) throw Object.assign(new Error("the run was ended before it started"), { ended: true });
       run.begin(chosen);
       return run.started;
     });
-    const run = new Run(this.view.ctx, this.kind, this.view.modelOptions(), this.train(), this.epochs(), (m) => this.hear(m), from);
-    this.run = run;
     this.starting = this.ask("start", started);
     this.starting.catch(() => {}); // a failed start is shown and fired as trainend
   }
@@ -436,6 +479,12 @@ export class TrainingPanel {
           this.gpuLost = null;
           break;
         }
+        if (this.crash) {
+          this.status.textContent = `The training worker crashed at step ${this.crash.steps} (${this.crash.message}). Training goes on in a fresh worker ${WHERE[message.backend]} from the last snapshot, step ${this.last.steps}; only the steps after it were lost, and the optimiser's state starts afresh.`;
+          this.root.dataset.restarted = String(this.last.steps);
+          this.crash = null;
+          break;
+        }
         this.status.textContent = `Training on ${message.examples.toLocaleString("en")} ${message.what}, ${message.stepsPerEpoch} steps of ${this.train().batchSize ?? this.batch} per epoch, in a Web Worker, ${WHERE[message.backend]}${this.autoReason ? ` (“Auto” passed over WebGPU: ${this.autoReason})` : ""}.${this.goingOn ? ` It goes on from ${this.goingOn.loaded ? loadedName(this.goingOn.file) : `your kept run at step ${this.goingOn.steps}`}; the optimiser's state starts afresh.` : ""}`;
         this.goingOn = null;
         break;
@@ -456,11 +505,14 @@ export class TrainingPanel {
         this.root.dataset.snapshots = `${this.root.dataset.snapshots ? `${this.root.dataset.snapshots};` : ""}${message.steps}:${Object.entries(message.scores).map(([k, v]) => `${k}=${v}`).join(",")}`;
         view.snapshot(message);
         this.redraw();
-        view.ctx.emit("trainprogress", { kind: this.kind, steps: message.steps, epoch: message.epoch, scores: message.scores });
+        // The weights are a copy: what a listener does with them cannot reach the run.
+        view.ctx.emit("trainprogress", { kind: this.kind, steps: message.steps, epoch: message.epoch, scores: message.scores, weights: message.weights.slice() });
+        view.ctx.say(`Ready: the figures show your run, step ${message.steps}, trained in a worker ${WHERE[this.root.dataset.backend] ?? ""}; they are computed from its weights on the CPU (WebAssembly).`);
         view.ctx.keepRun({ weights: message.weights, steps: message.steps, epoch: message.epoch, backend: this.root.dataset.backend });
         this.last = { weights: message.weights, steps: message.steps, epoch: message.epoch };
         break;
       case "paused":
+        this.unlock(); // the snapshot where it stopped is kept: another tab may train now
         this.setState("paused");
         this.status.textContent = {
           diverged: `Paused: the last step diverged and was rolled back to the last sound weights (${message.message}). Lower the learning rate, then resume.`,
@@ -472,6 +524,10 @@ export class TrainingPanel {
         // A GPU that fails mid-run (a lost device, a driver reset) costs only the steps since the
         // last snapshot: a CPU worker goes on from it.
         if (message.started && this.root.dataset.backend === "webgpu" && this.last) return this.onCpu(message);
+        // A crash mid-run costs only the steps since the last snapshot too: a fresh worker (a
+        // fresh module instance) goes on from it. A second crash before a newer snapshot stops
+        // there, so a crash that repeats cannot loop.
+        if (message.crashed && message.started && this.last && this.crashedAt !== this.last.steps) return this.afterCrash(message);
         this.stop();
         this.setState("failed");
         message = { ...message, message: oneLine(message.message) };
@@ -487,13 +543,37 @@ export class TrainingPanel {
     view.ctx.emit("progress", { stage: "training", kind: this.kind, message: message.type });
   }
 
+  /** Goes on from the last snapshot in a fresh worker on the same backend, after the worker's
+   * module crashed mid-run. */
+  afterCrash(failure) {
+    this.stop({ keepLock: true });
+    this.crashedAt = this.last.steps;
+    this.crash = { steps: this.steps, message: oneLine(failure.message) };
+    this.rewind();
+    this.setState("starting");
+    this.status.textContent = `The training worker crashed at step ${this.crash.steps} (${this.crash.message}); a fresh worker goes on from the last snapshot, step ${this.last.steps}…`;
+    this.root.dataset.crashes = String(Number(this.root.dataset.crashes ?? 0) + 1);
+    this.view.ctx.emit("error", { type: "worker", message: `the training worker crashed mid-run (${this.crash.message}); training went on from step ${this.last.steps}` });
+    this.launch(this.root.dataset.backend ?? "cpu", this.last);
+    this.view.ctx.emit("progress", { stage: "training", kind: this.kind, message: "crashed" });
+  }
+
+  /** Forgets the chart's points after the last snapshot: the steps a dead worker took with it. */
+  rewind() {
+    for (const s of this.series) s.points = s.points.filter(([x]) => x <= this.last.steps);
+    this.steps = this.last.steps;
+    this.epoch = this.last.epoch;
+    this.redraw();
+  }
+
   /** Goes on training on the CPU from the last snapshot, after the GPU failed mid-run. */
   onCpu(failure) {
-    this.stop();
+    this.stop({ keepLock: true });
     this.gpuLost = { steps: this.steps, message: oneLine(failure.message) };
+    this.rewind();
     this.backend.value = "cpu";
     this.setState("starting");
-    this.status.textContent = `The GPU failed at step ${this.steps} (${this.gpuLost.message}); going on on the CPU from the last snapshot, step ${this.last.steps}…`;
+    this.status.textContent = `The GPU failed at step ${this.gpuLost.steps} (${this.gpuLost.message}); going on on the CPU from the last snapshot, step ${this.last.steps}…`;
     this.view.ctx.emit("error", { type: "worker", message: `the GPU failed mid-run (${this.gpuLost.message}); training went on on the CPU` });
     this.launch("cpu", this.last);
     this.view.ctx.emit("progress", { stage: "training", kind: this.kind, message: "gpu-lost" });
@@ -520,9 +600,12 @@ export class TrainingPanel {
     this.figures.replaceChildren(...rows.flatMap(([name, value]) => [h("dt", { text: name }), h("dd", { text: value })]));
   }
 
-  stop() {
+  /** Ends the run and its worker; lets go of the kept run's lock unless a new worker goes on at
+   * once (`keepLock`). */
+  stop({ keepLock = false } = {}) {
     this.run?.stop();
     this.run = null;
+    if (!keepLock) this.unlock();
   }
 }
 

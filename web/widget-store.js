@@ -69,3 +69,18 @@ export function saveWidget(key, record) {
 export function forgetWidget(key) {
   return transaction(DB, STORE, "readwrite", (store) => store.delete(key));
 }
+
+/** Takes the Web Lock `name` and holds it until the returned `release()` is called; resolves to
+ * that function, or to null at once if another tab (or another widget of this page) holds it.
+ * Without Web Locks (old browsers) there is nothing to hold: it resolves to a no-op. */
+export function holdLock(name) {
+  if (!navigator.locks?.request) return Promise.resolve(() => {});
+  return new Promise((resolve) => {
+    navigator.locks
+      .request(name, { ifAvailable: true }, (lock) => {
+        if (!lock) return resolve(null);
+        return new Promise((release) => resolve(release));
+      })
+      .catch(() => resolve(null));
+  });
+}

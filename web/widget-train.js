@@ -44,6 +44,7 @@ export class TrainView extends View {
     this.controls = {};
     for (const attr of [...ARCHITECTURE, ...STEP, "seed"]) this.controls[attr] = control(attr, ctx.option(attr));
     this.betaText = h("output", { text: String(ctx.option("beta")) });
+    this.epochFigures = []; // [epoch, test score] after each epoch of the run
     this.panel = new TrainingPanel(this, "vae", [
       { label: "loss = reconstruction + β·KL (batches)", color: "#1d1f24", from: "stats", value: (s) => s.loss },
       { label: "reconstruction −log p(x|z)", color: "#1f77b4", from: "stats", value: (s) => s.recon },
@@ -137,6 +138,11 @@ export class TrainView extends View {
     const fixedNow = state === "starting" || state === "running" || state === "paused";
     for (const attr of [...ARCHITECTURE, "seed"]) this.controls[attr].disabled = fixedNow;
     if (state !== "starting") return;
+    // A run that goes on in a new worker after a crash or a lost GPU keeps its epochs' figures.
+    if (!this.panel.crash && !this.panel.gpuLost) {
+      this.epochFigures = [];
+      delete this.root.dataset.epochs;
+    }
     // A Gaussian density's nats can go below zero, where a log scale has no place for them.
     this.panel.setLog(this.value("likelihood") !== "gaussian");
     // The legend names what this run's series are: an autoencoder has no KL term and no ELBO, and
@@ -233,11 +239,25 @@ export class TrainView extends View {
       ...(this.scores ? [autoencoder
         ? ["test reconstruction error at z = μ", `${fixed(this.scores.scoreAtMean, 1)} ${unit(likelihood)}`]
         : [`test −ELBO (β = 1, one draw of q(z|x${this.value("kind") === "conditional" ? ", y" : ""}) per digit)`, `${fixed(this.scores.negElbo, 1)} ${unit(likelihood)}`]] : []),
+      ...(this.epochFigures.length ? [[`${autoencoder ? "test reconstruction error at z = μ" : "test −ELBO"} after each epoch`, this.epochWords()]] : []),
     ]);
+  }
+
+  /** "1: 172.4 · 2: 160.1 · 3: 155.0" (the last six epochs; an epoch a run went on from mid-way
+   * is written with its fraction). */
+  epochWords() {
+    const shown = this.epochFigures.slice(-6).map(([epoch, score]) => `${Number.isInteger(epoch) ? epoch : fixed(epoch, 1)}: ${fixed(score, 1)}`);
+    return `${this.epochFigures.length > 6 ? "… " : ""}${shown.join(" · ")}`;
   }
 
   async snapshot(message) {
     this.scores = message.scores;
+    if (message.epochEnd) {
+      const score = this.value("kind") === "autoencoder" ? message.scores.scoreAtMean : message.scores.negElbo;
+      const epoch = Math.round(message.epoch * 1e6) / 1e6;
+      this.epochFigures = [...this.epochFigures.filter(([e]) => e !== epoch), [epoch, score]];
+      this.root.dataset.epochs = this.epochFigures.map(([e, v]) => `${e}:${v}`).join(",");
+    }
     // The figures show the newest test scores at once, not from the next progress message.
     if (this.lastProgress) this.progress(this.lastProgress, this.panel);
     const model = await this.ctx.guard(() => adopt(this.ctx, this, "Vae", message.weights), "load the training model");

@@ -54,8 +54,10 @@ export interface TrainProgressDetail {
   epoch: number | null;
   /** Means over the steps since the last event of what trainBatch returns (every ~250 ms)… */
   stats?: Record<string, number>;
-  /** …or, every ~2 s, the held-out figures of testScores()/analyse(). */
+  /** …or, every ~2 s, the held-out figures of testScores()/analyse()… */
   scores?: Record<string, number>;
+  /** …with the weights they are of (safetensors; a copy, yours to keep or hand to loadSafetensors()). */
+  weights?: Uint8Array;
 }
 
 export interface TrainEndDetail {

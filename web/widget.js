@@ -291,6 +291,21 @@ export class VaePlayground extends HTMLElement {
       /** A training view's newest weights: kept across reloads where `persist` is set. */
       keepRun: (run) => widget.#keepRun(run),
       forgetRun: () => widget.#forgetRun(),
+      /** With `persist`, the Web Lock of its kept run (so two tabs, or two widgets of a page, with
+       * the same key never train over each other's run): resolves to its `release()`, or to null
+       * while another holds it. Without `persist` nothing is kept, so nothing is held. */
+      async holdRun() {
+        const key = widget.getAttribute("persist");
+        if (!key) return () => {};
+        try {
+          return (await store()).holdLock(`vae-playground persist=${key}`);
+        } catch {
+          return () => {}; // storage refused (a sandboxed frame): nothing is kept either
+        }
+      },
+      persistKey: () => widget.getAttribute("persist"),
+      /** The line under the view that says what the widget shows. */
+      say: (text) => widget.#say(text),
       /** Shows the model in `bytes`, which a person loaded from the file named `file`. */
       loadFile(bytes, file) {
         widget.#override = { url: bytesUrl(bytes), bytes, file };

@@ -64,15 +64,20 @@
 //   { type: "resume", train? }       goes on (with the step's settings changed, if given)
 //   { type: "settings", train }      the step's settings (learning rate, β) from the next step;
 //                                    does not resume a paused run
+//   { type: "debugCrash", how: "panic" | "alloc" } | { type: "debugGpuFault" }
+//                                    test hooks: the next step crashes the module; every GPU read
+//                                    from now on comes back 1% off (a test posts them from inside
+//                                    the worker, through Playwright's worker.evaluate)
 // notices (worker → page)
 //   { type: "progress", steps, epoch, stats, stepsPerSecond?, stepsPerEpoch? }   every ~250 ms:
 //       the mean of each figure of trainBatch's result over the steps since the last message
 //       (discriminatorWins: the share of those steps it held), and the pace since the run (or its
 //       resume) began, snapshots included; the last one after a pause has epoch null and no pace
-//   { type: "snapshot", steps, epoch, codes: Float32Array, scores, weights: Uint8Array }
-//       every ~2 s and at each epoch's end: the 1,000 test digits' codes (the VAE's μ; the AAE's z;
+//   { type: "snapshot", steps, epoch, epochEnd: boolean, codes: Float32Array, scores, weights: Uint8Array }
+//       every ~2 s and at each epoch's end (epochEnd: true): the 1,000 test digits' codes (the VAE's μ; the AAE's z;
 //       the HVAE's μ₂ at μ₁), testScores() and the weights (safetensors), so the page shows this
-//       model. For "vrae": codes is null, scores holds analyse(16)'s figures (negElbo, recon, kl,
+//       model. A VAE's snapshot on the GPU is posted only if the CPU, from the same weights, agrees
+//       on the z = μ scores of 100 test digits within 0.1%; else the run fails (started: true). For "vrae": codes is null, scores holds analyse(16)'s figures (negElbo, recon, kl,
 //       auc, normalP99, anomalousMedian) and analysis its arrays (starts, scores, anomalous,
 //       reconstruction)
 //   { type: "paused", reason: "diverged", message }   a step was rolled back by the module and

@@ -2,7 +2,7 @@
 // served from a deeper path than the widget folder (pkg/, mounted at /static/vae-playground/).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -520,8 +520,11 @@ test("a panic in the shared module: every widget offers Restart, and Restart bri
   await page.close();
 });
 
-test("the folder's version is the package's, shown in every widget", async () => {
+test("the folder's version is the package's, shown in every widget; the package lists every file of the folder", async () => {
   const pkg = JSON.parse(await readFile(join(PKG, "package.json"), "utf8"));
+  // An npm install holds only what `files` names: a module left out breaks the element there.
+  const unlisted = (await readdir(PKG)).filter((name) => name !== "package.json" && !pkg.files.includes(name) && !pkg.files.includes(`${name}/`));
+  assert.deepEqual(unlisted, [], "files of pkg/ that package.json's `files` leaves out");
   const { page } = await openPage(`${LESSON}/blank.html`);
   await addWidgets(page, [{ id: "v", view: "manifold", loading: "eager" }]);
   await allReady(page);
@@ -896,6 +899,14 @@ test("view=train takes its run's settings from the settings table's attributes: 
   await page.evaluate(() => {
     window.__ends = [];
     document.addEventListener("trainend", (e) => window.__ends.push(e.detail));
+    // The newest snapshot's weights, as trainprogress hands them to the page: the header of a
+    // safetensors file (its length, then JSON naming each tensor).
+    document.addEventListener("trainprogress", ({ detail }) => {
+      if (!detail.weights) return;
+      const w = detail.weights;
+      const length = Number(new DataView(w.buffer, w.byteOffset).getBigUint64(0, true));
+      window.__weights = { steps: detail.steps, bytes: w.length, tensors: Object.keys(JSON.parse(new TextDecoder().decode(w.subarray(8, 8 + length)))).filter((k) => k !== "__metadata__") };
+    });
   });
   await addWidgets(page, [
     { id: "small", view: "train", loading: "eager", kind: "autoencoder", "latent-size": "5", "hidden-units": "64", "batch-size": "256", epochs: "1", lr: "0.003", beta: "0.5", seed: "7" },
@@ -941,8 +952,99 @@ test("view=train takes its run's settings from the settings table's attributes: 
   assert.equal(runs.at(-1).steps, 72, "the last snapshot is the finished run's");
   assert.deepEqual([(await meter()).value, (await meter()).max], [2, 2]);
   assert.ok(runs.at(-1).scoreAtMean < runs[0].scoreAtMean, `reconstruction error ${runs[0].scoreAtMean} → ${runs.at(-1).scoreAtMean}`);
+  // The test figure after each epoch: the snapshots at steps 36 and 72, listed under the figures.
+  const perEpoch = await page.evaluate(() => document.querySelector("#small").shadowRoot.querySelector("[data-epochs]").dataset.epochs);
+  const at = (step) => runs.find((r) => r.steps === step).scoreAtMean;
+  assert.equal(perEpoch, `1:${at(36)},2:${at(72)}`);
+  assert.match(await trainingText(page, "#small"), new RegExp(`test reconstruction error at z = μ after each epoch1: ${at(36).toFixed(1)} · 2: ${at(72).toFixed(1)}`));
+  // The widget's own status line says what the figures show: the run, not the shipped model.
+  assert.match(await shadow.locator("[part=status]").textContent(), /^Ready: the figures show your run, step 72, trained in a worker on the CPU \(WebAssembly\); they are computed from its weights on the CPU \(WebAssembly\)\.$/);
+  const weights = await page.evaluate(() => window.__weights);
+  assert.equal(weights.steps, 72, "trainprogress carried the last snapshot's weights");
+  assert.deepEqual(weights.tensors.sort(), ["fc1.bias", "fc1.weight", "fc21.bias", "fc21.weight", "fc3.bias", "fc3.weight", "fc4.bias", "fc4.weight"], "an autoencoder's tensors, by PyTorch's names");
+  assert.ok(weights.bytes > 4 * (784 * 64 + 64 * 5 + 5 * 64 + 64 * 784), `${weights.bytes} bytes`);
   assert.deepEqual(errors.filter((e) => !/hidden-units="65"/.test(e)), []);
   await page.close();
+});
+
+test("view=train: a crash in its worker goes on from the last snapshot in a fresh worker, once; while it trains, a second tab with the same persist key cannot train over the kept run", async () => {
+  // Two tabs of one browser profile: they share the origin's storage and Web Locks.
+  const context = await browser.newContext();
+  const tab = async () => {
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${server.url}${LESSON}/blank.html`);
+    await addWidgets(page, [{ id: "t", view: "train", loading: "eager", persist: "shared-run", "hidden-units": "64", "batch-size": "64", epochs: "5" }]);
+    await allReady(page);
+    return { page, errors, shadow: page.locator("#t") };
+  };
+  const status = (page) => page.evaluate(() => document.querySelector("#t").shadowRoot.querySelector("[part=training-status]").textContent);
+  const runSteps = (page) => page.evaluate(() => (document.querySelector("#t").shadowRoot.querySelector(".training").dataset.snapshots ?? "").split(";").filter(Boolean).map((r) => Number(r.split(":")[0])));
+  const a = await tab();
+  const workers = [];
+  a.page.on("worker", (w) => workers.push(w));
+  await a.page.evaluate(() => {
+    window.__errors = [];
+    document.addEventListener("error", (e) => window.__errors.push(e.detail));
+  });
+  await a.shadow.getByRole("button", { name: "Train a fresh one here" }).click();
+  await a.page.waitForFunction(() => (document.querySelector("#t").shadowRoot.querySelector(".training").dataset.snapshots ?? "").split(";").length >= 2, null, { timeout: 60000, polling: 250 });
+
+  // The second tab's Train is refused, and so is its train(): tab one trains the run kept there.
+  const b = await tab();
+  await b.shadow.getByRole("button", { name: "Train a fresh one here" }).click();
+  await b.page.waitForFunction(() => /^Training could not start: another tab \(or another widget of this page\) is training the run kept under persist="shared-run"/.test(document.querySelector("#t").shadowRoot.querySelector("[part=training-status]").textContent), null, { timeout: 20000 });
+  const refused = await b.page.evaluate(() => document.querySelector("#t").train().then(() => "trained", (e) => e.message));
+  assert.match(refused, /another tab \(or another widget of this page\) is training the run kept under persist="shared-run"/);
+
+  // A failed allocation in tab one's worker: wasm aborts without the panic hook.
+  const snapshotted = (await runSteps(a.page)).at(-1);
+  const worker = workers.filter((w) => w.url().endsWith("/family-worker.js")).at(-1);
+  await worker.evaluate(() => self.onmessage({ data: { type: "debugCrash", how: "alloc" } }));
+  await a.page.waitForFunction(() => document.querySelector("#t").shadowRoot.querySelector(".training").dataset.restarted !== undefined, null, { timeout: 60000 });
+  const said = await status(a.page);
+  console.log(`after the crash: ${said}`);
+  const [, crashedAt, from] = said.match(/^The training worker crashed at step (\d+) \(a WebAssembly trap: [^)]*\)\. Training goes on in a fresh worker on the CPU \(WebAssembly\) from the last snapshot, step (\d+); only the steps after it were lost/).map(Number);
+  assert.ok(from >= snapshotted && from <= crashedAt, `went on from step ${from}: the last snapshot before the crash at ${crashedAt} (one was at ${snapshotted})`);
+  await a.page.waitForFunction((from) => (document.querySelector("#t").shadowRoot.querySelector(".training").dataset.snapshots ?? "").split(";").some((r) => Number(r.split(":")[0]) > from), from, { timeout: 60000, polling: 250 });
+  assert.equal(await a.shadow.getByRole("button", { name: "Pause" }).count(), 1, "it trains on");
+  const fired = await a.page.evaluate(() => window.__errors);
+  assert.equal(fired.length, 1);
+  assert.equal(fired[0].type, "worker");
+  // The lock was held through the restart: tab two is still refused.
+  assert.match(await b.page.evaluate(() => document.querySelector("#t").train().then(() => "trained", (e) => e.message)), /another tab/);
+
+  // A crash after a newer snapshot is restarted again; one that comes before the fresh worker's
+  // first snapshot past its start stops there, so a crash that repeats does not loop.
+  const restartedAt = () => a.page.evaluate(() => document.querySelector("#t").shadowRoot.querySelector(".training").dataset.restarted);
+  const crash = async (how) => {
+    const latest = workers.filter((w) => w.url().endsWith("/family-worker.js")).at(-1);
+    await latest.evaluate((how) => self.onmessage({ data: { type: "debugCrash", how } }), how);
+    return latest;
+  };
+  const first = String(from);
+  assert.notEqual(await crash("panic"), worker, "the fresh worker is another worker");
+  await a.page.waitForFunction((first) => {
+    const root = document.querySelector("#t").shadowRoot.querySelector(".training");
+    return root.dataset.crashes === "2" && root.dataset.restarted !== first;
+  }, first, { timeout: 60000 });
+  const second = Number(await restartedAt());
+  assert.ok(second > from, `the second restart goes on from step ${second}, after ${from}`);
+  await crash("panic");
+  await a.page.waitForFunction(() => /^The training worker crashed \(/.test(document.querySelector("#t").shadowRoot.querySelector("[part=training-status]").textContent), null, { timeout: 60000 });
+  const stopped = await status(a.page);
+  console.log(`after a crash with no newer snapshot: ${stopped}`);
+  assert.match(stopped, new RegExp(`^The training worker crashed \\(.*debugCrashLater was called.*\\); the view shows the last snapshot's weights \\(step ${second}\\)\\. Train again starts a fresh worker\\.$`));
+  assert.equal(await a.shadow.getByRole("button", { name: "Train again" }).count(), 1);
+
+  // The run ended, its lock is free: tab two trains.
+  await b.shadow.getByRole("button", { name: "Train again" }).click();
+  await b.page.waitForFunction(() => /^Training on 9,000 digits/.test(document.querySelector("#t").shadowRoot.querySelector("[part=training-status]").textContent), null, { timeout: 60000 });
+  await b.shadow.getByRole("button", { name: "Pause" }).click();
+  await b.shadow.getByRole("button", { name: "Resume" }).waitFor({ timeout: 20000 });
+  assert.deepEqual(a.errors.filter((e) => !/RuntimeError|unreachable|debugCrashLater|panicked/.test(e)), []);
+  assert.deepEqual(b.errors, []);
+  await context.close();
 });
 
 test("view=hvae: the z₂ map and its two rows; picking a point redraws them; a run reports both KL terms and each layer's active units", async () => {
