@@ -153,6 +153,8 @@ function chartLegend(series) {
 const CHART_NAMES = { aae: "Adversarial", hvae: "Hierarchical", vrae: "Recurrent", vae: "VAE" };
 const FILE_NAMES = { aae: "adversarial-autoencoder", hvae: "hierarchical-vae", vrae: "recurrent-vae", vae: "vae" };
 const WHERE = { cpu: "on the CPU (WebAssembly)", webgpu: "on the GPU (WebGPU)" };
+/** Where a run moves, by the backend select's value. */
+const TO = { cpu: "to the CPU (WebAssembly)", webgpu: "to the GPU (WebGPU)", auto: "where “Auto” finds best" };
 /** The wasm module's class of each panel's models. */
 const CLASSES = { vae: "Vae", aae: "Aae", hvae: "Hvae", vrae: "Vrae" };
 /** A file a person loads is refused above this size before it is read: the largest model the
@@ -218,6 +220,7 @@ export class TrainingPanel {
       this.status.textContent = `Run ended at step ${this.steps}; the view still shows its last snapshot${this.last ? ` (step ${this.last.steps})` : ""}. Train a fresh one here starts again from scratch.`;
     });
     this.lr.addEventListener("change", () => this.settingsChanged());
+    this.backend.addEventListener("change", () => this.switchBackend());
     this.state = "idle";
   }
 
@@ -298,9 +301,55 @@ export class TrainingPanel {
     this.lock = null;
   }
 
+  /** The person chose another backend. A running run moves there at once: it pauses (its last
+   * snapshot is where it stopped) and a worker there goes on from that snapshot, its steps and
+   * epochs counting on. A paused one moves when it resumes. */
+  async switchBackend() {
+    const run = this.run;
+    if (!run || this.state !== "running") {
+      if (this.state === "paused") this.status.textContent = `The run moves ${TO[this.backend.value]} when you press Resume.`;
+      return;
+    }
+    this.button.disabled = true;
+    this.status.textContent = "Pausing to move the run…";
+    try {
+      await run.request("pause"); // its snapshot, where it stopped, was heard before this answer
+    } catch (e) {
+      if (!e.ended && this.run === run) this.hear(e.answer ?? { type: "failed", message: e.message, crashed: false, started: true });
+      return;
+    }
+    if (this.run === run) this.move();
+  }
+
+  /** Goes on from the last snapshot in a worker on the backend now chosen. */
+  move() {
+    this.stop({ keepLock: true });
+    this.moved = { steps: this.last.steps, from: this.root.dataset.backend, choice: this.choice };
+    this.setState("starting");
+    this.status.textContent = `Moving the run ${TO[this.backend.value]} from step ${this.last.steps}…`;
+    this.launch(this.backend.value, this.last);
+    return this.starting;
+  }
+
+  /** The move to another backend failed at its start: the run goes on, from the same snapshot,
+   * on the backend it came from. */
+  moveBack(failure) {
+    const { from, steps, choice } = this.moved;
+    const why = oneLine(failure.message);
+    this.stop({ keepLock: true });
+    this.moved = null;
+    this.stayed = { why, steps };
+    this.backend.value = choice;
+    this.setState("starting");
+    this.status.textContent = `The run could not move (${why}); it keeps training ${WHERE[from]} from step ${steps}…`;
+    this.view.ctx.emit("error", { type: "worker", message: `the run could not move to another backend (${why}); it kept training ${WHERE[from]}` });
+    this.launch(choice, this.last);
+  }
+
   /** Resumes the paused run once it holds the kept run's lock; resolves once it trains, rejects
    * with why it cannot. */
   resume() {
+    if (this.last && this.backend.value !== this.root.dataset.backend && !(this.backend.value === "auto" && this.autoChose === this.root.dataset.backend)) return this.move();
     const run = this.run;
     this.button.disabled = true;
     return this.claim(run).then(
@@ -389,7 +438,7 @@ export class TrainingPanel {
     this.state = state;
     this.button.textContent = { idle: "Train a fresh one here", starting: "Starting…", running: "Pause", paused: "Resume", failed: "Train again" }[state];
     this.button.disabled = state === "starting";
-    this.backend.disabled = state !== "idle" && state !== "failed";
+    this.backend.disabled = state === "starting";
     this.save.disabled = state !== "running" && state !== "paused";
     this.upload.disabled = state !== "idle" && state !== "failed";
     this.end.hidden = state !== "paused";
@@ -417,6 +466,7 @@ export class TrainingPanel {
     this.goOn.hidden = true;
     this.flag.hidden = true;
     this.crashedAt = null;
+    this.crash = this.gpuLost = this.moved = this.stayed = null;
     this.setState("starting");
     this.status.textContent = from?.loaded ? `Starting a worker to go on training ${loadedName(from.file)}…`
       : from ? `Starting a worker to go on from your kept run, step ${from.steps}…` : "Starting a worker with its own copy of the module…";
@@ -426,11 +476,13 @@ export class TrainingPanel {
   /** A worker on `backend` ("auto": the GPU if a hardware adapter answers), fresh or going on from
    * the snapshot `from`. */
   launch(backend, from) {
+    this.choice = backend; // the select's value it was launched with ("auto" included)
     const run = new Run(this.view.ctx, this.kind, this.view.modelOptions(), this.train(), this.epochs(), (m) => this.hear(m), from);
     this.run = run;
     const where = backend === "auto" ? probeWebGpu("auto").then((why) => ({ backend: why ? "cpu" : "webgpu", why })) : Promise.resolve({ backend, why: null });
     const started = Promise.all([where, this.claim(run)]).then(([{ backend: chosen, why }]) => {
       this.autoReason = why;
+      this.autoChose = backend === "auto" ? chosen : null;
       if (this.run !== run) throw Object.assign(new Error("the run was ended before it started"), { ended: true });
       run.begin(chosen);
       return run.started;
@@ -477,6 +529,20 @@ export class TrainingPanel {
         if (this.gpuLost) {
           this.status.textContent = `The GPU failed at step ${this.gpuLost.steps} (${this.gpuLost.message}). Training goes on in a new worker on the CPU (WebAssembly) from the last snapshot, step ${this.last.steps}; the optimiser's state starts afresh.`;
           this.gpuLost = null;
+          break;
+        }
+        if (this.stayed) {
+          this.status.textContent = `The run could not move (${this.stayed.why}); it keeps training ${WHERE[message.backend]} from step ${this.stayed.steps}.`;
+          this.stayed = null;
+          break;
+        }
+        if (this.moved) {
+          const auto = this.autoReason ? ` (“Auto” passed over WebGPU: ${this.autoReason})` : "";
+          this.status.textContent = this.moved.from === message.backend
+            ? `The run stays ${WHERE[message.backend]}${auto} and trains on from step ${this.moved.steps}; the optimiser's state starts afresh.`
+            : `The run moved ${TO[message.backend]}${auto} at step ${this.moved.steps} and trains on there; the optimiser's state starts afresh.`;
+          this.root.dataset.moved = String(this.moved.steps);
+          this.moved = null;
           break;
         }
         if (this.crash) {
@@ -528,6 +594,8 @@ export class TrainingPanel {
         // fresh module instance) goes on from it. A second crash before a newer snapshot stops
         // there, so a crash that repeats cannot loop.
         if (message.crashed && message.started && this.last && this.crashedAt !== this.last.steps) return this.afterCrash(message);
+        // A run that could not start where it was moved goes on where it was.
+        if (this.moved && !message.started) return this.moveBack(message);
         this.stop();
         this.setState("failed");
         message = { ...message, message: oneLine(message.message) };

@@ -11,7 +11,7 @@ import { LatentMap } from "./latent-map.js";
 import { kindName } from "./labels.js";
 import { TrainingPanel, adopt, fixed } from "./widget-family.js";
 import { View, canvas, h, legend, select } from "./widget-views.js";
-import { SETTING } from "./widget-settings.js";
+import { SETTING, propertyName } from "./widget-settings.js";
 
 const SAMPLE_COUNT = 16;
 const SAMPLE_SEED = 99; // the same prior points at every snapshot, so what changes is the model
@@ -21,6 +21,8 @@ const ROW = 8; // test digits shown beside their reconstructions: the first 0, 1
  * settings table's (widget-settings.js), as the page's training panel's are. */
 const ARCHITECTURE = ["kind", "latent-size", "hidden-units", "likelihood", "sigma"];
 const STEP = ["sigma-rule", "beta", "batch-size", "epochs"];
+/** Every setting of a run but the learning rate, which is the panel's control. */
+const RUN = [...ARCHITECTURE, ...STEP, "seed"];
 const LABELS = { kind: "Model kind", "latent-size": "Latent size", "hidden-units": "Hidden units", likelihood: "Likelihood", sigma: "σₓ (Gaussian)", "sigma-rule": "σₓ while training", beta: "β", "batch-size": "Batch size", epochs: "Epochs", seed: "Seed" };
 const SHORT = { kind: "model ", "latent-size": "latent ", "hidden-units": "hidden ", likelihood: "likelihood ", sigma: "σₓ ", "sigma-rule": "σₓ is ", beta: "β ", "batch-size": "batch ", epochs: "epochs ", seed: "seed " };
 
@@ -58,6 +60,10 @@ export class TrainView extends View {
         this.panel.settingsChanged();
       });
     }
+    // A person's choice is the widget's state (getState, persist) and fires `change`.
+    for (const control of [...Object.values(this.controls), this.panel.lr]) {
+      control.addEventListener(control === this.controls.beta ? "input" : "change", () => ctx.emit("change", { source: "settings", settings: this.state() }));
+    }
     this.mapCanvas = canvas("Latent map of the test digits", 260, 260, "map");
     this.map = new LatentMap(this.mapCanvas);
     this.map.setMessage("Loading…");
@@ -82,6 +88,48 @@ export class TrainView extends View {
           h("figure", {}, h("figcaption", { text: "Test digits, and their reconstructions at z = μ" }), this.originals, this.rebuilt))),
       legend(),
     );
+  }
+
+  /** The run's settings as the controls show them, by property name (getState's keys: strings, as
+   * attributes are). */
+  state() {
+    const out = {};
+    for (const attr of [...RUN, "lr"]) out[propertyName(attr)] = this.control(attr).value;
+    return out;
+  }
+
+  /** Sets the controls from a state (setState, or one `persist` kept); a value the table refuses is
+   * left out. With a run shown (kept, or loaded weights) its architecture stays the model's. */
+  async restore(state) {
+    const shownRun = Boolean(this.panel.kept);
+    for (const attr of [...RUN, "lr"]) {
+      const value = state[propertyName(attr)];
+      if (value == null || (shownRun && ARCHITECTURE.includes(attr)) || this.control(attr).disabled) continue;
+      try {
+        SETTING[attr].parse(String(value));
+      } catch {
+        continue;
+      }
+      this.control(attr).value = String(value);
+    }
+    this.betaText.textContent = this.controls.beta.value;
+    this.panel.settingsChanged();
+  }
+
+  /** Whether the controls already hold `value` for `attr` (an attribute set to it changes nothing,
+   * so setState(getState()) keeps a run). */
+  holds(attr, value) {
+    if (![...RUN, "lr"].includes(attr)) return false;
+    try {
+      return SETTING[attr].parse(this.control(attr).value) === value;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The control of the run's setting `attr` (the learning rate's is the panel's). */
+  control(attr) {
+    return attr === "lr" ? this.panel.lr : this.controls[attr];
   }
 
   /** The value of the control for `attr`, as the settings table reads it. */
@@ -138,8 +186,8 @@ export class TrainView extends View {
     const fixedNow = state === "starting" || state === "running" || state === "paused";
     for (const attr of [...ARCHITECTURE, "seed"]) this.controls[attr].disabled = fixedNow;
     if (state !== "starting") return;
-    // A run that goes on in a new worker after a crash or a lost GPU keeps its epochs' figures.
-    if (!this.panel.crash && !this.panel.gpuLost) {
+    // A run that goes on in a new worker (after a crash, a lost GPU, a move) keeps its epochs' figures.
+    if (!this.panel.crash && !this.panel.gpuLost && !this.panel.moved && !this.panel.stayed) {
       this.epochFigures = [];
       delete this.root.dataset.epochs;
     }

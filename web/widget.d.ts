@@ -69,7 +69,9 @@ export interface TrainEndDetail {
 }
 
 export interface ChangeDetail {
-  source: "drawing" | "map" | "arithmetic" | "series";
+  source: "drawing" | "map" | "sliders" | "arithmetic" | "series" | "settings";
+  /** "settings" (view="train"): the run's settings as its controls now show them, getState's keys. */
+  settings?: Partial<Pick<WidgetState, "kind" | "latentSize" | "hiddenUnits" | "likelihood" | "sigma" | "sigmaRule" | "beta" | "lr" | "batchSize" | "epochs" | "seed">>;
   /** Absent for "series" (the recurrent VAE's drawn window), whose score is a number. */
   z?: number[];
   mu?: number[];

@@ -172,6 +172,11 @@ export class VaePlayground extends HTMLElement {
     } catch (e) {
       return this.#fail(new WidgetError("load", e.message));
     }
+    // A run's setting set to what its control already shows (setState(getState()) mid-run).
+    if (this.#view?.holds?.(name, parsed) && !this.#panel.dataset.kind) {
+      this.#ctx.options[name] = parsed;
+      return;
+    }
     if (SETTING[name].live && this.#view && !this.#panel.dataset.kind) {
       this.#ctx.options[name] = parsed;
       if (name === "latent") this.#publish("latent", { z: Array.from(parsed) });
@@ -374,10 +379,12 @@ export class VaePlayground extends HTMLElement {
     } catch {
       // A kept state that no longer fits this model (another latent size) is not put back.
     }
-    // The walk's ends and the arithmetic's slots; ones that no longer fit are not put back.
-    if (state) this.#view.restore(state).catch(() => {});
+    // A training view says first that it shows a kept run (or loaded weights), whose architecture
+    // its controls then keep.
     if (this.#keptModel) this.#view.panel?.restored(this.#keptModel.run);
     else if (this.#override) this.#view.panel?.loaded(this.#override);
+    // The walk's ends, the arithmetic's slots, a run's settings; ones that no longer fit are not put back.
+    if (state) this.#view.restore(state).catch(() => {});
   }
 
   #keepRun(run) {

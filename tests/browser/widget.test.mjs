@@ -870,7 +870,11 @@ test("view=train under the strict CSP: trains a fresh VAE in a worker, its test 
   await shadow.getByRole("button", { name: "Resume" }).waitFor({ timeout: 10000 });
   assert.match(await trainingText(page, "#train"), /^.*steps\d+ \(epoch \d+\.\d of 10\)/s, "the epoch stays shown after a pause");
   const kept = (await snapshots(page, "#train")).at(-1).steps;
-  await waitForKept(page, "train-lesson", (record) => record?.run?.steps === kept && record.view === "train");
+  // A setting the person changes is the widget's state: it fires change and is kept too.
+  await setSlider(page, "#train", "β", "2.5");
+  const settingsChange = await page.evaluate(() => window.__events.filter((e) => e.type === "change" && e.id === "train" && e.detail.source === "settings").at(-1)?.detail.settings);
+  assert.deepEqual([settingsChange?.beta, settingsChange?.kind, settingsChange?.latentSize], ["2.5", "autoencoder", "2"], JSON.stringify(settingsChange));
+  await waitForKept(page, "train-lesson", (record) => record?.run?.steps === kept && record.view === "train" && record.state?.beta === "2.5");
 
   // persist: after a reload the widget shows the kept autoencoder, and its controls match it.
   await page.reload();
@@ -880,6 +884,9 @@ test("view=train under the strict CSP: trains a fresh VAE in a worker, its test 
   const shown = await shadow.getByRole("paragraph").filter({ hasText: "Shown:" }).textContent();
   assert.equal(shown, `Shown: your run kept in this browser, step ${kept}: an autoencoder with a 2-D latent space and 256 hidden units.`);
   assert.equal(await shadow.getByLabel("Model kind").inputValue(), "autoencoder");
+  assert.equal(await shadow.getByLabel("β", { exact: true }).inputValue(), "2.5", "the kept settings are back");
+  const state = await page.evaluate(() => document.querySelector("#train").getState());
+  assert.deepEqual([state.beta, state.kind, state.hiddenUnits], ["2.5", "autoencoder", "256"], JSON.stringify(state));
   assert.deepEqual(await page.evaluate(() => window.__violations), []);
   assert.deepEqual(errors, []);
   await page.close();
@@ -937,6 +944,13 @@ test("view=train takes its run's settings from the settings table's attributes: 
   const done = await meter();
   assert.deepEqual([done.max, done.value, done.hidden], [1, 1, false], JSON.stringify(done));
   assert.match(done.pace, /^\d+\.\d steps\/s$/, "paused, finished: the pace, no time left");
+  // getState holds the run's settings; setState(getState()) with a run changes nothing.
+  const state = await page.evaluate(() => document.querySelector("#small").getState());
+  assert.deepEqual([state.kind, state.latentSize, state.hiddenUnits, state.batchSize, state.lr, state.epochs, state.seed, state.beta], ["autoencoder", "5", "64", "256", "0.003", "1", "7", "0.5"], JSON.stringify(state));
+  const updatesBefore = await updates(page, "#small");
+  await page.evaluate(() => document.querySelector("#small").setState(document.querySelector("#small").getState()));
+  assert.equal(await shadow.getByRole("button", { name: "Resume" }).count(), 1, "the paused run is still there");
+  assert.equal(await updates(page, "#small"), updatesBefore, "nothing was redrawn");
 
   // epochs is live: raised to 2, Resume trains one more epoch and pauses again at step 72.
   await page.evaluate(() => document.querySelector("#small").setAttribute("epochs", "2"));
@@ -1278,7 +1292,7 @@ test("view=train loads a person's .safetensors: a file that is no model is refus
   await page.close();
 });
 
-test("backend=\"webgpu\" makes the GPU the training panel's first choice; where no adapter answers, train() rejects with why, fires trainend and an error, and the view stays", async () => {
+test("backend=\"webgpu\" makes the GPU the training panel's first choice; where no adapter answers, train() rejects with why, fires trainend and an error, and the view stays; a run moved there mid-run keeps training on the CPU", async () => {
   const { page, errors } = await openPage(`${LESSON}/blank.html`);
   // This browser runs without --enable-unsafe-webgpu: navigator.gpu exists, no adapter answers.
   assert.equal(await page.evaluate(async () => Boolean(navigator.gpu) && (await navigator.gpu.requestAdapter()) === null), true);
@@ -1297,10 +1311,23 @@ test("backend=\"webgpu\" makes the GPU the training panel's first choice; where 
   // "auto" with no adapter trains on the CPU, and the status says why it passed over WebGPU.
   await page.evaluate(() => document.querySelector("#cpu").train());
   assert.match(await trainingText(page, "#cpu"), /on the CPU.*\(“Auto” passed over WebGPU: no WebGPU adapter is available\)/);
+  // Moved to WebGPU mid-run, where no adapter answers: the run keeps training on the CPU from
+  // the snapshot where it paused to move, its steps counting on.
+  await page.waitForFunction(() => (document.querySelector("#cpu").shadowRoot.querySelector(".training").dataset.snapshots ?? "").split(";").length >= 2, null, { timeout: 30000, polling: 250 });
+  await page.locator("#cpu").getByLabel("Where to train").selectOption("webgpu");
+  // (Moving… first; then, once the CPU worker trains, where it went on from.)
+  await page.waitForFunction(() => /^The run could not move \(.*\d+\.$/.test(document.querySelector("#cpu").shadowRoot.querySelector("[part=training-status]").textContent), null, { timeout: 30000 });
+  const stayed = await page.locator("#cpu").locator("[part=training-status]").textContent();
+  console.log(`a move to WebGPU without an adapter: ${stayed}`);
+  const [, pausedAt] = stayed.match(/^The run could not move \(.*WebGPU.*\); it keeps training on the CPU \(WebAssembly\) from step (\d+)\.$/).map(Number);
+  const rows = (await page.evaluate(() => document.querySelector("#cpu").shadowRoot.querySelector(".training").dataset.snapshots)).split(";").map((r) => Number(r.split(":")[0]));
+  assert.ok(pausedAt > 0 && rows.every((step, i) => i === 0 || step >= rows[i - 1]), `went on from step ${pausedAt}; snapshots ${rows}`);
+  assert.equal(await page.locator("#cpu").getByLabel("Where to train").inputValue(), "auto", "the select shows where the run trains");
+  assert.ok(await page.evaluate(() => window.__events.some((e) => e.type === "error" && e.id === "cpu" && /could not move/.test(e.detail.message))));
   await page.evaluate(() => document.querySelector("#cpu").stopTraining());
   // A backend the element does not know is refused with the choices.
   await page.evaluate(() => document.querySelector("#cpu").setAttribute("backend", "gpu"));
-  await page.waitForFunction(() => window.__events.some((e) => e.type === "error" && e.id === "cpu"), null, { timeout: 5000 });
+  await page.waitForFunction(() => window.__events.some((e) => e.type === "error" && e.id === "cpu" && /backend="gpu"/.test(e.detail.message)), null, { timeout: 5000 });
   assert.match(await page.locator("#cpu").getByRole("alert").textContent(), /backend="gpu" is not valid: it must be one of "auto", "webgpu", "cpu"/);
   assert.deepEqual(errors, []);
   await page.close();

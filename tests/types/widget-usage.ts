@@ -20,6 +20,11 @@ widget.addEventListener("trainprogress", (e) => {
   const steps: number = e.detail.steps;
   console.log(steps, e.detail.stats?.recon, e.detail.scores?.mmd2);
   if (e.detail.kind === "vae") console.log(e.detail.scores?.negElbo);
+  // A snapshot's weights, to show in another widget.
+  if (e.detail.weights) void widget.loadSafetensors(e.detail.weights);
+});
+trainer.addEventListener("change", (e) => {
+  if (e.detail.source === "settings") console.log(e.detail.settings?.beta, e.detail.settings?.latentSize);
 });
 widget.addEventListener("trainend", (e) => {
   if (e.detail.reason === "diverged") console.log(e.detail.message);
