@@ -58,7 +58,7 @@ export async function loadWidget(key) {
   const record = (await transaction(DB, STORE, "readonly", (store) => store.get(key))) ?? null;
   if (record === null) return null;
   const why = problem(record);
-  if (why) throw new Error(`what was saved under persist="${key}" is damaged: ${why}`);
+  if (why) throw Object.assign(new Error(`what was saved under persist="${key}" is damaged: ${why}`), { damaged: true, why });
   return record;
 }
 

@@ -108,6 +108,8 @@ export class VaePlayground extends HTMLElement {
   #saveTimer = 0;
   #saving = Promise.resolve();
   #storageFailed = false;
+  #damaged = null; // why the record kept under `persist` could not be read (it is saved over next)
+  #skipKeptRun = null; // why the kept run's weights did not load: the record is read without them
   // What the group sees of this widget: messages from the other widgets go to the view.
   #member = { receive: (kind, value) => this.#view?.receive(kind, value) };
 
@@ -238,13 +240,20 @@ export class VaePlayground extends HTMLElement {
       if (settings.latent) this.#publish("latent", { z: Array.from(settings.latent) });
       this.#restoreState();
       const vae = this.#ctx.main;
-      const unkept = this.#storageFailed ? " Nothing is kept: this browser refused its storage." : "";
+      const unkept = this.#storageFailed ? " Nothing is kept: this browser refused its storage."
+        : this.#damaged ? ` What was kept under persist="${settings.persist}" could not be used (${this.#damaged}); none of it was applied, and the widget keeps its state there afresh from its next change.` : "";
       this.#say(`${vae ? readyText(vae) : "Ready."}${unkept}`);
       this.dataset.ready = "true";
       this.#emit("load", { view: settings.view, model: settings.model, latentDim: vae?.latentDim ?? null, kind: vae?.kind ?? null });
       this.#settle.resolve(this);
       this.#updateVisibility();
     } catch (e) {
+      if (current() && e?.keptRun) {
+        // Shown again without the kept run, which stays stored until the next save replaces it.
+        this.#skipKeptRun = `its run's weights could not be read (${e.message})`;
+        this.#emit("error", { type: "storage", message: `what was kept under persist="${settings.persist}" could not be used: ${this.#skipKeptRun}` });
+        return this.#load();
+      }
       // A crash has already put its panel, with Restart, in every widget.
       if (current() && e?.type !== "panic") this.#fail(e);
     }
@@ -274,7 +283,14 @@ export class VaePlayground extends HTMLElement {
           // A model that failed to load is not the runtime's any more: nothing to release.
           entry.vae.catch(() => widget.#models.get(key) === entry && widget.#models.delete(key));
         }
-        const vae = await widget.#models.get(key).vae;
+        let vae;
+        try {
+          vae = await widget.#models.get(key).vae;
+        } catch (e) {
+          // Kept weights that no longer load (damaged bytes): the widget comes back without them.
+          if (own && own === widget.#keptModel && e?.type !== "panic") throw Object.assign(new Error(e?.message ?? String(e)), { keptRun: true });
+          throw e;
+        }
         if (!name) {
           ctx.main = vae;
           widget.#mainKey = key;
@@ -359,10 +375,19 @@ export class VaePlayground extends HTMLElement {
     this.#keptModel = null;
     this.#kept = null;
     if (!settings.persist || this.#storageFailed) return;
+    this.#damaged = null;
     try {
       this.#kept = await (await store()).loadWidget(settings.persist);
     } catch (e) {
-      return this.#storageError(e);
+      if (!e?.damaged) return this.#storageError(e);
+      // A damaged record is left alone until the widget's next save replaces it; nothing of it is used.
+      this.#damaged = e.why;
+      this.#emit("error", { type: "storage", message: e.message });
+      return;
+    }
+    if (this.#skipKeptRun) {
+      this.#damaged = this.#skipKeptRun;
+      this.#kept = { ...this.#kept, run: null };
     }
     const run = this.#kept?.run;
     if (run && this.#kept.view === settings.view && this.#kept.prior === settings.prior && !this.#override) {
@@ -389,6 +414,7 @@ export class VaePlayground extends HTMLElement {
 
   #keepRun(run) {
     if (!this.getAttribute("persist")) return;
+    this.#skipKeptRun = null; // a new run replaces the one whose weights did not load
     this.#kept = { ...(this.#kept ?? {}), run };
     // Every snapshot (~2 s apart, and one where a run pauses) is saved at once: a reload right
     // after a pause keeps every step.

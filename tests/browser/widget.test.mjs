@@ -1132,7 +1132,7 @@ async function waitForKept(page, key, ok, timeout = 10000) {
   }
 }
 
-test("persist keeps a widget's drawing across a reload, a widget without it stores nothing, and a bad key is refused", async () => {
+test("persist keeps a widget's drawing across a reload, a widget without it stores nothing, a damaged record is used for nothing and saved over, and a bad key is refused", async () => {
   const { page, errors } = await openPage(`${LESSON}/blank.html`);
   const widgets = [{ id: "kept", persist: "unit-1.pad", loading: "eager" }, { id: "plain", view: "draw", loading: "eager" }];
   await addWidgets(page, widgets);
@@ -1160,6 +1160,32 @@ test("persist keeps a widget's drawing across a reload, a widget without it stor
   assert.equal(await page.evaluate(() => document.querySelector("#plain").getState().drawing), null);
   // What the kept drawing reconstructs is drawn again, not only stored.
   assert.ok(inkSum(await widgetInk(page, "#kept", "Reconstruction")) > 20);
+
+  // Damaged records: one without its state, one whose run's weights are not a model. Each widget
+  // says so, fires error (storage), uses none of it and works; its next save replaces the record.
+  await page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open("vae-playground-widgets", 1);
+    open.onsuccess = () => {
+      const tx = open.result.transaction("widgets", "readwrite");
+      tx.objectStore("widgets").put({ view: "draw", savedAt: 0 }, "broken.pad");
+      tx.objectStore("widgets").put({ view: "train", prior: "ring", state: {}, run: { weights: new Uint8Array(4000).fill(7), steps: 9 }, savedAt: 0 }, "broken.run");
+      tx.oncomplete = () => (open.result.close(), resolve());
+      tx.onerror = () => reject(tx.error);
+    };
+  }));
+  await addWidgets(page, [{ id: "broken-pad", view: "draw", persist: "broken.pad", loading: "eager" }, { id: "broken-run", view: "train", persist: "broken.run", loading: "eager" }]);
+  await allReady(page);
+  const line = (id) => page.evaluate((id) => document.querySelector(id).shadowRoot.querySelector("[part=status]").textContent, id);
+  assert.match(await line("#broken-pad"), /What was kept under persist="broken\.pad" could not be used \(its state is missing\); none of it was applied/);
+  assert.match(await line("#broken-run"), /What was kept under persist="broken\.run" could not be used \(its run's weights could not be read \(.+\)\); none of it was applied/);
+  assert.match(await page.locator("#broken-run").getByRole("paragraph").filter({ hasText: "Shown:" }).textContent(), /^Shown: the model "vae-2"/);
+  const storageErrors = await page.evaluate(() => window.__events.filter((e) => e.type === "error" && e.detail.type === "storage").map((e) => e.id));
+  assert.deepEqual(storageErrors.sort(), ["broken-pad", "broken-run"]);
+  await drawZeroIn(page, "#broken-pad");
+  await waitForKept(page, "broken.pad", (record) => Array.isArray(record?.state?.drawing));
+  await page.locator("#broken-run").getByLabel("β", { exact: true }).fill("3");
+  await page.locator("#broken-run").getByLabel("β", { exact: true }).dispatchEvent("input");
+  await waitForKept(page, "broken.run", (record) => record?.state?.beta === "3" && record.run === null);
 
   await addWidgets(page, [{ id: "badkey", view: "draw", persist: "two words", loading: "eager" }]);
   await page.waitForFunction(() => window.__events.some((e) => e.type === "error" && e.id === "badkey"), null, { timeout: 5000 });
