@@ -284,15 +284,41 @@ export class TrainingPanel {
    * the run it is for (a lock that arrives after that run ended is let go at once). */
   async claim(run) {
     if (this.lock) return;
-    const release = await this.view.ctx.holdRun();
+    const { ctx } = this.view;
+    const release = await ctx.holdRun();
     if (!release) {
-      throw new Error(`another tab (or another widget of this page) is training the run kept under persist="${this.view.ctx.persistKey()}"; pause it there first, so the two do not overwrite each other's kept run`);
+      throw Object.assign(new Error(`another tab (or another widget of this page) is training the run kept under persist="${ctx.persistKey()}"; pause it there first, so the two do not overwrite each other's kept run`), { refused: true });
     }
+    // A run kept by another tab since this widget read it would be replaced by this one's first
+    // snapshot: the person is asked first, and a second press trains anyway.
+    const elsewhere = this.overwriteOk ? null : await ctx.keptElsewhere();
+    if (elsewhere) {
+      release();
+      this.overwriteOk = true;
+      throw Object.assign(new Error(`another tab saved a run under persist="${ctx.persistKey()}" since this widget read it (step ${elsewhere.steps}, ${new Date(elsewhere.savedAt).toLocaleString("en")}); reload the page to go on from that run, or press again to train here anyway (this run then replaces it)`), { refused: true });
+    }
+    this.overwriteOk = false;
     if (this.run !== run) {
       release();
       throw Object.assign(new Error("the run was ended before it started"), { ended: true });
     }
     this.lock = release;
+  }
+
+  /** A run that was refused before it started (the kept run's lock, or another tab's newer run):
+   * nothing changed, so the panel is back where it was, saying why. */
+  refused(message) {
+    const from = this.wasKept;
+    this.stop();
+    this.goingOn = null;
+    this.setState("idle");
+    if (from) {
+      this.kept = from;
+      this.goOn.hidden = false;
+      this.forget.hidden = Boolean(from.loaded);
+    }
+    this.status.textContent = `Not started: ${message.message}.`;
+    this.view.ctx.emit("trainend", { kind: this.kind, steps: this.steps, reason: "failed", message: message.message });
   }
 
   /** Lets go of the kept run's lock (paused, ended or failed: the snapshot where it stopped is kept). */
@@ -457,6 +483,7 @@ export class TrainingPanel {
     this.lastPace = null;
     this.meter.hidden = true;
     this.pace.textContent = "";
+    this.wasKept = this.kept; // shown again if the run is refused before it starts
     this.kept = null;
     this.goingOn = from;
     delete this.root.dataset.snapshots;
@@ -501,7 +528,7 @@ export class TrainingPanel {
         return message;
       },
       (e) => {
-        if (!e.ended && this.run === run) this.hear(e.answer ?? { type: "failed", message: e.message, crashed: false, started: type !== "start" });
+        if (!e.ended && this.run === run) this.hear(e.answer ?? { type: "failed", message: e.message, crashed: false, started: type !== "start", refused: Boolean(e.refused) });
         throw e;
       },
     );
@@ -587,6 +614,7 @@ export class TrainingPanel {
         view.ctx.emit("trainend", { kind: this.kind, steps: this.steps, reason: message.reason, message: message.message ?? null });
         break;
       case "failed":
+        if (message.refused) return this.refused(message);
         // A GPU that fails mid-run (a lost device, a driver reset) costs only the steps since the
         // last snapshot: a CPU worker goes on from it.
         if (message.started && this.root.dataset.backend === "webgpu" && this.last) return this.onCpu(message);

@@ -62,9 +62,28 @@ export async function loadWidget(key) {
   return record;
 }
 
-export function saveWidget(key, record) {
-  return transaction(DB, STORE, "readwrite", (store) => store.put({ ...record, savedAt: Date.now() }, key));
+/** Saves `record` under `key`. `keepStoredRun`: the record's run is the one stored now (another tab
+ * may have saved a newer one since this widget read it), not `record.run`, unless none is stored
+ * or it is damaged. Resolves to the time saved. */
+export async function saveWidget(key, record, { keepStoredRun = false } = {}) {
+  const savedAt = Date.now();
+  await transaction(DB, STORE, "readwrite", (store) => {
+    if (!keepStoredRun) return store.put({ ...record, savedAt }, key);
+    // Read and write in one transaction, so no other tab's save comes in between.
+    const read = store.get(key);
+    read.onsuccess = () => {
+      const stored = read.result;
+      const run = stored && !problem(stored) && stored.run ? stored.run : record.run;
+      store.put({ ...record, run, savedAt }, key);
+    };
+    return read;
+  });
+  return savedAt;
 }
+
+/** What tells one kept run from another: its id (each snapshot kept gets one), or for a record
+ * saved before runs had ids, its step count and size. */
+export const runKey = (run) => (run ? run.id ?? `steps ${run.steps}, ${run.weights?.length} bytes` : null);
 
 export function forgetWidget(key) {
   return transaction(DB, STORE, "readwrite", (store) => store.delete(key));

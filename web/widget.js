@@ -110,6 +110,8 @@ export class VaePlayground extends HTMLElement {
   #storageFailed = false;
   #damaged = null; // why the record kept under `persist` could not be read (it is saved over next)
   #skipKeptRun = null; // why the kept run's weights did not load: the record is read without them
+  #knownRun = null; // runKey() of the kept run this widget last read or wrote
+  #runDirty = false; // this widget kept a run snapshot its next save must write
   // What the group sees of this widget: messages from the other widgets go to the view.
   #member = { receive: (kind, value) => this.#view?.receive(kind, value) };
 
@@ -325,6 +327,19 @@ export class VaePlayground extends HTMLElement {
         }
       },
       persistKey: () => widget.getAttribute("persist"),
+      /** With `persist`: the run kept under the key, if another tab (or widget) saved it since this
+       * widget read or wrote its kept run: `{ steps, savedAt }`; else null. */
+      async keptElsewhere() {
+        const key = widget.getAttribute("persist");
+        if (!key || widget.#storageFailed) return null;
+        try {
+          const s = await store();
+          const record = await s.loadWidget(key);
+          return record?.run && s.runKey(record.run) !== widget.#knownRun ? { steps: record.run.steps, savedAt: record.savedAt } : null;
+        } catch {
+          return null; // a damaged or unreadable record holds no run to lose
+        }
+      },
       /** The line under the view that says what the widget shows. */
       say: (text) => widget.#say(text),
       /** Shows the model in `bytes`, which a person loaded from the file named `file`. */
@@ -389,6 +404,8 @@ export class VaePlayground extends HTMLElement {
       this.#damaged = this.#skipKeptRun;
       this.#kept = { ...this.#kept, run: null };
     }
+    this.#knownRun = (await store()).runKey(this.#kept?.run);
+    this.#runDirty = false;
     const run = this.#kept?.run;
     if (run && this.#kept.view === settings.view && this.#kept.prior === settings.prior && !this.#override) {
       this.#keptModel = { url: `kept:${settings.persist}:${this.#kept.savedAt}`, bytes: run.weights, run: { ...run, savedAt: this.#kept.savedAt } };
@@ -415,6 +432,9 @@ export class VaePlayground extends HTMLElement {
   #keepRun(run) {
     if (!this.getAttribute("persist")) return;
     this.#skipKeptRun = null; // a new run replaces the one whose weights did not load
+    run = { ...run, id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}` };
+    this.#knownRun = run.id;
+    this.#runDirty = true;
     this.#kept = { ...(this.#kept ?? {}), run };
     // Every snapshot (~2 s apart, and one where a run pauses) is saved at once: a reload right
     // after a pause keeps every step.
@@ -434,8 +454,12 @@ export class VaePlayground extends HTMLElement {
   async #save(key) {
     if (!this.#view || this.#storageFailed) return;
     const record = { view: this.getAttribute("view") ?? "draw", prior: this.#ctx.options.prior, state: this.#view.state(), run: this.#kept?.run ?? null };
+    // A save for a change of state writes the run stored now (perhaps another tab's newer one);
+    // only a snapshot this widget kept writes its own.
+    const ownRun = this.#runDirty;
     try {
-      await (await store()).saveWidget(key, record);
+      await (await store()).saveWidget(key, record, { keepStoredRun: !ownRun });
+      if (ownRun && this.#kept?.run === record.run) this.#runDirty = false;
       this.dataset.saved = String(Number(this.dataset.saved ?? 0) + 1);
     } catch (e) {
       this.#storageError(e);
@@ -451,6 +475,7 @@ export class VaePlayground extends HTMLElement {
     }
     this.#kept = null;
     this.#keptModel = null;
+    this.#knownRun = null;
     this.#restartView();
   }
 

@@ -981,7 +981,7 @@ test("view=train takes its run's settings from the settings table's attributes: 
   await page.close();
 });
 
-test("view=train: a crash in its worker goes on from the last snapshot in a fresh worker, once; while it trains, a second tab with the same persist key cannot train over the kept run", async () => {
+test("view=train: a crash in its worker goes on from the last snapshot in a fresh worker, once; while it trains, a second tab with the same persist key cannot train over the kept run, and after it asks first", async () => {
   // Two tabs of one browser profile: they share the origin's storage and Web Locks.
   const context = await browser.newContext();
   const tab = async () => {
@@ -1007,7 +1007,7 @@ test("view=train: a crash in its worker goes on from the last snapshot in a fres
   // The second tab's Train is refused, and so is its train(): tab one trains the run kept there.
   const b = await tab();
   await b.shadow.getByRole("button", { name: "Train a fresh one here" }).click();
-  await b.page.waitForFunction(() => /^Training could not start: another tab \(or another widget of this page\) is training the run kept under persist="shared-run"/.test(document.querySelector("#t").shadowRoot.querySelector("[part=training-status]").textContent), null, { timeout: 20000 });
+  await b.page.waitForFunction(() => /^Not started: another tab \(or another widget of this page\) is training the run kept under persist="shared-run"/.test(document.querySelector("#t").shadowRoot.querySelector("[part=training-status]").textContent), null, { timeout: 20000 });
   const refused = await b.page.evaluate(() => document.querySelector("#t").train().then(() => "trained", (e) => e.message));
   assert.match(refused, /another tab \(or another widget of this page\) is training the run kept under persist="shared-run"/);
 
@@ -1051,8 +1051,26 @@ test("view=train: a crash in its worker goes on from the last snapshot in a fres
   assert.match(stopped, new RegExp(`^The training worker crashed \\(.*debugCrashLater was called.*\\); the view shows the last snapshot's weights \\(step ${second}\\)\\. Train again starts a fresh worker\\.$`));
   assert.equal(await a.shadow.getByRole("button", { name: "Train again" }).count(), 1);
 
-  // The run ended, its lock is free: tab two trains.
-  await b.shadow.getByRole("button", { name: "Train again" }).click();
+  // The run ended, its lock is free. Tab two read the kept record before tab one's run was kept
+  // there. A setting changed there is saved with the run kept now, tab one's, not over it.
+  const keptSteps = () => b.page.evaluate(() => new Promise((resolve) => {
+    const open = indexedDB.open("vae-playground-widgets", 1);
+    open.onsuccess = () => {
+      const get = open.result.transaction("widgets").objectStore("widgets").get("shared-run");
+      get.onsuccess = () => (open.result.close(), resolve(get.result?.run?.steps ?? null));
+    };
+  }));
+  const keptByA = await keptSteps();
+  assert.ok(keptByA >= second, `tab one's run is kept (step ${keptByA})`);
+  await b.shadow.getByLabel("β", { exact: true }).fill("2");
+  await b.shadow.getByLabel("β", { exact: true }).dispatchEvent("input");
+  await waitForKept(b.page, "shared-run", (record) => record?.state?.beta === "2");
+  assert.equal(await keptSteps(), keptByA, "tab two's save kept tab one's run");
+  // Its first press says that training would replace that run; its second trains.
+  await b.shadow.getByRole("button", { name: "Train a fresh one here" }).click();
+  await b.page.waitForFunction(() => /^Not started: another tab saved a run under persist="shared-run" since this widget read it \(step \d+, .*\); reload the page to go on from that run, or press again to train here anyway/.test(document.querySelector("#t").shadowRoot.querySelector("[part=training-status]").textContent), null, { timeout: 20000 });
+  assert.match(await status(b.page), new RegExp(`\\(step ${keptByA}, `), "it names the step of the run kept there");
+  await b.shadow.getByRole("button", { name: "Train a fresh one here" }).click();
   await b.page.waitForFunction(() => /^Training on 9,000 digits/.test(document.querySelector("#t").shadowRoot.querySelector("[part=training-status]").textContent), null, { timeout: 60000 });
   await b.shadow.getByRole("button", { name: "Pause" }).click();
   await b.shadow.getByRole("button", { name: "Resume" }).waitFor({ timeout: 20000 });
