@@ -25,7 +25,9 @@ for (const { attr } of SETTINGS) {
   if (query.has(attr) && attr !== "loading") widget.setAttribute(attr, query.get(attr));
 }
 widget.setAttribute("loading", "eager"); // the frame itself is what the host lazy-loads
-for (const type of FORWARDED) widget.addEventListener(type, (e) => post({ event: type, detail: plain(e.detail) }));
+// A snapshot's weights (a megabyte, every two seconds) stay in the frame: the events are plain JSON.
+const forwarded = (detail) => (detail && typeof detail === "object" && "weights" in detail ? { ...detail, weights: undefined } : detail);
+for (const type of FORWARDED) widget.addEventListener(type, (e) => post({ event: type, detail: plain(forwarded(e.detail)) }));
 document.body.append(widget);
 
 let lastHeight = 0;
