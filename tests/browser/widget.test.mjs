@@ -489,10 +489,12 @@ test("the iframe route across origins: auto-height, a call that round-trips, for
   await page.waitForFunction(() => [...document.querySelectorAll("iframe")].every((f) => f.dataset.changed), null, { timeout: 20000 });
 
   // A message that is not from one of the frames (here: the page itself) changes nothing.
-  const before = await page.evaluate(() => document.getElementById("sandboxed").style.height);
+  // (The frames may still resize themselves meanwhile, as a late line of text arrives: what must
+  // not happen is the foreign height.)
   await page.evaluate(() => window.postMessage({ type: "vae-playground", v: 1, event: "resize", height: 99 }, "*"));
   await page.waitForTimeout(200);
-  assert.equal(await page.evaluate(() => document.getElementById("sandboxed").style.height), before);
+  const after = await page.evaluate(() => [...document.querySelectorAll("iframe")].map((f) => f.style.height));
+  assert.ok(after.every((h) => h !== "99px" && parseFloat(h) > 200), `frame heights ${after}`);
   assert.deepEqual(errors, []);
   await page.close();
 });
