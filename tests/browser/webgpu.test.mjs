@@ -148,7 +148,7 @@ test("the page's adversarial autoencoder (section 12) trains a fresh model on We
   const status = await widget.getByRole("status").filter({ hasText: "Training on" }).textContent();
   console.log(`AAE on WebGPU: ${status}`);
   assert.match(status, /in a Web Worker, on the GPU \(WebGPU\)\.$/);
-  assert.equal(await widget.getByLabel("Where to train").isDisabled(), true, "fixed while a run exists");
+  assert.equal(await widget.getByLabel("Where to train").isDisabled(), false, "while a run exists it moves the run");
   // Steps go on, and the test codes' figures come back from the GPU.
   await page.waitForFunction(() => {
     const rows = document.querySelector("#aae-card vae-playground").shadowRoot.querySelector(".training").dataset.snapshots ?? "";
@@ -194,6 +194,47 @@ test("the page's adversarial autoencoder (section 12) trains a fresh model on We
   await widget.getByRole("button", { name: "Pause" }).click();
   await widget.getByRole("button", { name: "Resume" }).waitFor({ timeout: 60000 });
   console.log(`console errors after the device was destroyed: ${JSON.stringify(errors)}`);
+  assert.deepEqual(errors, []);
+  await browser.close();
+});
+
+test("view=train moves a run from the CPU to WebGPU mid-run, its steps counting on; a GPU that computes wrong answers is caught by the spot-check before its snapshot is shown, and the run goes on on the CPU from the last one that agreed", async () => {
+  const browser = await launch({ webgpu: true });
+  // The iframe route's page holds the one element (the page's folder, as dist/web/ ships it).
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(120000);
+  const errors = watchErrors(page);
+  await page.goto(`${server.url}web/embed.html?view=train&backend=cpu&hidden-units=64&batch-size=32`);
+  await page.evaluate(() => (document.querySelector("vae-playground").id = "gpu-train"));
+  const widget = page.locator("#gpu-train");
+  await page.waitForFunction(() => document.querySelector("#gpu-train").dataset.ready === "true");
+  await widget.getByRole("button", { name: "Train a fresh one here" }).click();
+  await widget.locator(".training[data-backend=cpu]").waitFor();
+  await page.waitForFunction(() => (document.querySelector("#gpu-train").shadowRoot.querySelector(".training").dataset.snapshots ?? "").split(";").length >= 2, null, { timeout: 60000, polling: 250 });
+  // Moved to the GPU while it runs: it pauses, and a worker there goes on from where it stopped.
+  await widget.getByLabel("Where to train").selectOption("webgpu");
+  await widget.locator(".training[data-backend=webgpu][data-moved]").waitFor({ timeout: 120000 });
+  const moved = await widget.getByRole("status").filter({ hasText: "The run moved" }).textContent();
+  console.log(`view=train moved: ${moved}`);
+  const [, movedAt] = moved.match(/^The run moved to the GPU \(WebGPU\) at step (\d+) and trains on there; the optimiser's state starts afresh\.$/).map(Number);
+  // A snapshot past the move has agreed with the CPU and been shown.
+  await page.waitForFunction((at) => document.querySelector("#gpu-train").shadowRoot.querySelector(".training").dataset.snapshots.split(";").some((row) => Number(row.split(":")[0]) > at), movedAt, { timeout: 120000, polling: 250 });
+  const agreed = Math.max(...(await snapshotSteps(widget)));
+  const steps = await snapshotSteps(widget);
+  assert.ok(steps.every((step, i) => i === 0 || step >= steps[i - 1]), `snapshot steps never go back: ${steps}`);
+  // From now on every read from the GPU comes back 1% off, as from a kernel that was skipped.
+  const worker = page.workers().filter((w) => w.url().endsWith("/family-worker.js")).at(-1);
+  await worker.evaluate(() => self.onmessage({ data: { type: "debugGpuFault" } }));
+  await widget.locator(".training[data-backend=cpu]").waitFor({ timeout: 120000 });
+  const said = await widget.getByRole("status").filter({ hasText: "The GPU failed" }).textContent();
+  console.log(`view=train after the injected GPU fault: ${said}`);
+  const [, from] = said.match(/^The GPU failed at step \d+ \(the GPU's answers disagreed with the CPU's at step \d+ \(z = μ scores of 100 test digits off by up to [\d.]+%\)\)\. Training goes on in a new worker on the CPU \(WebAssembly\) from the last snapshot, step (\d+)/).map(Number);
+  assert.ok(from >= agreed, `went on from step ${from}; a snapshot that agreed was at ${agreed}`);
+  await page.waitForFunction((from) => document.querySelector("#gpu-train").shadowRoot.querySelector(".training").dataset.snapshots.split(";").some((row) => Number(row.split(":")[0]) > from), from, { timeout: 60000, polling: 250 });
+  const negElbo = (await widget.evaluate((w) => w.shadowRoot.querySelector(".training").dataset.snapshots)).split(";").map((row) => Number(row.match(/negElbo=([^,]+)/)[1]));
+  assert.ok(negElbo.every((v) => Number.isFinite(v) && v > 0 && v < 1000), `test −ELBO of every snapshot shown: ${negElbo}`);
+  await widget.getByRole("button", { name: "Pause" }).click();
+  await widget.getByRole("button", { name: "Resume" }).waitFor({ timeout: 60000 });
   assert.deepEqual(errors, []);
   await browser.close();
 });
