@@ -405,7 +405,8 @@ export class VaePlayground extends HTMLElement {
       this.#kept = { ...this.#kept, run: null };
     }
     this.#knownRun = (await store()).runKey(this.#kept?.run);
-    this.#runDirty = false;
+    // Kept weights that did not load are replaced by the next save, like a damaged record.
+    this.#runDirty = Boolean(this.#skipKeptRun);
     const run = this.#kept?.run;
     if (run && this.#kept.view === settings.view && this.#kept.prior === settings.prior && !this.#override) {
       this.#keptModel = { url: `kept:${settings.persist}:${this.#kept.savedAt}`, bytes: run.weights, run: { ...run, savedAt: this.#kept.savedAt } };
