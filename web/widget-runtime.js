@@ -151,6 +151,7 @@ export class Runtime {
     this.scores = new Map(); // Vae → Promise<Float32Array | null>: the test digits' anomaly scores
     this.encodings = new WeakMap(); // a published drawing → Vae → label → Promise<its encoding>
     this.digits = null;
+    this.turns = Promise.resolve(); // the start of the last call queued (see turn())
     let die;
     this.death = new Promise((_, reject) => (die = reject));
     this.death.catch(() => {});
@@ -169,6 +170,8 @@ export class Runtime {
    * module dead. Other failures are thrown on to the caller. */
   async call(work) {
     if (this.dead) throw new WidgetError("panic", `the module crashed earlier (${this.dead})`);
+    await this.turn();
+    if (this.dead) throw new WidgetError("panic", `the module crashed earlier (${this.dead})`);
     try {
       const result = await Promise.race([work(), this.death]);
       if (this.wasm.panicked()) throw new Error(this.wasm.panicMessage());
@@ -180,6 +183,23 @@ export class Runtime {
       }
       throw e;
     }
+  }
+
+  /** Resolves in a task of its own, after the calls queued before it have started. A CPU model
+   * computes in the microtasks after a call starts, so calls queued together (a training snapshot
+   * redraws several views at once) would otherwise add up to one long task; this way each runs in
+   * its own, and the page can paint and take input in between. */
+  turn() {
+    const next = this.turns.then(() => new Promise((resolve) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    }));
+    this.turns = next;
+    return next;
   }
 
   /** Makes `bytes` what `url` holds (a model handed to loadSafetensors). */
