@@ -187,6 +187,8 @@ export class TrainingPanel {
     // Shown while the view shows a run kept by `persist` (see restored()).
     this.forget = h("button", { type: "button", part: "button", text: "Forget the kept run", hidden: true });
     this.goOn = h("button", { type: "button", part: "button", text: "Go on training the kept run", hidden: true });
+    // Shown when another tab keeps a newer run under the widget's `persist` key.
+    this.showNewer = h("button", { type: "button", part: "button", text: "Show the newer kept run", hidden: true });
     // Shown while a run is paused: ends it, so a fresh one (with other settings) can start.
     this.end = h("button", { type: "button", part: "button", text: "End this run", hidden: true });
     this.status = h("p", { class: "note", part: "training-status", role: "status", text: "" });
@@ -200,7 +202,7 @@ export class TrainingPanel {
     this.root = h("div", { class: "training", part: "training" },
       h("div", { class: "row", part: "controls" }, this.button, h("label", { class: "mini", text: "learning rate " }, this.lr),
         ...(gpu ? [h("label", { class: "mini", text: "on " }, this.backend)] : []), this.save,
-        ...(upload ? [h("label", { class: "mini", text: "load weights " }, this.upload)] : []), this.end, this.goOn, this.forget),
+        ...(upload ? [h("label", { class: "mini", text: "load weights " }, this.upload)] : []), this.end, this.goOn, this.forget, this.showNewer),
       this.status, this.flag, this.shown);
     if (!gpu && view.ctx.option("backend") === "webgpu") {
       this.status.textContent = "This browser has no WebGPU (navigator.gpu), so a run here trains on the CPU (WebAssembly).";
@@ -213,6 +215,7 @@ export class TrainingPanel {
       if (file) this.loadFile(file);
     });
     this.forget.addEventListener("click", () => view.ctx.forgetRun());
+    this.showNewer.addEventListener("click", () => view.ctx.showKept());
     this.goOn.addEventListener("click", () => this.start(this.kept));
     this.end.addEventListener("click", () => {
       this.stop();
@@ -445,6 +448,21 @@ export class TrainingPanel {
     await ctx.loadFile(bytes, file.name);
   }
 
+  /** Another tab kept a newer run under this widget's `persist` key (step `steps`). Without a run
+   * here the panel offers to show it; a paused run here would replace it if resumed, and is told
+   * so (resuming asks first). */
+  keptElsewhere({ steps }) {
+    if (this.state === "running" || this.state === "starting") return;
+    const key = this.view.ctx.persistKey();
+    if (this.state === "paused") {
+      this.status.textContent = `Another tab kept a newer run under persist="${key}" (step ${steps}). Resuming here would replace it (you are asked first); reload the page to go on from that one.`;
+      return;
+    }
+    this.showNewer.hidden = false;
+    this.root.dataset.newerKept = String(steps);
+    this.status.textContent = `Another tab kept a newer run under persist="${key}" (step ${steps}). “Show the newer kept run” shows it here.`;
+  }
+
   /** The element's stopTraining(): pauses a run (it can be resumed or saved). */
   halt() {
     if (this.state === "running") this.toggle();
@@ -491,6 +509,7 @@ export class TrainingPanel {
     delete this.root.dataset.loaded;
     this.forget.hidden = true;
     this.goOn.hidden = true;
+    this.showNewer.hidden = true;
     this.flag.hidden = true;
     this.crashedAt = null;
     this.crash = this.gpuLost = this.moved = this.stayed = null;

@@ -4,6 +4,8 @@
 
 const DB = "vae-playground-widgets";
 const STORE = "widgets";
+// Tells the other tabs of this origin when a widget keeps a run snapshot under a key.
+const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(DB) : null;
 
 function open(name, store) {
   return new Promise((resolve, reject) => {
@@ -78,7 +80,16 @@ export async function saveWidget(key, record, { keepStoredRun = false } = {}) {
     };
     return read;
   });
+  if (!keepStoredRun && record.run) channel?.postMessage({ key, run: runKey(record.run), steps: record.run.steps, savedAt });
   return savedAt;
+}
+
+/** `listener({ key, run, steps, savedAt })` when another tab keeps a run snapshot under `key`
+ * (`run`: its runKey). Returns the function that stops listening. */
+export function watchKept(key, listener) {
+  const hear = ({ data }) => data?.key === key && listener(data);
+  channel?.addEventListener("message", hear);
+  return () => channel?.removeEventListener("message", hear);
 }
 
 /** What tells one kept run from another: its id (each snapshot kept gets one), or for a record

@@ -112,6 +112,7 @@ export class VaePlayground extends HTMLElement {
   #skipKeptRun = null; // why the kept run's weights did not load: the record is read without them
   #knownRun = null; // runKey() of the kept run this widget last read or wrote
   #runDirty = false; // this widget kept a run snapshot its next save must write
+  #unwatchKept = null; // stops hearing other tabs keep runs under `persist`
   // What the group sees of this widget: messages from the other widgets go to the view.
   #member = { receive: (kind, value) => this.#view?.receive(kind, value) };
 
@@ -342,6 +343,8 @@ export class VaePlayground extends HTMLElement {
       },
       /** The line under the view that says what the widget shows. */
       say: (text) => widget.#say(text),
+      /** Rebuilds the view from what is kept now (another tab's newer run). */
+      showKept: () => widget.#restartView(),
       /** Shows the model in `bytes`, which a person loaded from the file named `file`. */
       loadFile(bytes, file) {
         widget.#override = { url: bytesUrl(bytes), bytes, file };
@@ -371,6 +374,8 @@ export class VaePlayground extends HTMLElement {
 
   /** Frees what this widget holds: its view's objects and its share of the models. */
   #teardown(clearBody = true) {
+    this.#unwatchKept?.();
+    this.#unwatchKept = null;
     this.#view?.dispose();
     this.#view = null;
     this.#group?.leave(this.#member);
@@ -405,6 +410,11 @@ export class VaePlayground extends HTMLElement {
       this.#kept = { ...this.#kept, run: null };
     }
     this.#knownRun = (await store()).runKey(this.#kept?.run);
+    // Another tab that keeps a newer run under the key is heard at once: the panel offers to show it.
+    this.#unwatchKept?.();
+    this.#unwatchKept = (await store()).watchKept(settings.persist, (news) => {
+      if (news.run !== this.#knownRun) this.#view?.panel?.keptElsewhere?.(news);
+    });
     // Kept weights that did not load are replaced by the next save, like a damaged record.
     this.#runDirty = Boolean(this.#skipKeptRun);
     const run = this.#kept?.run;

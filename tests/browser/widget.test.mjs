@@ -983,7 +983,7 @@ test("view=train takes its run's settings from the settings table's attributes: 
   await page.close();
 });
 
-test("view=train: a crash in its worker goes on from the last snapshot in a fresh worker, once; while it trains, a second tab with the same persist key cannot train over the kept run, and after it asks first", async () => {
+test("view=train: a crash in its worker goes on from the last snapshot in a fresh worker, once; while it trains, a second tab with the same persist key cannot train over the kept run, after it asks first, and the first tab offers to show the run the second kept", async () => {
   // Two tabs of one browser profile: they share the origin's storage and Web Locks.
   const context = await browser.newContext();
   const tab = async () => {
@@ -1076,6 +1076,19 @@ test("view=train: a crash in its worker goes on from the last snapshot in a fres
   await b.page.waitForFunction(() => /^Training on 9,000 digits/.test(document.querySelector("#t").shadowRoot.querySelector("[part=training-status]").textContent), null, { timeout: 60000 });
   await b.shadow.getByRole("button", { name: "Pause" }).click();
   await b.shadow.getByRole("button", { name: "Resume" }).waitFor({ timeout: 20000 });
+  // Tab one, with no run of its own now, heard tab two keep its run and offers to show it.
+  // (The last save may land just after the pause: both are read until they agree.)
+  let keptByB;
+  for (const end = Date.now() + 10000; ;) {
+    keptByB = await keptSteps();
+    const heard = await a.page.evaluate(() => document.querySelector("#t").shadowRoot.querySelector(".training").dataset.newerKept);
+    if (heard === String(keptByB)) break;
+    if (Date.now() > end) assert.fail(`tab one heard of step ${heard}; the kept run is at step ${keptByB}`);
+    await a.page.waitForTimeout(200);
+  }
+  assert.match(await status(a.page), new RegExp(`^Another tab kept a newer run under persist="shared-run" \\(step ${keptByB}\\)\\. “Show the newer kept run” shows it here\\.$`));
+  await a.shadow.getByRole("button", { name: "Show the newer kept run" }).click();
+  await a.page.waitForFunction((steps) => [...document.querySelector("#t").shadowRoot.querySelectorAll("p")].some((p) => p.textContent.startsWith(`Shown: your run kept in this browser, step ${steps}:`)), keptByB, { timeout: 30000 });
   assert.deepEqual(a.errors.filter((e) => !/RuntimeError|unreachable|debugCrashLater|panicked/.test(e)), []);
   assert.deepEqual(b.errors, []);
   await context.close();
